@@ -1,0 +1,254 @@
+"""The book pipeline: jupytext → papermill (with a parameter profile) → Jupyter Book.
+
+``execute_notebook`` runs one ``notebooks/NN_name.py`` with papermill into ``book/executed/``;
+``build_book`` executes every notebook listed in ``_toc.yml`` whose inputs changed, then runs
+``jupyter-book build . -n -W --keep-going`` (``execute_notebooks: "off"``: papermill is the only
+executor).
+
+Incremental builds: each executed notebook has a stamp (``book/executed/.stamps/NN.json``)
+holding a hash of what it depends on — its source, the ``matmap_utils`` sources, its merged
+parameters, the data registry and the stamps of the notebooks it reads from.  A notebook re-executes
+only when that hash changes; Sphinx then rebuilds only the pages whose files changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .cache import atomic_write_json, hash_key
+from .paths import repo_root
+
+#: Which earlier notebooks' tables each notebook reads (re-execution cascades along these).
+DEPENDS_ON = {
+    "02_autoencoder_map": ["01_descriptors"],
+    "04_correlograms": ["01_descriptors", "03_aimd_trajectories"],
+    "05_clustering": ["04_correlograms"],
+    "06_atomsets_screening": [],
+}
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message holds the failing cell's traceback."""
+
+
+def notebooks_dir() -> Path:
+    return repo_root() / "notebooks"
+
+
+def executed_dir() -> Path:
+    path = repo_root() / "book" / "executed"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_notebook(name: str) -> Path:
+    """``01``, ``01_descriptors``, ``notebooks/01_descriptors.py`` → the ``.py`` source path."""
+    p = Path(name)
+    if p.suffix in {".py", ".ipynb"} and p.exists():
+        return p.with_suffix(".py").resolve() if p.with_suffix(".py").exists() else p.resolve()
+    stem = p.stem
+    matches = sorted(notebooks_dir().glob(f"{stem}*.py"))
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise FileNotFoundError(f"no notebook {name!r} in {notebooks_dir()} "
+                                f"(have: {', '.join(q.stem for q in all_notebooks())})")
+    raise ValueError(f"{name!r} is ambiguous: {', '.join(m.stem for m in matches)}")
+
+
+def all_notebooks() -> list[Path]:
+    return sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.py"))
+
+
+def load_profile(profile: str | os.PathLike) -> dict[str, Any]:
+    """Read ``params/<profile>.yaml`` (or a path to a YAML file)."""
+    path = Path(profile)
+    if not path.suffix:
+        path = repo_root() / "params" / f"{profile}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"parameter profile {path} does not exist "
+                                f"(have: {', '.join(p.stem for p in (repo_root() / 'params').glob('*.yaml'))})")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of notebook sections")
+    return data
+
+
+def notebook_parameters(nb_py: Path) -> dict[str, dict]:
+    """Parameters declared in the notebook's ``parameters`` cell (name → papermill's inference)."""
+    import papermill as pm
+
+    ipynb = _to_ipynb(nb_py)
+    return pm.inspect_notebook(str(ipynb))
+
+
+def merged_parameters(nb_py: Path, profile: str | os.PathLike | dict, overrides: dict | None = None,
+                      extra_file: str | os.PathLike | None = None) -> dict[str, Any]:
+    """``_all`` + the notebook's section of the profile + an extra YAML + ``-p`` overrides,
+    restricted to the parameters the notebook declares (unknown names are an error)."""
+    prof = load_profile(profile) if not isinstance(profile, dict) else profile
+    stem = nb_py.stem
+    params: dict[str, Any] = {}
+    params.update(prof.get("_all") or {})
+    params.update(prof.get(stem) or {})
+    if extra_file:
+        extra = yaml.safe_load(Path(extra_file).read_text()) or {}
+        params.update(extra.get("_all", {}) if any(k.startswith("_") or k[:2].isdigit() for k in extra) else extra)
+        params.update(extra.get(stem, {}) if isinstance(extra.get(stem), dict) else {})
+    declared = notebook_parameters(nb_py)
+    unknown_overrides = sorted(set(overrides or {}) - set(declared))
+    if unknown_overrides:
+        raise ValueError(f"{nb_py.name} has no parameter(s) {', '.join(unknown_overrides)}; "
+                         f"it declares: {', '.join(sorted(declared))}")
+    params.update(overrides or {})
+    return {k: v for k, v in params.items() if k in declared}
+
+
+def _to_ipynb(nb_py: Path) -> Path:
+    """Convert the py:percent source to an ``.ipynb`` (cached by the source's mtime)."""
+    import jupytext
+
+    out = repo_root() / ".cache" / "ipynb" / (nb_py.stem + ".ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.exists() or out.stat().st_mtime < nb_py.stat().st_mtime:
+        nb = jupytext.read(nb_py)
+        nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+        tmp = out.with_suffix(".tmp.ipynb")
+        jupytext.write(nb, tmp)
+        os.replace(tmp, out)
+    return out
+
+
+def _library_hash() -> str:
+    root = repo_root() / "matmap_utils"
+    files = sorted(root.rglob("*.py"))
+    return hash_key([(str(f.relative_to(root)), f.read_bytes().decode(errors="replace")) for f in files])
+
+
+def _stamp_path(stem: str) -> Path:
+    return executed_dir() / ".stamps" / f"{stem}.json"
+
+
+def input_hash(nb_py: Path, params: dict) -> str:
+    reg = repo_root() / "data" / "registry.tsv.gz"
+    upstream = []
+    for dep in DEPENDS_ON.get(nb_py.stem, []):
+        sp = _stamp_path(dep)
+        upstream.append(json.loads(sp.read_text()).get("hash") if sp.exists() else None)
+    import hashlib
+
+    return hash_key(nb_py.read_text(), _library_hash(), params, hashlib.sha256(reg.read_bytes()).hexdigest(),
+                    upstream)
+
+
+def execute_notebook(nb: str | Path, *, profile: str | os.PathLike = "paper", overrides: dict | None = None,
+                     extra_file: str | os.PathLike | None = None, output_dir: Path | None = None,
+                     force: bool = False, log_output: bool = False) -> dict[str, Any]:
+    """Execute one notebook with papermill; skip when its inputs are unchanged (unless ``force``).
+
+    Returns ``{"notebook", "output", "executed" (bool), "seconds", "parameters"}``.  On failure raises
+    :class:`NotebookFailed` with the failing cell's traceback.
+    """
+    import papermill as pm
+
+    nb_py = resolve_notebook(str(nb))
+    params = merged_parameters(nb_py, profile, overrides, extra_file)
+    out_dir = Path(output_dir) if output_dir else executed_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / (nb_py.stem + ".ipynb")
+    h = input_hash(nb_py, params)
+    stamp = _stamp_path(nb_py.stem)
+    if not force and output_dir is None and out.exists() and stamp.exists():
+        info = json.loads(stamp.read_text())
+        if info.get("hash") == h:
+            return {"notebook": nb_py.stem, "output": out, "executed": False,
+                    "seconds": info.get("seconds"), "parameters": params}
+    ipynb = _to_ipynb(nb_py)
+    t0 = time.perf_counter()
+    tmp_out = out.with_name(f".{out.stem}.running.ipynb")
+    try:
+        pm.execute_notebook(str(ipynb), str(tmp_out), parameters=params, cwd=str(notebooks_dir()),
+                            kernel_name="python3", log_output=log_output, progress_bar=False,
+                            report_mode=False)
+    except pm.PapermillExecutionError as exc:
+        raise NotebookFailed(f"{nb_py.name} failed in cell {exc.exec_count} "
+                             f"({exc.ename}: {exc.evalue})\n" + "\n".join(_strip_ansi(t) for t in exc.traceback)
+                             + f"\n(partial output kept in {tmp_out})") from None
+    seconds = time.perf_counter() - t0
+    os.replace(tmp_out, out)
+    if output_dir is None:
+        atomic_write_json(stamp, {"hash": h, "seconds": round(seconds, 1), "parameters": params,
+                                  "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    return {"notebook": nb_py.stem, "output": out, "executed": True, "seconds": seconds, "parameters": params}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def toc_notebooks() -> list[str]:
+    """Notebook stems listed in ``_toc.yml`` (as ``book/executed/NN_name``)."""
+    toc = (repo_root() / "_toc.yml").read_text()
+    return re.findall(r"book/executed/(\d\d_[A-Za-z0-9_]+)", toc)
+
+
+def build_book(profile: str = "paper", *, force: bool = False, builder: str = "html") -> Path:
+    """Execute every notebook of the table of contents (incrementally), write the generated pages,
+    and build the HTML with warnings as errors.  Returns the path of ``index.html``."""
+    from .bookpages import write_generated_pages
+
+    root = repo_root()
+    timings = []
+    for stem in toc_notebooks():
+        res = execute_notebook(stem, profile=profile, force=force)
+        state = "executed" if res["executed"] else "up to date"
+        secs = res["seconds"]
+        print(f"  {stem}: {state}" + (f" ({secs:.0f} s)" if secs is not None else ""), flush=True)
+        timings.append({"notebook": stem, "seconds": secs, "executed_now": res["executed"]})
+    write_generated_pages(profile=profile, timings=timings)
+    cmd = [sys.executable, "-m", "jupyter_book", "build", str(root), "-n", "-W", "--keep-going",
+           "--builder", builder]
+    jb = Path(sys.executable).with_name("jupyter-book")
+    if jb.exists():
+        cmd = [str(jb), "build", str(root), "-n", "-W", "--keep-going", "--builder", builder]
+    proc = subprocess.run(cmd, cwd=root)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above")
+    index = root / "_build" / "html" / "index.html"
+    check_offline_html(root / "_build" / "html")
+    return index
+
+
+_EXTERNAL = re.compile(r"""<(script|link)\b[^>]*(?:src|href)\s*=\s*["'](https?:)?//[^"']+["'][^>]*>""", re.I)
+
+
+def external_assets(html_dir: Path) -> list[tuple[str, str]]:
+    """(page, tag) for every ``<script src>`` / ``<link href>`` pointing at an external http(s) URL."""
+    hits = []
+    for page in sorted(Path(html_dir).rglob("*.html")):
+        text = page.read_text(errors="replace")
+        for m in _EXTERNAL.finditer(text):
+            tag = m.group(0)
+            if m.group(1).lower() == "link" and not re.search(r"rel\s*=\s*[\"']?(stylesheet|preload|modulepreload)", tag, re.I):
+                continue
+            hits.append((str(page.relative_to(html_dir)), tag[:200]))
+    return hits
+
+
+def check_offline_html(html_dir: Path) -> None:
+    hits = external_assets(html_dir)
+    if hits:
+        listing = "\n".join(f"  {p}: {t}" for p, t in hits[:20])
+        raise RuntimeError(f"the HTML references external scripts/stylesheets ({len(hits)}):\n{listing}")

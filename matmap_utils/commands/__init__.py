@@ -1,0 +1,1 @@
+"""One module per ``matmap`` subcommand; each defines ``register(subparsers)``."""

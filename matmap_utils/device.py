@@ -1,0 +1,22 @@
+"""Use a GPU automatically when one is present."""
+
+from __future__ import annotations
+
+import os
+
+
+def torch_device(preference: str | None = "auto"):
+    """``"auto"`` → CUDA if available, else MPS, else CPU; ``"cpu"``/``"cuda"`` force a choice.
+
+    ``MATMAP_DEVICE`` overrides the preference (e.g. to force CPU on a GPU machine).
+    """
+    import torch
+
+    pref = os.environ.get("MATMAP_DEVICE", preference or "auto").lower()
+    if pref == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    return torch.device(pref)

@@ -1,0 +1,54 @@
+"""Figures for the book: one style, offline interactive output.
+
+* :func:`show_plotly` embeds a plotly figure *with its JavaScript inline* (never a CDN), so the
+  HTML book works offline.  Do not call ``fig.show()`` in notebooks.
+* :func:`interactive_table` renders a searchable, sortable table with itables in offline mode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib as mpl
+
+_PLOTLY_JS_DONE = False
+
+
+def set_style() -> None:
+    """The book's matplotlib defaults (readable in HTML, colour-blind friendly)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="ticks", palette="colorblind")
+    mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "figure.autolayout": False,
+                         "axes.titlesize": "medium", "image.cmap": "viridis"})
+
+
+def show_plotly(fig, *, height: int | None = None):
+    """Display a plotly figure as self-contained HTML (plotly.js embedded, no network needed)."""
+    from IPython.display import HTML, display
+
+    if height is not None:
+        fig.update_layout(height=height)
+    html = fig.to_html(include_plotlyjs=True, full_html=False,
+                       config={"displaylogo": False, "responsive": True})
+    display(HTML(html))
+
+
+def interactive_table(df, **kwargs):
+    """A searchable, sortable HTML table (itables, offline: its JS is embedded in the page)."""
+    import itables
+
+    itables.init_notebook_mode(connected=False)
+    opts = {"maxBytes": 0, "lengthMenu": [10, 25, 100], "classes": "display compact"}
+    opts.update(kwargs)
+    return itables.show(df, **opts)
+
+
+def savefig(fig, notebook: str, name: str) -> Path:
+    """Save a matplotlib figure as PNG under ``results/<notebook>/figures/``."""
+    from .paths import results_dir
+
+    out = results_dir(notebook) / "figures" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    return out

@@ -1,0 +1,30 @@
+"""Book pipeline pieces: generated pages and the offline-HTML check."""
+
+from __future__ import annotations
+
+from matmap_utils import book, bookpages
+
+
+def test_external_assets_detected(tmp_path):
+    (tmp_path / "a.html").write_text('<script src="https://cdn.example.com/x.js"></script>'
+                                     '<link rel="stylesheet" href="//cdn.example.com/x.css">'
+                                     '<a href="https://doi.org/10.1">ok</a><script src="_static/local.js"></script>')
+    hits = book.external_assets(tmp_path)
+    assert len(hits) == 2 and all(p == "a.html" for p, _ in hits)
+    (tmp_path / "a.html").write_text('<script src="_static/x.js"></script><link rel="canonical" href="https://x.org">')
+    assert book.external_assets(tmp_path) == []
+
+
+def test_data_provenance_page_lists_every_source():
+    from matmap_utils.data import registry, sources
+
+    md = bookpages.data_provenance_md()
+    for key, meta in sources().items():
+        assert meta["title"] in md and meta["licence"] in md
+    assert f"{(registry()['source'] == 'mp_li').sum():,}" in md
+
+
+def test_reproducibility_page_has_versions_and_timings():
+    md = bookpages.reproducibility_md("ci", [{"notebook": "00_data_overview", "seconds": 12.3, "executed_now": True}])
+    assert "| 00_data_overview | 12 | executed |" in md
+    assert "| torch |" in md and "`ci` profile" in md.replace("**", "")

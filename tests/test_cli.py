@@ -1,0 +1,48 @@
+"""The `matmap` command line: discovery, data subcommands, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from matmap_utils.cli import build_parser, main
+
+
+def test_help_lists_core_commands():
+    text = build_parser().format_help()
+    for cmd in ("data", "run", "book"):
+        assert cmd in text
+
+
+def test_data_verify_reports_failures(fake_repo, capsys):
+    fake_repo("demo/ok.txt", b"ok")
+    fake_repo("demo/bad.txt", b"bad", sha="a" * 64)
+    rc = main(["data", "verify"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "MISMATCH  demo/bad.txt" in out and "1 ok, 1 mismatched, 0 missing" in out
+
+
+def test_data_verify_ok(fake_repo, capsys):
+    fake_repo("demo/ok.txt", b"ok")
+    assert main(["data", "verify", "demo"]) == 0
+
+
+def test_data_fetch_unknown_name_is_one_line(fake_repo, capsys):
+    fake_repo("demo/ok.txt", b"ok")
+    rc = main(["data", "fetch", "nothing/here"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "matches no registered file" in err and "Traceback" not in err
+
+
+def test_run_unknown_notebook_is_one_line(capsys):
+    rc = main(["run", "77_nothing", "--profile", "ci"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no notebook" in err
+
+
+def test_console_script_installed():
+    out = subprocess.run([sys.executable, "-m", "matmap_utils.cli", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("matmap ")

@@ -1,0 +1,87 @@
+"""Every notebook declares a papermill `parameters` cell and runs end to end with params/ci.yaml."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from matmap_utils import book
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = book.all_notebooks()
+
+
+def test_there_are_notebooks():
+    assert any(p.stem == "00_data_overview" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell(nb):
+    import jupytext
+
+    text = nb.read_text()
+    assert "cell_metadata_filter: -all" not in text, "this header strips the parameters tag"
+    cells = jupytext.read(nb).cells
+    tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{nb.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
+    params = book.notebook_parameters(nb)
+    assert {"profile", "seed"} <= set(params), f"{nb.name} must take `profile` and `seed` parameters"
+
+
+@pytest.mark.parametrize("profile", ["ci", "paper"])
+def test_profiles_only_name_declared_parameters(profile):
+    prof = book.load_profile(profile)
+    for nb in NOTEBOOKS:
+        declared = set(book.notebook_parameters(nb))
+        section = prof.get(nb.stem) or {}
+        unknown = set(section) - declared
+        assert not unknown, f"params/{profile}.yaml section {nb.stem} names undeclared {sorted(unknown)}"
+
+
+def test_unknown_override_is_rejected():
+    with pytest.raises(ValueError, match="no parameter"):
+        book.merged_parameters(NOTEBOOKS[0], "ci", overrides={"no_such_parameter": 1})
+
+
+def test_toc_lists_only_existing_notebooks():
+    stems = {p.stem for p in NOTEBOOKS}
+    listed = book.toc_notebooks()
+    assert listed and set(listed) <= stems
+
+
+def test_failing_notebook_reports_the_cell(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "params").mkdir()
+    (root / "data").mkdir()
+    (root / "data" / "registry.tsv.gz").write_bytes(b"")
+    (root / "params" / "ci.yaml").write_text("_all: {profile: ci, seed: 0}\n")
+    (root / "notebooks" / "99_boom.py").write_text(
+        '# %% tags=["parameters"]\nprofile = "paper"\nseed = 0\n\n# %%\nx = 1\n\n# %%\nraise RuntimeError("kaboom " + profile)\n')
+    monkeypatch.setenv("MATMAP_ROOT", str(root))
+    with pytest.raises(book.NotebookFailed) as err:
+        book.execute_notebook("99_boom", profile="ci")
+    assert "kaboom ci" in str(err.value) and "RuntimeError" in str(err.value)
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+def test_smoke_all_notebooks_ci_profile(tmp_path, monkeypatch):
+    """Execute every notebook, in order, with the CI profile (results go to a temporary folder)."""
+    monkeypatch.setenv("MATMAP_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    failures = []
+    for nb in NOTEBOOKS:
+        try:
+            book.execute_notebook(nb.stem, profile="ci", output_dir=tmp_path / "executed", force=True)
+        except book.NotebookFailed as exc:
+            failures.append(str(exc)[-3000:])
+            continue
+        metrics = tmp_path / "results" / nb.stem / "metrics.json"
+        assert metrics.exists(), f"{nb.stem} did not write {metrics}"
+        m = json.loads(metrics.read_text())
+        assert m["profile"] == "ci" and m["wall_time_s"] > 0
+    assert not failures, "\n\n".join(failures)
