@@ -128,10 +128,63 @@ def _to_ipynb(nb_py: Path) -> Path:
     return out
 
 
-def _library_hash() -> str:
+def _imported_modules(source: str, package_dir: Path, current: str | None = None) -> set[str]:
+    """``matmap_utils`` modules imported by ``source`` (absolute or relative imports)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # e.g. IPython magics in a notebook: fall back to a regex scan
+        return set(re.findall(r"matmap_utils\.([A-Za-z_][\w.]*)", source))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("matmap_utils."):
+                    found.add(a.name.split(".", 1)[1])
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import inside the package
+                parts = (current or "").split(".")[:-node.level] if current else []
+                base = ".".join([*parts, base] if base else parts)
+            elif base.startswith("matmap_utils"):
+                base = base[len("matmap_utils"):].lstrip(".")
+            else:
+                continue
+            for a in node.names:
+                cand = f"{base}.{a.name}" if base else a.name
+                found.add(cand if _module_file(package_dir, cand) else base)
+    return {m for m in found if m}
+
+
+def _module_file(package_dir: Path, dotted: str) -> Path | None:
+    base = package_dir.joinpath(*dotted.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def library_dependencies(source: str) -> list[Path]:
+    """Files of ``matmap_utils`` that ``source`` depends on, following imports transitively."""
+    package_dir = repo_root() / "matmap_utils"
+    todo = list(_imported_modules(source, package_dir)) + ["__init__"]
+    seen: dict[str, Path] = {}
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        path = _module_file(package_dir, mod) if mod != "__init__" else package_dir / "__init__.py"
+        if path is None:
+            continue
+        seen[mod] = path
+        todo.extend(_imported_modules(path.read_text(), package_dir, current=mod if path.name != "__init__.py" else f"{mod}.__init__"))
+    return sorted(set(seen.values()))
+
+
+def _library_hash(source: str) -> str:
     root = repo_root() / "matmap_utils"
-    files = sorted(root.rglob("*.py"))
-    return hash_key([(str(f.relative_to(root)), f.read_bytes().decode(errors="replace")) for f in files])
+    return hash_key([(str(f.relative_to(root)), f.read_text(errors="replace")) for f in library_dependencies(source)])
 
 
 def _stamp_path(stem: str) -> Path:
@@ -146,7 +199,8 @@ def input_hash(nb_py: Path, params: dict) -> str:
         upstream.append(json.loads(sp.read_text()).get("hash") if sp.exists() else None)
     import hashlib
 
-    return hash_key(nb_py.read_text(), _library_hash(), params, hashlib.sha256(reg.read_bytes()).hexdigest(),
+    source = nb_py.read_text()
+    return hash_key(source, _library_hash(source), params, hashlib.sha256(reg.read_bytes()).hexdigest(),
                     upstream)
 
 

@@ -28,3 +28,11 @@ def test_reproducibility_page_has_versions_and_timings():
     md = bookpages.reproducibility_md("ci", [{"notebook": "00_data_overview", "seconds": 12.3, "executed_now": True}])
     assert "| 00_data_overview | 12 | executed |" in md
     assert "| torch |" in md and "`ci` profile" in md.replace("**", "")
+
+
+def test_library_dependencies_follow_imports_transitively():
+    names = {p.name for p in book.library_dependencies("from matmap_utils import data\nimport numpy\n")}
+    assert {"data.py", "cache.py", "paths.py", "parallel.py", "__init__.py"} <= names
+    assert "book.py" not in names and "plotting.py" not in names
+    only_init = {p.name for p in book.library_dependencies("import numpy as np\n")}
+    assert only_init == {"__init__.py"}
