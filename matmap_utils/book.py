@@ -227,6 +227,7 @@ def execute_notebook(nb: str | Path, *, profile: str | os.PathLike = "paper", ov
             return {"notebook": nb_py.stem, "output": out, "executed": False,
                     "seconds": info.get("seconds"), "parameters": params}
     ipynb = _to_ipynb(nb_py)
+    os.environ.setdefault("MATMAP_PROGRESS", "0")  # no progress bars in executed pages (the kernel inherits this)
     t0 = time.perf_counter()
     tmp_out = out.with_name(f".{out.stem}.running.ipynb")
     try:

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 
 class ItemTimeout(Exception):
@@ -117,7 +117,8 @@ def parallel_map(
     n_jobs = default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
     n_jobs = min(n_jobs, max(1, len(items)))
     pairs = list(zip(keys, items))
-    bar = tqdm(total=len(pairs), desc=desc, disable=not progress or len(pairs) < 2, leave=False)
+    bar = tqdm(total=len(pairs), desc=desc, leave=False,
+               disable=not progress or len(pairs) < 2 or os.environ.get("MATMAP_PROGRESS", "1") == "0")
     out: list[Outcome] = []
     if n_jobs == 1:
         for key, item in pairs:

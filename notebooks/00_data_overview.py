@@ -68,7 +68,7 @@ display(Markdown(
     f"**{len(pool_fail)}** parse failures. Compounds have {n_el.min()}–{n_el.max()} elements "
     f"(median {n_el.median():.0f}); cells hold {pool['nsites'].min()}–{pool['nsites'].max()} sites "
     f"(median {pool['nsites'].median():.0f})."))
-pool_fail
+pool_fail if len(pool_fail) else Markdown("No CIF of this selection failed to parse.")
 
 # %%
 el_counts = pd.Series([e for els in index["elements"] for e in els]).value_counts()
