@@ -175,7 +175,7 @@ def library_dependencies(source: str) -> list[Path]:
         if mod in seen:
             continue
         path = _module_file(package_dir, mod) if mod != "__init__" else package_dir / "__init__.py"
-        if path is None:
+        if path is None or not path.exists():
             continue
         seen[mod] = path
         todo.extend(_imported_modules(path.read_text(), package_dir, current=mod if path.name != "__init__.py" else f"{mod}.__init__"))
