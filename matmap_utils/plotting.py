@@ -35,13 +35,23 @@ def show_plotly(fig, *, height: int | None = None):
 
 
 def interactive_table(df, **kwargs):
-    """A searchable, sortable HTML table (itables, offline: its JS is embedded in the page)."""
-    import itables
+    """A searchable, sortable HTML table (itables) with its JavaScript embedded (works offline).
 
-    itables.init_notebook_mode(connected=False)
+    Unlike ``itables.init_notebook_mode`` this does not change how later DataFrames display.
+    """
+    from IPython.display import HTML, display
+    from itables import options
+    from itables.javascript import generate_init_offline_itables_html, to_html_datatable
+
     opts = {"maxBytes": 0, "lengthMenu": [10, 25, 100], "classes": "display compact"}
     opts.update(kwargs)
-    return itables.show(df, **opts)
+    global _ITABLES_INIT
+    init = "" if _ITABLES_INIT else generate_init_offline_itables_html(options.dt_bundle)
+    _ITABLES_INIT = True
+    display(HTML(init + to_html_datatable(df, connected=False, **opts)))
+
+
+_ITABLES_INIT = False
 
 
 def savefig(fig, notebook: str, name: str) -> Path:
