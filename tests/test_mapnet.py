@@ -1,0 +1,216 @@
+"""Tests of matmap_utils.mapnet: determinism, batched == separate, save/load, shapes, bad input."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from matmap_utils import mapnet as M  # noqa: E402
+
+FAST = dict(max_epochs=4, patience=80, comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,),
+            device="cpu", threads=1)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return M.synthetic_descriptors(n=80, d_comp=24, d_struct=16, seed=3)
+
+
+@pytest.fixture(scope="module")
+def sweep(data):
+    Xc, Xs, y = data
+    return M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
+
+
+def test_split_is_seeded_and_complete():
+    a, b, c = M.make_split(100, 0), M.make_split(100, 0), M.make_split(100, 1)
+    assert (a == b).all() and not (a == c).all()
+    assert (a == "test").sum() == 20 and (a == "val").sum() == 8 and (a == "train").sum() == 72
+
+
+def test_same_seed_same_metrics(data, sweep):
+    Xc, Xs, y = data
+    again = M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
+    pd.testing.assert_frame_equal(sweep.metrics, again.metrics)
+    other = M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=1, **FAST)
+    assert not np.allclose(sweep.metrics["test_loss_comp"], other.metrics["test_loss_comp"])
+
+
+def test_batched_equals_separate(data, sweep):
+    """Member W=0.1 of the batched sweep follows the trajectory of W=0.1 trained alone."""
+    Xc, Xs, y = data
+    alone = M.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, **FAST)
+    a, b = sweep[0.1], alone[0.1]
+    assert a.meta["best_epoch"] == b.meta["best_epoch"]
+    za, zb = a.encode(Xc, Xs), b.encode(Xc, Xs)
+    np.testing.assert_allclose(za, zb, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(a.predict_me(Xc, Xs), b.predict_me(Xc, Xs), rtol=1e-3, atol=1e-4)
+    # and W matters: the W=1 member differs from W=0 (the ME gradient reaches the encoders)
+    assert not np.allclose(sweep[0.0].encode(Xc, Xs), sweep[1.0].encode(Xc, Xs), atol=1e-5)
+
+
+def test_training_reduces_loss_and_head_learns(data):
+    Xc, Xs, y = data
+    r = M.train_maps(Xc, Xs, y, Ws=(0.0, 1.0), seed=0, max_epochs=60, patience=80, device="cpu",
+                     comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,), threads=1)
+    h = r.history  # (epochs, K, 4) validation losses
+    assert h.shape[1:] == (2, 4)
+    assert h[-1, :, 3].min() < h[0, :, 3].min()
+    m = r.metrics
+    assert m.loc[1.0, "test_r2_me"] > m.loc[0.0, "test_r2_me"]  # W=0 never trains the head
+    assert m.loc[1.0, "test_r2_comp"] > 0.5
+
+
+def test_shapes_encode_decode_predict(data, sweep):
+    Xc, Xs, y = data
+    m = sweep[0.1]
+    z = m.encode(Xc, Xs)
+    assert z.shape == (len(Xc), 2) and np.isfinite(z).all()
+    dc, ds = m.decode(z[:5, 0], z[:5, 1])
+    assert dc.shape == (5, Xc.shape[1]) and ds.shape == (5, Xs.shape[1])
+    assert (dc >= 0).all() and (dc <= 1).all()  # sigmoid decoder
+    dc1, ds1 = m.decode(0.3, -0.2)
+    assert dc1.shape == (1, Xc.shape[1]) and ds1.shape == (1, Xs.shape[1])
+    me = m.predict_me(Xc, Xs)
+    assert me.shape == (len(Xc),)
+    np.testing.assert_allclose(me, m.predict_me_from_codes(z[:, 0], z[:, 1]), rtol=1e-6)
+    grid = m.predict_me_from_codes(*np.meshgrid(np.linspace(-1, 1, 7), np.linspace(-1, 1, 5)))
+    assert grid.shape == (35,)
+
+
+def test_metrics_columns(sweep):
+    cols = {"test_loss_comp", "test_loss_str", "test_loss_me", "test_r2_comp", "test_r2_struct",
+            "test_r2_me", "best_epoch"}
+    assert cols <= set(sweep.metrics.columns)
+    assert list(sweep.metrics.index) == [0.0, 0.1, 1.0]
+
+
+def test_loss_definition_matches_paper(data, sweep):
+    """Loss_comp sums squared errors over descriptor dims and averages over samples (Eq. 1)."""
+    Xc, Xs, y = data
+    m = sweep[0.1]
+    rc, rs = m.reconstruct(Xc, Xs)
+    ev = M.evaluate(m, Xc, Xs, y)
+    assert ev["loss_comp"] == pytest.approx(((rc - Xc.values) ** 2).sum(1).mean(), rel=1e-6)
+    assert ev["r2_comp"] == pytest.approx(
+        1 - ((rc - Xc.values) ** 2).sum() / ((Xc.values - Xc.values.mean()) ** 2).sum(), rel=1e-6)
+
+
+def test_save_load_roundtrip(tmp_path, data, sweep):
+    Xc, Xs, y = data
+    m = sweep[0.1]
+    m.meta["note"] = "x"
+    path = M.save_map(m, tmp_path / "map_W0.1.pt")
+    assert path.exists() and path.with_suffix(".json").exists()
+    cfg = json.loads(path.with_suffix(".json").read_text())
+    assert cfg["W"] == 0.1 and len(cfg["comp_columns"]) == Xc.shape[1]
+    back = M.load_map(path)
+    np.testing.assert_array_equal(back.encode(Xc, Xs), m.encode(Xc, Xs))
+    np.testing.assert_array_equal(back.predict_me(Xc, Xs), m.predict_me(Xc, Xs))
+    for a, b in zip(back.decode(0.1, 0.2), m.decode(0.1, 0.2)):
+        np.testing.assert_array_equal(a, b)
+    assert back.meta["note"] == "x" and back.config == m.config
+    # columns are aligned by name when a DataFrame is given
+    np.testing.assert_array_equal(back.encode(Xc[Xc.columns[::-1]], Xs), m.encode(Xc, Xs))
+
+
+def test_load_errors(tmp_path, data, sweep):
+    with pytest.raises(FileNotFoundError):
+        M.load_map(tmp_path / "nothing.pt")
+    path = M.save_map(sweep[0.1], tmp_path / "m.pt")
+    js = json.loads(path.with_suffix(".json").read_text())
+    js["comp_columns"] = js["comp_columns"][:-1]
+    path.with_suffix(".json").write_text(json.dumps(js))
+    with pytest.raises(ValueError, match="shape"):
+        M.load_map(path)
+    path.write_bytes(b"not a torch file")
+    with pytest.raises(ValueError, match="cannot read"):
+        M.load_map(path)
+
+
+def test_bad_input(data, sweep):
+    Xc, Xs, y = data
+    bad = Xc.copy()
+    bad.iloc[3, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        M.train_maps(bad, Xs, y, **FAST)
+    with pytest.raises(ValueError, match="number of samples"):
+        M.train_maps(Xc.iloc[:-1], Xs, y, **FAST)
+    with pytest.raises(ValueError, match="ME has"):
+        M.train_maps(Xc, Xs, y.iloc[:-1], **FAST)
+    yb = y.copy()
+    yb.iloc[0] = np.nan
+    with pytest.raises(ValueError, match="ME"):
+        M.train_maps(Xc, Xs, yb, **FAST)
+    with pytest.raises(ValueError, match="W values"):
+        M.train_maps(Xc, Xs, y, Ws=(-1.0,), **FAST)
+    m = sweep[0.1]
+    with pytest.raises(ValueError, match="columns"):
+        m.encode(Xc.values[:, :-1], Xs.values)
+    with pytest.raises(ValueError, match="missing"):
+        m.encode(Xc.drop(columns=Xc.columns[0]), Xs)
+    with pytest.raises(ValueError, match="non-finite"):
+        m.encode(bad, Xs)
+    with pytest.raises(ValueError, match="differ"):
+        m.decode([0.1, 0.2], [0.3])
+    with pytest.raises(ValueError, match="finite"):
+        m.decode(np.nan, 0.0)
+
+
+def test_grid_search_ranks(data):
+    Xc, Xs, y = data
+    g = M.grid_search(Xc, Xs, y, batch_sizes=(16, 32), lrs=(1e-3, 1e-4), weight_decays=(1e-6,),
+                      seed=0, **FAST)
+    assert len(g) == 4 and sorted(g["rank"]) == [1, 2, 3, 4]
+    assert g.iloc[0]["val_loss_all"] == g["val_loss_all"].min()
+    # members with different learning rates really differ
+    assert g["val_loss_all"].nunique() == 4
+
+
+def test_place_structures(tmp_path, monkeypatch, data):
+    """A map trained on real descriptors of two toy structures places them (and names a failure)."""
+    warnings.simplefilter("ignore")
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "cache"))
+    D = pytest.importorskip("matmap_utils.descriptors")
+    from pymatgen.core import Lattice, Structure
+
+    structs = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["O", "Li"],
+                                         [[0, 0, 0], [0.25, 0.25, 0.25]]) for a in (4.5, 4.61, 4.7, 4.8)]
+    res = D.describe(structs, [f"s{i}" for i in range(4)], n_jobs=1, progress=False)
+    sc, ss = D.fit_scaler(res.comp, D.comp_spec()), D.fit_scaler(res.struct, D.struct_spec())
+    Xc, Xs = D.transform(res.comp, sc, D.comp_spec()), D.transform(res.struct, ss, D.struct_spec())
+    y = np.array([0.5, 0.6, 0.7, 0.8])
+    r = M.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, split=["train", "train", "val", "test"], **FAST)
+    m = r[0.1]
+    m.meta.update(scaler_comp=sc, scaler_struct=ss, descriptor_settings=None)
+    path = M.save_map(m, tmp_path / "toy.pt")
+    out = M.place_structures(structs[:2] + [None], path, names=["a", "b", "broken"], n_jobs=1)
+    assert list(out.index) == ["a", "b", "broken"]
+    np.testing.assert_allclose(out.loc[["a", "b"], ["x_comp", "x_struct"]].to_numpy(float),
+                               m.encode(Xc.iloc[:2], Xs.iloc[:2]), rtol=1e-5, atol=1e-6)
+    assert out.loc["broken", "error"] and np.isnan(out.loc["broken", "x_comp"])
+    # the CLI: two good CIFs and one broken file; the broken one is named, the others are placed
+    from matmap_utils.cli import main
+
+    for i, s in enumerate(structs[:2]):
+        s.to(filename=str(tmp_path / f"s{i}.cif"))
+    (tmp_path / "bad.cif").write_text("data_x\n_cell_length_a 1\n")
+    out_csv = tmp_path / "placed.csv"
+    rc = main(["map", str(tmp_path / "s0.cif"), str(tmp_path / "s1.cif"), str(tmp_path / "bad.cif"),
+               "--model", str(path), "-o", str(out_csv), "-j", "1"])
+    assert rc == 0
+    placed = pd.read_csv(out_csv, index_col=0)
+    assert list(placed.index) == ["s0", "s1"]
+    from matmap_utils.structures import read_structures
+
+    _, back, _ = read_structures([tmp_path / "s0.cif", tmp_path / "s1.cif"])
+    expect = M.place_structures(back, path, names=["s0", "s1"], n_jobs=1)
+    np.testing.assert_allclose(placed[["x_comp", "x_struct", "ME_pred"]].to_numpy(float),
+                               expect[["x_comp", "x_struct", "ME_pred"]].to_numpy(float), rtol=1e-5, atol=1e-6)
+    assert main(["map", str(tmp_path / "s0.cif"), "--model", str(tmp_path / "none.pt")]) == 2
