@@ -170,8 +170,9 @@ fig.tight_layout()
 # ## AIMD trajectories
 #
 # The public ab initio MD runs analysed in the trajectory chapter. None of them stores velocities at
-# the resolution a vibrational density of states needs; the project generates its own short
-# trajectories with velocities (CHGNet, see the trajectory chapter).
+# the resolution a vibrational density of states needs, so the project generated its own short
+# trajectories with velocities (CHGNet universal potential, NVT; `data/md/`, with the exact command,
+# seed and package versions beside each file) — listed in the second table.
 
 # %%
 runs = data.aimd_runs()
@@ -182,6 +183,19 @@ inventory = (runs.groupby(["system", "disorder", "temperature_K", "frame interva
 inventory
 
 # %%
+from matmap_utils.md import md_runs
+
+generated = md_runs()
+generated["production_ps"] = generated["steps"] * generated["timestep_fs"] / 1000
+generated_inventory = (generated.groupby("material")
+                       .agg(source=("source", "first"), atoms=("n_atoms", "first"),
+                            temperatures_K=("temperature_K", lambda t: ", ".join(f"{x:.0f}" for x in sorted(t))),
+                            timestep_fs=("timestep_fs", "first"), frame_interval_fs=("dt_frame_fs", "first"),
+                            frames=("n_frames", "first"), production_ps=("production_ps", "first"))
+                       .reset_index())
+generated_inventory
+
+# %%
 metrics = {
     "n_mp_li_registered": int(len(index)), "n_mp_li_parsed": int(len(pool)), "n_mp_li_failed": int(len(pool_fail)),
     "n_lio": int(len(lio_ids)), "n_lio_chemical_systems": int(chem_sys.nunique()),
@@ -189,9 +203,10 @@ metrics = {
     "n_obelix_disordered": n_disordered, "n_mchaffie": int(len(mch)),
     "n_mchaffie_superionic": int(mch["superionic"].sum()),
     "n_mchaffie_with_structure": int(mch["structure"].notna().sum()),
-    "n_aimd_runs": int(len(runs)),
+    "n_aimd_runs": int(len(runs)), "n_generated_md_runs": int(len(generated)),
 }
 write_table(NB, "aimd_inventory", inventory)
+write_table(NB, "generated_md_inventory", generated_inventory)
 write_table(NB, "lio_summary", lio.drop(columns=["structure"]).assign(elements=lambda d: d["elements"].map("-".join)))
 write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
 metrics
