@@ -1,0 +1,121 @@
+"""Tests of metrics, controls, split logic, ElMD clustering inputs and the Sendek features."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Lattice, Structure
+from sklearn.metrics import average_precision_score, matthews_corrcoef, roc_auc_score
+
+from matmap_utils.validation import (best_checkpoint, classification_metrics, cluster_folds, control_metrics,
+                                     elmd_matrix, logistic_baseline, paper_folds, run_cv, sendek_features,
+                                     stratified_kfold, summarize)
+
+
+def test_metrics_against_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1)
+    m = classification_metrics(y, p)
+    assert m["roc_auc"] == pytest.approx(roc_auc_score(y, p))
+    assert m["mcc"] == pytest.approx(matthews_corrcoef(y, p >= 0.5))
+    assert m["auc_pr"] == pytest.approx(average_precision_score(y, p))
+    assert 0.5 < m["auc_pr"] <= 1 and abs(m["auc_pr"] - m["auc_pr_trapz"]) < 0.05
+    perfect = classification_metrics([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    assert perfect["auc_pr"] == 1 and perfect["mcc"] == 1
+    assert np.isnan(classification_metrics([1, 1], [0.3, 0.9])["auc_pr"])
+    with pytest.raises(ValueError):
+        classification_metrics([0, 1], [0.5])
+
+
+def test_controls():
+    y_tr = np.array([1] * 30 + [0] * 70)
+    y_va = np.array([1] * 40 + [0] * 60)
+    c = control_metrics(y_tr, y_va, n_shuffles=200, seed=0)
+    # a constant prediction: AUC-PR (average precision) = positive fraction, as the paper's controls
+    assert c["mean_mcc"] == 0.0 and c["mean_roc_auc"] == 0.5
+    assert c["mean_auc_pr"] == pytest.approx(0.4)
+    assert c["mean_auc_pr_trapz"] == pytest.approx(0.7)
+    assert abs(c["shuffled_auc_pr"] - 0.4) < 0.1
+    assert abs(c["shuffled_mcc"]) < 0.05 and abs(c["shuffled_roc_auc"] - 0.5) < 0.05
+
+
+def test_split_logic():
+    df = pd.DataFrame({"split_test": [True, False, False, False, False, False],
+                       "kfold": pd.array([pd.NA, 0, 1, 0, 1, 1], dtype="Int64"),
+                       "loco_cluster": pd.array([3, 0, 0, 2, 2, 5], dtype="Int64")})
+    kf = paper_folds(df, "kfold")
+    assert [list(v) for _, v in kf] == [[1, 3], [2, 4, 5]]
+    assert all(0 not in np.concatenate(f) for f in kf)           # test row never used
+    lo = paper_folds(df, "loco")
+    assert [list(v) for _, v in lo] == [[1, 2], [3, 4], [5]]
+    for tr, va in lo:
+        assert not set(tr) & set(va)
+    y = np.array([0, 1] * 25)
+    sk = stratified_kfold(y, 5, seed=1)
+    allv = np.sort(np.concatenate([v for _, v in sk]))
+    assert (allv == np.arange(50)).all()
+    assert all(y[v].sum() == 5 for _, v in sk)
+    cf = cluster_folds([0, 0, -1, 1, 1, 2])
+    assert len(cf) == 3 and all(2 in tr for tr, _ in cf)
+
+
+def test_elmd_matrix_matches_elmd():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ElMD import ElMD
+    fs = ["Li7La3Zr2O12", "Li6PS5Cl", "Li0.33La0.56TiO3"]
+    d = elmd_matrix(fs)
+    assert d[0, 1] == pytest.approx(ElMD(fs[0], metric="mod_petti").elmd(ElMD(fs[1], metric="mod_petti")))
+    assert d[1, 2] == pytest.approx(ElMD(fs[1], metric="mod_petti").elmd(ElMD(fs[2], metric="mod_petti")))
+    assert np.allclose(d, d.T) and np.all(np.diag(d) == 0)
+
+
+def test_run_cv_and_best_checkpoint():
+    y = np.array([0, 1] * 20)
+    folds = stratified_kfold(y, 4)
+
+    def fp(tr, va, k):  # checkpoint 0 random, checkpoint 1 perfect
+        return np.stack([np.full(len(va), 0.4), y[va] * 0.8 + 0.1])
+
+    cv = run_cv(folds, y, fp, n_shuffles=5)
+    best, rows = best_checkpoint(cv)
+    assert best == 1 and len(rows) == 4
+    s = summarize(rows)
+    assert s["auc_pr"] == 1 and s["mcc"] == 1 and s["mean_mcc"] == 0
+
+
+def test_sendek_features_simple_and_disordered():
+    # rock-salt-like LiCl, a = 5.14 A: Li-Cl 2.57, Li-Li 3.63
+    s = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.14), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    f = sendek_features(s)
+    assert f["LASD"] == pytest.approx(2.57, abs=0.01)
+    assert f["LLSD"] == pytest.approx(5.14 / np.sqrt(2), abs=0.01)
+    assert f["LLB"] == 0.0
+    assert f["SBI"] == 0.0                       # no framework-framework bonds
+    f_close = sendek_features(s, li_li_cutoff=3.7)
+    assert f_close["LLB"] == pytest.approx(12.0)
+    # half-occupied Li: LLB per Li counts neighbours by occupancy
+    d = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.14), [{"Li": 0.5}, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    assert sendek_features(d, li_li_cutoff=3.7)["LLB"] == pytest.approx(6.0)
+    with pytest.raises(ValueError, match="no Li"):
+        sendek_features(Structure(Lattice.cubic(4), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]))
+
+
+def test_logistic_baseline_learns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] > 0).astype(int)
+    C, cv = logistic_baseline(X, y, stratified_kfold(y, 4), n_shuffles=5)
+    assert cv["auc_pr"].mean() > 0.9 and C in (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def test_hpo_space_maps_to_config():
+    from matmap_utils.validation import HPO_SPACE, config_from_trial
+
+    trial = {k: v[-1] for k, v in HPO_SPACE.items()}
+    cfg = config_from_trial(trial, input_dim=32, epochs=7)
+    assert cfg.n_neurons == (256,) * 4 and cfg.n_neurons_final == (256,) * 4
+    assert cfg.max_lr == 7e-3 and cfg.init_lr == 1e-4 and cfg.l2_init == 1.0 and cfg.dropout_final == 0.3
+    assert cfg.batch_size == 128 and cfg.epochs == 7 and cfg.optimizer == "lamb_lookahead"
