@@ -39,3 +39,30 @@ def report_failures(failures: list[tuple[str, str]], n_total: int) -> None:
 def exit_code(n_ok: int) -> int:
     """Non-zero only when nothing could be processed."""
     return 0 if n_ok > 0 else 1
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Make row names unique (``a``, ``a_2``, ...) when two files share a stem."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}_{k + 1}")
+    return out
+
+
+def read_cli_structures(args_paths: list[str]):
+    """The structure files a subcommand was given (folders → their ``*.cif``), read robustly.
+
+    Returns ``(paths, names, structures, failures)``: names are unique file stems, failures are
+    ``(file, reason)`` pairs for files that could not be read.  No file at all is a user error.
+    """
+    from ..cli import UserError
+    from ..structures import expand_paths, read_structures
+
+    paths = expand_paths(args_paths)
+    if not paths:
+        raise UserError(f"no structure files found in {' '.join(args_paths)} (folders are searched for *.cif)")
+    names, structures, read_fail = read_structures(paths)
+    return paths, unique_names(names), structures, [(f.source, f.reason) for f in read_fail]

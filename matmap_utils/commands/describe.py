@@ -27,8 +27,7 @@ def run(args) -> int:
     from .. import descriptors as D
     from ..cli import UserError
     from ..paths import results_dir
-    from ..structures import expand_paths, read_structures
-    from ._common import exit_code, report_failures, write_frame
+    from ._common import exit_code, read_cli_structures, report_failures, write_frame
 
     scalers = {}
     if args.scaled:
@@ -38,12 +37,7 @@ def run(args) -> int:
                 scalers[kind] = D.load_scaler(path)
             except FileNotFoundError as exc:
                 raise UserError(str(exc)) from None
-    paths = expand_paths(args.cifs)
-    if not paths:
-        raise UserError(f"no CIF files found in {' '.join(args.cifs)}")
-    names, structures, read_fail = read_structures(paths)
-    failures = [(f.source, f.reason) for f in read_fail]
-    names = _unique(names)
+    paths, names, structures, failures = read_cli_structures(args.cifs)
     res = D.describe(structures, names, n_jobs=args.n_jobs, progress=False) if structures else None
     frames = []
     if res is not None:
@@ -61,13 +55,3 @@ def run(args) -> int:
     write_frame(df, args.output)
     report_failures(failures, len(paths))
     return exit_code(len(df))
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        out.append(n if k == 0 else f"{n}_{k + 1}")
-    return out

@@ -28,18 +28,13 @@ def run(args) -> int:
     from ..cli import UserError
     from ..mapnet import load_map, place_structures
     from ..paths import repo_root
-    from ..structures import expand_paths, read_structures
-    from ._common import exit_code, report_failures, write_frame
+    from ._common import exit_code, read_cli_structures, report_failures, write_frame
 
     model_path = Path(args.model) if args.model else repo_root() / DEFAULT_MODEL
     if not model_path.exists() and not model_path.with_suffix(".pt").exists():
         raise UserError(f"{model_path}: no trained map there (run notebook 02_autoencoder_map, or pass --model)")
     model = load_map(model_path)
-    paths = expand_paths(args.structures)
-    if not paths:
-        raise UserError("no structure files given (a folder without *.cif files?)")
-    names, structures, read_fail = read_structures(paths)
-    failures = [(f.source, f.reason) for f in read_fail]
+    paths, names, structures, failures = read_cli_structures(args.structures)
     if structures:
         table = place_structures(structures, model, names=names, n_jobs=args.jobs)
     else:

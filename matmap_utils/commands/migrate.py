@@ -23,19 +23,12 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from .. import migration as M
     from ..cli import UserError
-    from ..structures import expand_paths, read_structures
-    from ._common import exit_code, report_failures, write_frame
-    from .describe import _unique
+    from ._common import exit_code, read_cli_structures, report_failures, write_frame
 
     if args.resolution is not None and not (0.05 <= args.resolution <= 2.0):
         raise UserError(f"--resolution {args.resolution}: use a grid spacing between 0.05 and 2 A")
     settings = {"resolution": args.resolution} if args.resolution is not None else None
-    paths = expand_paths(args.cifs)
-    if not paths:
-        raise UserError(f"no CIF files found in {' '.join(args.cifs)}")
-    names, structures, read_fail = read_structures(paths)
-    failures = [(f.source, f.reason) for f in read_fail]
-    names = _unique(names)
+    paths, names, structures, failures = read_cli_structures(args.cifs)
     df = M.migration_table(structures, names, settings=settings, n_jobs=args.n_jobs,
                            timeout=args.timeout, progress=False)
     df.index.name = "name"

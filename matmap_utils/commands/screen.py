@@ -26,18 +26,13 @@ def run(args) -> int:
     from .. import atomsets as AS
     from .. import megnet
     from ..cli import UserError
-    from ..structures import expand_paths, read_structures
-    from ._common import exit_code, report_failures, write_frame
+    from ._common import exit_code, read_cli_structures, report_failures, write_frame
 
     try:
         model, mode, layer, train_vecs, _ = AS.load_screening_model(args.model)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
-    paths = expand_paths(args.cifs)
-    if not paths:
-        raise UserError(f"no CIF files found in {' '.join(args.cifs)}")
-    names, structures, failures = read_structures(paths)
-    failures = [(str(f.source), str(f.reason)) for f in failures]
+    paths, names, structures, failures = read_cli_structures(args.cifs)
     rows = []
     if structures:
         series = pd.Series(structures, index=[str(n) for n in names], dtype=object)
