@@ -11,3 +11,9 @@ One module per concern:
 """
 
 __version__ = "0.1.0"
+
+import warnings as _warnings
+
+# tqdm.auto (imported by some dependencies) warns in every notebook without ipywidgets; our
+# progress bars are plain text and off in executed notebooks, so this one warning is noise.
+_warnings.filterwarnings("ignore", message="IProgress not found")
