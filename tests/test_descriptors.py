@@ -13,16 +13,13 @@ from pymatgen.core.operations import SymmOp
 from matmap_utils import descriptors as D
 
 
+from structures_lib import li2o  # noqa: E402
+
+
 @pytest.fixture(autouse=True)
 def _tmp_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "cache"))
     warnings.simplefilter("ignore")
-
-
-def li2o() -> Structure:
-    """Antifluorite Li2O (Fm-3m, a = 4.61 A), conventional cell."""
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.61), ["O", "Li"],
-                                     [[0, 0, 0], [0.25, 0.25, 0.25]])
 
 
 def lialo2() -> Structure:

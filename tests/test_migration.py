@@ -14,15 +14,13 @@ from matmap_utils import migration as M
 FAST = {"resolution": 0.4}
 
 
+from structures_lib import li2o  # noqa: E402
+
+
 @pytest.fixture(autouse=True)
 def _tmp_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "cache"))
     warnings.simplefilter("ignore")
-
-
-def li2o() -> Structure:
-    return Structure.from_spacegroup("Fm-3m", Lattice.cubic(4.61), ["O", "Li"],
-                                     [[0, 0, 0], [0.25, 0.25, 0.25]])
 
 
 def test_li2o_barriers_are_ordered_and_finite():
