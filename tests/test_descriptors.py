@@ -11,9 +11,7 @@ from pymatgen.core import Element, Lattice, Structure
 from pymatgen.core.operations import SymmOp
 
 from matmap_utils import descriptors as D
-
-
-from structures_lib import li2o  # noqa: E402
+from structures_lib import li2o
 
 
 @pytest.fixture(autouse=True)

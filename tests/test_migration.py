@@ -10,11 +10,9 @@ import pytest
 from pymatgen.core import Lattice, Structure
 
 from matmap_utils import migration as M
+from structures_lib import li2o
 
 FAST = {"resolution": 0.4}
-
-
-from structures_lib import li2o  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
