@@ -33,7 +33,15 @@ Structural descriptor (858 = 480 + 180 + 198); atoms are grouped in three classe
       (face areas, 20 bins over [0, 12] A^2), ``voronoi:<c>:volume`` (cell volumes, 20 bins over
       [0, 40] A^3, larger values in the last bin), and ``voronoi:<c>:stats`` (10 numbers: mean/std of
       CN, mean/std of the effective CN (sum A)^2 / sum A^2, mean/std face area, mean/std/min/max
-      cell volume) per class — 66 x 3.  The periodic Voronoi tessellation is computed once per
+      cell volume) per class — 66 x 3.  The three Voronoi histograms are Gaussian kernel density
+      estimates: CN smoothed by sigma = 1.5 (CN units), face areas and volumes by 2 bins
+      (1.2 A^2, 4 A^3).  Sharp Voronoi histograms (version 2 of this descriptor: CN unsmoothed,
+      areas/volumes 1 bin) jump when a small distortion moves a cell across a bin edge and carry
+      half of the between-material variance of the descriptor in 150 numbers; on the 1,338 Li-O
+      compounds a 1-number autoencoder code then reconstructed the flattened descriptor with a
+      test R^2 of only 0.74 (PCA with 4 components: 0.74; the mean descriptor alone: 0.58),
+      against 0.82 with these kernels (the paper reports > 0.8; its binning is not published).
+      The periodic Voronoi tessellation is computed once per
       structure with scipy (qhull) on the cell's sites plus all periodic images within a shell, and
       checked: every central cell must be bounded and lie well inside the shell.
 
@@ -81,7 +89,7 @@ import numpy as np
 import pandas as pd
 
 #: Bump when the descriptor definition changes (part of every cache key).
-VERSION = "2"
+VERSION = "3"
 
 N_ELEMENTS = 98
 CONTINUOUS_PROPS = ("Number", "AtomicWeight", "Electronegativity", "MeltingT", "AtomicRadius",
@@ -100,6 +108,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "adf_nbins": 60, "adf_tol": 0.2, "adf_rmax": 4.0, "adf_max_nn": 16, "adf_smooth_bins": 1.0,
     "vor_shell": 7.0, "vor_min_area_frac": 0.02, "vor_cn_max": 16,
     "vor_area_max": 12.0, "vor_area_nbins": 20, "vor_vol_max": 40.0, "vor_vol_nbins": 20,
+    "vor_cn_smooth_bins": 1.5, "vor_hist_smooth_bins": 2.0,
     "min_site_distance": 0.5,
 }
 
@@ -480,11 +489,11 @@ def _voronoi_block(structure, w, s) -> np.ndarray:
             blocks.append(np.zeros(size))
             continue
         cn_b = np.clip(cn.astype(np.int64), 1, cn_max) - 1
-        h_cn = np.bincount(cn_b, weights=wc, minlength=cn_max) / n_class[c]
+        h_cn = _smooth(np.bincount(cn_b, weights=wc, minlength=cn_max) / n_class[c], s["vor_cn_smooth_bins"])
         a_b = np.minimum((fa / s["vor_area_max"] * na).astype(np.int64), na - 1)
-        h_a = _smooth(np.bincount(a_b, weights=wc[fs], minlength=na) / n_class[c], 1.0)
+        h_a = _smooth(np.bincount(a_b, weights=wc[fs], minlength=na) / n_class[c], s["vor_hist_smooth_bins"])
         v_b = np.minimum((vol / s["vor_vol_max"] * nv).astype(np.int64), nv - 1)
-        h_v = _smooth(np.bincount(v_b, weights=wc, minlength=nv) / n_class[c], 1.0)
+        h_v = _smooth(np.bincount(v_b, weights=wc, minlength=nv) / n_class[c], s["vor_hist_smooth_bins"])
 
         def wstats(x, wt):
             m = np.average(x, weights=wt)

@@ -214,6 +214,17 @@ def build_graphs(structures: Sequence, cutoff: float, *, keys: Sequence | None =
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
+def default_threads() -> int:
+    """Torch threads for CPU inference: ``MATMAP_MEGNET_THREADS`` if set, else the usable cores."""
+    env = os.environ.get("MATMAP_MEGNET_THREADS")
+    if env:
+        return max(1, int(env))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _softplus2(x):
     import torch.nn.functional as F
 
@@ -335,10 +346,12 @@ class MEGNetModel:
         self.sha = _file_sha256(self.hdf5)[:16] + _file_sha256(self.json_path)[:8]
         self.layers, weights, self.inputs, self.outputs = _read_keras_hdf5(self.hdf5)
         self.device = torch.device(device) if device is not None else torch_device()
-        #: torch threads during CPU inference. 1 by default: the ops are small and memory-bound, and
-        #: on a shared machine OpenMP threads spin-wait (2 threads were 3-4x slower than 1 under
-        #: load); parallelism comes from processes (``pool_compute(n_jobs=...)``).
-        self.threads = int(os.environ.get("MATMAP_MEGNET_THREADS", "1"))
+        #: torch threads during CPU inference: every core this process may use (measured 1.7x
+        #: faster than 1 thread on an idle 2-core machine, as Keras uses all cores too).
+        #: ``MATMAP_MEGNET_THREADS=1`` for an oversubscribed machine, where OpenMP threads
+        #: spin-wait (2 threads measured 3-4x slower than 1 at load average ~10).  Worker
+        #: processes of ``pool_compute(n_jobs>1)`` use 1 thread each.
+        self.threads = default_threads()
         self._w = {ln: {k: torch.from_numpy(v).to(self.device) for k, v in d.items()}
                    for ln, d in weights.items() if d}
         self._centers_t = torch.tensor(self.centers, dtype=torch.float32, device=self.device)
@@ -810,8 +823,12 @@ def pool_compute(df_structures, *, layers: Sequence[int] = (0, 1, 2, 3), predict
                     arrays.append(structure_arrays(st) if st is not None else "no structure")
                 except Exception as exc:  # noqa: BLE001 - reported per structure
                     arrays.append(f"{type(exc).__name__}: {exc}")
-            todo.append((len(plan) - 1, (cids, arrays, layers if need_feat else (), batch_size)))
+            todo.append((len(plan) - 1, (cids, arrays, layers if need_feat else (), batch_size, None)))
     # chunks run in worker processes (1 torch thread each) when n_jobs > 1
+    from .parallel import default_n_jobs
+
+    if min(default_n_jobs() if n_jobs is None else max(1, int(n_jobs)), len(todo)) > 1:
+        todo = [(k, it[:-1] + (1,)) for k, it in todo]
     outs = parallel_map(_chunk_job, [it for _, it in todo], keys=[k for k, _ in todo], n_jobs=n_jobs,
                         progress=progress, desc="MEGNet chunks")
     computed = {}
@@ -846,8 +863,9 @@ def pool_compute(df_structures, *, layers: Sequence[int] = (0, 1, 2, 3), predict
 
 
 def _chunk_job(item):
-    cids, arrays, layers, batch_size = item
+    cids, arrays, layers, batch_size, threads = item
     fe, bg = load_model("formation_energy"), load_model("band_gap")
+    fe.threads = bg.threads = threads or default_threads()
     pred_df, feats = _compute_chunk(cids, arrays, fe, bg, layers, n_jobs=1, batch_size=batch_size)
     return pred_df, (feats.to_npz_dict() if feats is not None else None)
 

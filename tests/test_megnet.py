@@ -8,6 +8,7 @@ fixture exactly as the original parsed them, so these tests compare the same inp
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -291,3 +292,24 @@ def test_pool_compute_in_worker_processes_equals_in_process(ref, structures, tmp
     assert f1.ids == f2.ids == ids
     np.testing.assert_allclose(f1.arrays[1], f2.arrays[1], atol=1e-6)
     assert not list((tmp_path / "compute" / "megnet").iterdir())  # cache=False writes nothing
+
+
+def test_thread_count_default_and_override(ref, structures, models, monkeypatch):
+    from matmap_utils.megnet import default_threads
+
+    monkeypatch.setenv("MATMAP_MEGNET_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.delenv("MATMAP_MEGNET_THREADS")
+    assert 1 <= default_threads() <= (os.cpu_count() or 1)
+    # the thread count changes speed, never the numbers
+    m = models["formation_energy"]
+    old = m.threads
+    try:
+        some = [structures[i] for i in ref["ids"][:6]]
+        m.threads = 1
+        one = m.predict(some)[m.target].to_numpy()
+        m.threads = 2
+        two = m.predict(some)[m.target].to_numpy()
+    finally:
+        m.threads = old
+    np.testing.assert_allclose(one, two, atol=1e-5)
