@@ -31,6 +31,12 @@ Design choices (the paper's Fig. 1 gives no layer sizes):
   learning rate 1e-3, L2 1e-6 (the paper's tuned values).  When all members share the learning
   rate and L2 (the W sweep) torch's fused Adam is used; the grid search, whose members differ in
   them, uses the same update written with ``torch._foreach_*`` ops and per-member step sizes.
+* Map axes: the plotted coordinates are ``x = asinh((z - median) / MAD)`` of each raw code ``z``
+  (median and median absolute deviation over the training rows, stored with the map).  Raw codes
+  have no scale of their own and are heavy-tailed (on the Li–O set the 1st–99th percentile range
+  is about -40…+110 with half of the materials within ±3), which squeezes the crowd of the map into
+  a dot; the transform is monotone and exactly inverted by ``decode``/``predict_me_from_codes``,
+  so nothing but the drawing changes.  ``raw_codes`` gives the encoders' outputs.
 * CPU threads: ``MapConfig.threads`` (the notebook uses 1).  Batch-16 matmuls are too small to
   gain from threads, and on a contended machine two OpenMP threads were measured 15–35× slower
   than one.
@@ -385,8 +391,12 @@ class MaterialsMap:
 
     def __init__(self, params, *, config: MapConfig, W: float, y_mean: float, y_std: float,
                  comp_columns: Sequence[str], struct_columns: Sequence[str],
-                 meta: dict | None = None):
+                 meta: dict | None = None, axis: dict | None = None):
         self.params = params  # {part: [[W (1,din,dout), b (1,1,dout)], ...]} on CPU, float32
+        #: map axes: ``x = asinh((z - center) / scale)`` of the raw code ``z`` (see :meth:`fit_axes`);
+        #: ``None`` = the raw codes are the coordinates
+        self.axis = None if axis is None else {"center": [float(v) for v in axis["center"]],
+                                               "scale": [float(v) for v in axis["scale"]]}
         self.config = config
         self.W = float(W)
         self.y_mean = float(y_mean)
@@ -419,8 +429,42 @@ class MaterialsMap:
             ts = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in arrays]
             return fn(*ts)
 
-    def encode(self, Xc, Xs) -> np.ndarray:
-        """(n, 2) array of map coordinates ``(x_comp, x_struct)``."""
+    # -- map axes ----------------------------------------------------------------------------
+    def fit_axes(self, Xc, Xs) -> dict:
+        """Set the map axes from reference materials (the training rows).
+
+        A 1-number code has no unit and no natural scale (the decoder absorbs any rescaling), and
+        trained codes are heavy-tailed: most materials sit within a few units of the centre while
+        the materials with the most unusual descriptors lie tens of units out, so a plot of raw
+        codes squeezes the crowd into a dot.  The map axes are therefore the monotone, invertible
+        ``x = asinh((z - median) / MAD)`` per code (MAD: median absolute deviation of the
+        reference codes): linear near the crowd, logarithmic in the tails.  Order, neighbours
+        along each axis, the ME head and decoding are unchanged — :meth:`decode` and
+        :meth:`predict_me_from_codes` take map coordinates and undo the transform exactly.
+        """
+        z = self.raw_codes(Xc, Xs)
+        med = np.median(z, axis=0)
+        mad = np.median(np.abs(z - med), axis=0)
+        scale = np.where(mad > 0, mad, np.maximum(np.abs(z - med).max(axis=0), 1.0))
+        self.axis = {"center": [float(v) for v in med], "scale": [float(v) for v in scale]}
+        return self.axis
+
+    def to_map(self, z: np.ndarray) -> np.ndarray:
+        """Raw codes (n, 2) → map coordinates."""
+        z = np.asarray(z, dtype=np.float64)
+        if self.axis is None:
+            return z
+        return np.arcsinh((z - np.asarray(self.axis["center"])) / np.asarray(self.axis["scale"]))
+
+    def from_map(self, x: np.ndarray) -> np.ndarray:
+        """Map coordinates (n, 2) → raw codes."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.axis is None:
+            return x
+        return np.sinh(x) * np.asarray(self.axis["scale"]) + np.asarray(self.axis["center"])
+
+    def raw_codes(self, Xc, Xs) -> np.ndarray:
+        """(n, 2) array of the encoders' raw outputs (before the map-axis transform)."""
         Xc = self._align(Xc, self.comp_columns, "compositional descriptors")
         Xs = self._align(Xs, self.struct_columns, "structural descriptors")
         if len(Xc) != len(Xs):
@@ -434,6 +478,10 @@ class MaterialsMap:
 
         return self._run(f, Xc, Xs)
 
+    def encode(self, Xc, Xs) -> np.ndarray:
+        """(n, 2) array of map coordinates ``(x_comp, x_struct)`` (see :meth:`fit_axes`)."""
+        return self.to_map(self.raw_codes(Xc, Xs))
+
     def decode(self, x_comp, x_struct) -> tuple[np.ndarray, np.ndarray]:
         """Descriptors restored from map coordinates: ``(comp (n, d_comp), struct (n, d_struct))``."""
         xc = np.atleast_1d(np.asarray(x_comp, dtype=np.float32)).reshape(-1, 1)
@@ -442,6 +490,8 @@ class MaterialsMap:
             raise ValueError(f"x_comp ({len(xc)}) and x_struct ({len(xs)}) differ in length")
         if not (np.isfinite(xc).all() and np.isfinite(xs).all()):
             raise ValueError("map coordinates must be finite")
+        z = self.from_map(np.concatenate([xc, xs], axis=1)).astype(np.float32)
+        xc, xs = z[:, :1], z[:, 1:]
 
         def f(a, b):
             return (_mlp(a, self.params["comp_dec"], "sigmoid")[0].numpy().astype(np.float64),
@@ -450,8 +500,14 @@ class MaterialsMap:
         return self._run(f, xc, xs)
 
     def reconstruct(self, Xc, Xs) -> tuple[np.ndarray, np.ndarray]:
-        z = self.encode(Xc, Xs)
-        return self.decode(z[:, 0], z[:, 1])
+        """Decoded descriptors of the encoded inputs (straight through the raw codes)."""
+        z = self.raw_codes(Xc, Xs).astype(np.float32)
+
+        def f(a, b):
+            return (_mlp(a, self.params["comp_dec"], "sigmoid")[0].numpy().astype(np.float64),
+                    _mlp(b, self.params["struct_dec"], "sigmoid")[0].numpy().astype(np.float64))
+
+        return self._run(f, z[:, :1], z[:, 1:])
 
     def predict_me_from_codes(self, x_comp, x_struct) -> np.ndarray:
         """ME (eV) predicted by the head at arbitrary map coordinates (Fig. 7)."""
@@ -459,13 +515,15 @@ class MaterialsMap:
                       np.asarray(x_struct, dtype=np.float32).reshape(-1)], axis=1)
         if not np.isfinite(z).all():
             raise ValueError("map coordinates must be finite")
+        z = self.from_map(z).astype(np.float32)
         out = self._run(lambda t: _mlp(t, self.params["head"], None)[0, :, 0].numpy(), z)
         return out.astype(np.float64) * self.y_std + self.y_mean
 
     def predict_me(self, Xc, Xs) -> np.ndarray:
         """ME (eV) predicted from descriptors (encode, then the head)."""
-        z = self.encode(Xc, Xs)
-        return self.predict_me_from_codes(z[:, 0], z[:, 1])
+        z = self.raw_codes(Xc, Xs).astype(np.float32)
+        out = self._run(lambda t: _mlp(t, self.params["head"], None)[0, :, 0].numpy(), z)
+        return out.astype(np.float64) * self.y_std + self.y_mean
 
     # -- persistence -------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -479,7 +537,7 @@ class MaterialsMap:
     def config_dict(self) -> dict:
         return {"format": "matmap-mapnet/1", "config": self.config.to_dict(), "W": self.W,
                 "y_mean": self.y_mean, "y_std": self.y_std, "comp_columns": self.comp_columns,
-                "struct_columns": self.struct_columns, "meta": self.meta}
+                "struct_columns": self.struct_columns, "meta": self.meta, "axis": self.axis}
 
 
 def _member(params, k: int):
@@ -546,7 +604,7 @@ def load_map(path: str | Path) -> MaterialsMap:
         params[part] = layers
     return MaterialsMap(params, config=cfg, W=meta["W"], y_mean=meta["y_mean"], y_std=meta["y_std"],
                         comp_columns=meta["comp_columns"], struct_columns=meta["struct_columns"],
-                        meta=meta.get("meta", {}))
+                        meta=meta.get("meta", {}), axis=meta.get("axis"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,6 +697,7 @@ def train_maps(Xc, Xs, y, Ws: Iterable[float] = PAPER_WS, seed: int = 0,
                          comp_columns=comp_columns, struct_columns=struct_columns,
                          meta={**(meta or {}), "seed": seed, "best_epoch": info["best_epoch"][k],
                                "epochs_run": info["epochs_run"], "torch": torch.__version__})
+        m.fit_axes(Xc[tr], Xs[tr])
         maps[W] = m
         row = {"W": W, "best_epoch": info["best_epoch"][k]}
         if te.any():
@@ -783,7 +842,7 @@ def cached_sweep(Xc: pd.DataFrame, Xs: pd.DataFrame, y, Ws=PAPER_WS, seed: int =
     cfg = replace(config or MapConfig(), **overrides)
     Ws = [float(w) for w in Ws]
     yv = np.asarray(y, dtype=np.float64)
-    key = hash_key("mapnet", 1, np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
+    key = hash_key("mapnet", 2, np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
                    np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)), yv,
                    None if split is None else [str(s) for s in split], Ws, cfg.to_dict(), int(seed),
                    torch.__version__, list(map(str, getattr(Xc, "index", []))))

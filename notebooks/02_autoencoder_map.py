@@ -253,12 +253,19 @@ md(f"At W = {W_map:g} the flattened test R² is **{r2c:.3f}** (composition) and 
 #
 # Each material at its `(x_comp, x_struct)` for W = 0.1. The sign and scale of an autoencoder
 # axis are arbitrary (a retrained map may be mirrored), so the orientation can differ from the
-# paper's.
+# paper's. The axes are `asinh((z − median) / MAD)` of the raw codes `z` (median and median
+# absolute deviation over the training materials): the raw codes are heavy-tailed — most materials
+# within a few units of the centre, the most unusual descriptors tens of units out — and a linear
+# plot of them shows a cross of two thin arms around a single dot. The transform is monotone and
+# exactly inverted wherever the map is decoded or the ME head is evaluated (Figs. 7, 8, decoding);
+# the raw codes are kept in the `map_coordinates` table (`z_comp`, `z_struct`).
 
 # %%
 def coords_frame(m, Xc_, Xs_):
-    z = m.encode(Xc_, Xs_)
-    return pd.DataFrame({"x_comp": z[:, 0], "x_struct": z[:, 1]}, index=Xc_.index)
+    z = m.raw_codes(Xc_, Xs_)
+    x = m.to_map(z)
+    return pd.DataFrame({"x_comp": x[:, 0], "x_struct": x[:, 1], "z_comp": z[:, 0], "z_struct": z[:, 1]},
+                        index=Xc_.index)
 
 
 no_me = ids_all.difference(ids)
@@ -512,7 +519,7 @@ alt_coords, alt_rec = mapnet.alternative_maps(Xc, Xs, split.to_numpy(), seed=see
 fit_rows = ~test
 rows = []
 for W in Ws:
-    c = maps_xy[W].to_numpy()
+    c = maps_xy[W][["x_comp", "x_struct"]].to_numpy()
     rows.append({"method": f"autoencoder W={W:g}", "knn_test_r2_me": mapnet.knn_r2(
         c[fit_rows], y[fit_rows], c[test], y[test], k=knn_k), "head_test_r2_me": mt.loc[W, "test_r2_me"],
         "can_decode": "yes (decoder)", "test_r2_comp": mt.loc[W, "test_r2_comp"],

@@ -84,6 +84,31 @@ def test_shapes_encode_decode_predict(data, sweep):
     assert grid.shape == (35,)
 
 
+def test_map_axes_are_an_exact_monotone_transform_of_the_codes(data, sweep):
+    Xc, Xs, y = data
+    m = sweep[0.1]
+    z, x = m.raw_codes(Xc, Xs), m.encode(Xc, Xs)
+    assert m.axis is not None
+    # fitted on the training rows: median 0, MAD 1 before the asinh
+    tr = sweep.split == "train"
+    u = np.sinh(m.encode(Xc[tr], Xs[tr]))
+    np.testing.assert_allclose(np.median(u, axis=0), 0.0, atol=1e-6)
+    np.testing.assert_allclose(np.median(np.abs(u), axis=0), 1.0, rtol=1e-5)
+    for j in range(2):  # same order along each axis
+        np.testing.assert_array_equal(np.argsort(z[:, j], kind="stable"), np.argsort(x[:, j], kind="stable"))
+    np.testing.assert_allclose(m.from_map(x), z, rtol=1e-9, atol=1e-9)
+    # decoding map coordinates == decoding the raw codes (reconstruct goes straight through them)
+    rc, rs = m.reconstruct(Xc, Xs)
+    dc, ds = m.decode(x[:, 0], x[:, 1])
+    np.testing.assert_allclose(dc, rc, atol=1e-5)
+    np.testing.assert_allclose(ds, rs, atol=1e-5)
+    # without axes the map coordinates are the raw codes
+    m2 = M.MaterialsMap(m.params, config=m.config, W=m.W, y_mean=m.y_mean, y_std=m.y_std,
+                        comp_columns=m.comp_columns, struct_columns=m.struct_columns)
+    np.testing.assert_array_equal(m2.encode(Xc, Xs), z)
+    np.testing.assert_allclose(m2.predict_me_from_codes(z[:, 0], z[:, 1]), m.predict_me(Xc, Xs), rtol=1e-5)
+
+
 def test_metrics_columns(sweep):
     cols = {"test_loss_comp", "test_loss_str", "test_loss_me", "test_r2_comp", "test_r2_struct",
             "test_r2_me", "best_epoch"}
@@ -115,7 +140,7 @@ def test_save_load_roundtrip(tmp_path, data, sweep):
     np.testing.assert_array_equal(back.predict_me(Xc, Xs), m.predict_me(Xc, Xs))
     for a, b in zip(back.decode(0.1, 0.2), m.decode(0.1, 0.2)):
         np.testing.assert_array_equal(a, b)
-    assert back.meta["note"] == "x" and back.config == m.config
+    assert back.meta["note"] == "x" and back.config == m.config and back.axis == m.axis
     # columns are aligned by name when a DataFrame is given
     np.testing.assert_array_equal(back.encode(Xc[Xc.columns[::-1]], Xs), m.encode(Xc, Xs))
 
