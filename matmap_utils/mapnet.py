@@ -25,7 +25,9 @@ Design choices (the paper's Fig. 1 gives no layer sizes):
   predictor, so W is on a different absolute scale than in the paper; the trade-off is the same.
 * Early stopping: ``Loss_all`` on a **validation split carved from the training set**
   (``val_frac`` of it, default 10 %) is checked after each epoch; training stops when it has not
-  improved for ``patience`` (80) epochs and the weights of the best epoch are restored.  The test
+  improved for ``patience`` (80) epochs and the weights of the best epoch are restored.  In a
+  batched sweep a member whose patience is exhausted is frozen (its best epoch is final even though
+  the batch trains on for the others), so its result does not depend on the other members.  The test
   set (20 %, random from the seed) is never seen during training or model selection.
 * Optimizer: Adam with coupled L2 penalty (``weight_decay``, as ``torch.optim.Adam``), batch 16,
   learning rate 1e-3, L2 1e-6 (the paper's tuned values).  When all members share the learning
@@ -329,6 +331,8 @@ def _train_stacked(Xc_tr, Xs_tr, y_tr, Xc_va, Xs_va, y_va, *, Ws, lrs, wds, cfg:
     bs = int(cfg.batch_size)
     best_val = np.full(K, np.inf)
     best_epoch = np.zeros(K, dtype=int)
+    stopped = np.zeros(K, dtype=bool)  # patience exhausted: the member's best is final
+    stop_epoch = np.zeros(K, dtype=int)
     history = []
     step = 0
     t0 = time.perf_counter()
@@ -361,7 +365,7 @@ def _train_stacked(Xc_tr, Xs_tr, y_tr, Xc_va, Xs_va, y_va, *, Ws, lrs, wds, cfg:
         with torch.no_grad():
             vc, vs, vm = _losses(params, xc_va, xs_va, yt_va)
             vall = (vc + vs + Wt * vm).double().cpu().numpy()
-            improved = vall < best_val
+            improved = (vall < best_val) & ~stopped
             if improved.any():
                 mask = torch.from_numpy(improved).to(device)
                 for bt, p in zip(best, flat):
@@ -372,11 +376,16 @@ def _train_stacked(Xc_tr, Xs_tr, y_tr, Xc_va, Xs_va, y_va, *, Ws, lrs, wds, cfg:
                                  vm.double().cpu().numpy(), vall], axis=1))
         if verbose and epoch % 20 == 0:
             print(f"epoch {epoch}: val Loss_all {np.round(vall, 3)} best epochs {best_epoch}")
-        if epoch >= cfg.min_epochs and np.all(epoch - best_epoch >= cfg.patience):
+        newly = ~stopped & (epoch - best_epoch >= cfg.patience) & (epoch >= cfg.min_epochs)
+        stop_epoch[newly] = epoch
+        stopped |= newly
+        if stopped.all():
             break
     it = iter(best)
     out = {part: [[next(it).cpu(), next(it).cpu()] for _ in params[part]] for part in _PARTS}
-    info = {"epochs_run": epoch, "best_epoch": best_epoch.tolist(), "best_val_loss_all": best_val.tolist(),
+    stop_epoch[~stopped] = epoch
+    info = {"epochs_run": epoch, "best_epoch": best_epoch.tolist(), "stop_epoch": stop_epoch.tolist(),
+            "best_val_loss_all": best_val.tolist(),
             "train_seconds": time.perf_counter() - t0, "history": np.stack(history, axis=0),
             "device": str(device)}
     return out, info
@@ -842,7 +851,7 @@ def cached_sweep(Xc: pd.DataFrame, Xs: pd.DataFrame, y, Ws=PAPER_WS, seed: int =
     cfg = replace(config or MapConfig(), **overrides)
     Ws = [float(w) for w in Ws]
     yv = np.asarray(y, dtype=np.float64)
-    key = hash_key("mapnet", 2, np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
+    key = hash_key("mapnet", 3, np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
                    np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)), yv,
                    None if split is None else [str(s) for s in split], Ws, cfg.to_dict(), int(seed),
                    torch.__version__, list(map(str, getattr(Xc, "index", []))))

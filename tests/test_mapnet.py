@@ -55,6 +55,26 @@ def test_batched_equals_separate(data, sweep):
     assert not np.allclose(sweep[0.0].encode(Xc, Xs), sweep[1.0].encode(Xc, Xs), atol=1e-5)
 
 
+def test_early_stopping_freezes_each_member(data):
+    """A member stops when its validation Loss_all has not improved for `patience` epochs; its
+    best epoch is final even if the batch trains on for the other members."""
+    Xc, Xs, y = data
+    r = M.train_maps(Xc, Xs, y, Ws=(0.0, 1.0, 30.0), seed=0, max_epochs=120, patience=4,
+                     comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,), device="cpu", threads=1)
+    best, stop = np.array(r.metrics["best_epoch"]), np.array(r.info["stop_epoch"])
+    hist = r.history[:, :, 3]  # validation Loss_all per epoch and member
+    assert r.info["epochs_run"] == stop.max() == len(hist)
+    early = stop < r.info["epochs_run"]
+    assert early.any()  # W = 30 stops early on this set, the others train on
+    np.testing.assert_array_equal((stop - best)[early], 4)
+    for k in range(3):
+        b = best[k]
+        assert hist[b - 1, k] == pytest.approx(hist[:b, k].min())
+        assert (hist[b:stop[k], k] >= hist[b - 1, k]).all()
+        if early[k]:  # it may improve after it stopped, but its best stays
+            assert best[k] <= stop[k]
+
+
 def test_training_reduces_loss_and_head_learns(data):
     Xc, Xs, y = data
     r = M.train_maps(Xc, Xs, y, Ws=(0.0, 1.0), seed=0, max_epochs=60, patience=80, device="cpu",
