@@ -430,9 +430,10 @@ fig, ax = plt.subplots(figsize=(8, 6))
 im = ax.pcolormesh(zx, zy, zz, cmap="coolwarm", vmin=vmin, vmax=vmax, shading="auto")
 ax.scatter(inside["x_comp"], inside["x_struct"], c=inside["ME"], cmap="coolwarm", vmin=vmin, vmax=vmax,
            s=30, edgecolor="k", lw=0.5)
-for mid, r in inside.iterrows():
-    ax.annotate(r["formula"], (r["x_comp"], r["x_struct"]), fontsize=7, xytext=(3, 3),
-                textcoords="offset points")
+offsets = [(4, 4), (4, -10), (-4, 12), (-4, -18), (8, 20), (8, -26)]  # neighbours' labels apart
+for i, (mid, r) in enumerate(inside.sort_values("x_struct").iterrows()):
+    ax.annotate(r["formula"], (r["x_comp"], r["x_struct"]), fontsize=7, xytext=offsets[i % len(offsets)],
+                textcoords="offset points", arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "0.4"})
 fig.colorbar(im, label="ME (eV)")
 ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x_comp", ylabel="x_struct",
        title="Fig. 8 — zoom on a sparse region of low predicted ME")
@@ -617,5 +618,10 @@ metrics = {"W": per_w, "chosen_W": W_map, "n_materials": int(len(ids)), "n_test"
            "config": config.to_dict(), "families": fam_counts.to_dict(),
            "alternatives_knn_test_r2_me": compare["knn_test_r2_me"].to_dict(),
            "done_when_r2_ge_0.8": bool(r2c >= 0.8 and r2s >= 0.8)}
+if grid is not None:
+    metrics["grid_search"] = {"selected": {k: float(grid.iloc[0][k]) for k in ("batch_size", "lr", "weight_decay")},
+                              "val_loss_all_selected": float(grid.iloc[0]["val_loss_all"]),
+                              "n_combinations": int(len(grid)),
+                              "wall_s": float(grid.drop_duplicates("batch_size")["seconds_batch_size_run"].sum())}
 write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
 md(f"Done in {timer.elapsed:.0f} s.")
