@@ -77,6 +77,7 @@ import hashlib
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -214,15 +215,22 @@ def build_graphs(structures: Sequence, cutoff: float, *, keys: Sequence | None =
 # --------------------------------------------------------------------------------------------
 # The network
 # --------------------------------------------------------------------------------------------
-def default_threads() -> int:
-    """Torch threads for CPU inference: ``MATMAP_MEGNET_THREADS`` if set, else the usable cores."""
-    env = os.environ.get("MATMAP_MEGNET_THREADS")
-    if env:
-        return max(1, int(env))
+#: seconds an automatic thread-count decision is reused before it is timed again
+AUTO_THREADS_TTL_S = 120.0
+
+
+def usable_cores() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Torch threads for CPU inference: ``MATMAP_MEGNET_THREADS`` if set (> 0), else 0 = automatic
+    (see :meth:`MEGNetModel.run_graphs`)."""
+    env = os.environ.get("MATMAP_MEGNET_THREADS", "").strip()
+    return max(0, int(env)) if env else 0
 
 
 def _softplus2(x):
@@ -346,12 +354,17 @@ class MEGNetModel:
         self.sha = _file_sha256(self.hdf5)[:16] + _file_sha256(self.json_path)[:8]
         self.layers, weights, self.inputs, self.outputs = _read_keras_hdf5(self.hdf5)
         self.device = torch.device(device) if device is not None else torch_device()
-        #: torch threads during CPU inference: every core this process may use (measured 1.7x
-        #: faster than 1 thread on an idle 2-core machine, as Keras uses all cores too).
-        #: ``MATMAP_MEGNET_THREADS=1`` for an oversubscribed machine, where OpenMP threads
-        #: spin-wait (2 threads measured 3-4x slower than 1 at load average ~10).  Worker
-        #: processes of ``pool_compute(n_jobs>1)`` use 1 thread each.
+        #: torch threads during CPU inference; 0 = automatic: a run of >= 8 batches times its first
+        #: batch with 1 thread and its second with every usable core and keeps the faster (per
+        #: bond) for the rest, and for the next ``AUTO_THREADS_TTL_S`` seconds of later runs.  All cores were 1.7x
+        #: faster than 1 thread on an idle 2-core machine, but 15x *slower* with one other busy
+        #: process (OpenMP threads spin-wait for a core) — neither fixed choice is safe.
+        #: ``MATMAP_MEGNET_THREADS=n`` fixes it; worker processes of ``pool_compute(n_jobs>1)``
+        #: use 1 thread each.
         self.threads = default_threads()
+        #: thread count chosen by the last automatic decision, and when (``time.monotonic``)
+        self.last_threads: int | None = None
+        self._threads_decided_at = -math.inf
         self._w = {ln: {k: torch.from_numpy(v).to(self.device) for k, v in d.items()}
                    for ln, d in weights.items() if d}
         self._centers_t = torch.tensor(self.centers, dtype=torch.float32, device=self.device)
@@ -615,6 +628,20 @@ class MEGNetModel:
         finally:
             torch.set_num_threads(old_threads)
 
+    def _thread_plan(self, n_batches: int):
+        """Thread count per batch: fixed, or (automatic) 1 thread for batch 0 and all cores for
+        batch 1 of a run of >= 8 batches, then the faster per bond (``None`` = decide now); a
+        decision younger than ``AUTO_THREADS_TTL_S`` is reused without timing."""
+        if self.device.type != "cpu":
+            return lambda i: 0
+        if self.threads > 0:
+            return lambda i: self.threads
+        cores = usable_cores()
+        fresh = time.monotonic() - self._threads_decided_at < AUTO_THREADS_TTL_S
+        if cores == 1 or n_batches < 8 or (fresh and self.last_threads):
+            return lambda i: 1 if cores == 1 else (self.last_threads or 1)
+        return lambda i: (1, cores)[i] if i < 2 else None
+
     def _run_graphs(self, graphs, layers, batch_size, max_bonds):
         import torch
 
@@ -627,12 +654,30 @@ class MEGNetModel:
         preds = np.empty(len(graphs), dtype=np.float64)
         feats: list[dict] = [dict() for _ in graphs]
         (out_name, out_idx), = self.outputs
+        batches = list(self._batches(graphs, batch_size, max_bonds))
+        plan = self._thread_plan(len(batches))
+        trial = {}  # threads -> [seconds, bonds] of the timed batches
+        chosen = None
+        cpu = self.device.type == "cpu"
         with torch.inference_mode():
-            for start, stop in self._batches(graphs, batch_size, max_bonds):
+            for i, (start, stop) in enumerate(batches):
                 chunk = graphs[start:stop]
+                th = plan(i)
+                if th is None:  # automatic: batches 0 and 1 were timed
+                    if chosen is None:
+                        chosen = min(trial, key=lambda k: trial[k][0] / max(trial[k][1], 1))
+                        self.last_threads, self._threads_decided_at = chosen, time.monotonic()
+                    th = chosen
+                if cpu and th and th != torch.get_num_threads():
+                    torch.set_num_threads(th)
+                t0 = time.perf_counter()
                 b = self._batch_tensors(chunk)
                 res = self._forward(b, keep)
                 y = res[out_name][out_idx][:, 0].double().cpu().numpy()
+                if cpu and i < 2:
+                    tb = trial.setdefault(th, [0.0, 0])
+                    tb[0] += time.perf_counter() - t0
+                    tb[1] += sum(g.n_bonds for g in chunk)
                 n_atoms = b["n_sites"]
                 preds[start:stop] = self.scaler.inverse_transform(y, n_atoms)
                 if lmap:
@@ -865,7 +910,7 @@ def pool_compute(df_structures, *, layers: Sequence[int] = (0, 1, 2, 3), predict
 def _chunk_job(item):
     cids, arrays, layers, batch_size, threads = item
     fe, bg = load_model("formation_energy"), load_model("band_gap")
-    fe.threads = bg.threads = threads or default_threads()
+    fe.threads = bg.threads = threads if threads is not None else default_threads()
     pred_df, feats = _compute_chunk(cids, arrays, fe, bg, layers, n_jobs=1, batch_size=batch_size)
     return pred_df, (feats.to_npz_dict() if feats is not None else None)
 

@@ -251,10 +251,16 @@ fig.suptitle("Fig. 3d–f — the three worst-reconstructed test materials")
 fig.tight_layout()
 savefig(fig, NB, "fig3def_worst")
 plt.show()
+train_rows = (split == "train").to_numpy()
+base_c = mapnet.r2_flat(Xc_te.to_numpy(), np.broadcast_to(Xc.to_numpy()[train_rows].mean(0), Xc_te.shape))
+base_s = mapnet.r2_flat(Xs_te.to_numpy(), np.broadcast_to(Xs.to_numpy()[train_rows].mean(0), Xs_te.shape))
 md(f"At W = {W_map:g} the flattened test R² is **{r2c:.3f}** (composition) and **{r2s:.3f}** "
    f"(structure) — the paper reports > 0.8 for both — and the ME R² is **{r2m:.3f}** (paper: 0.29). "
    f"Note that a flattened R² rewards getting each descriptor's typical level right: the "
-   f"descriptor-wise mean alone already explains much of the flattened variance.")
+   f"descriptor-wise training mean alone scores {base_c:.3f} (composition) and {base_s:.3f} "
+   f"(structure), so the structural code adds {r2s - base_s:.2f} on top of it. The structural R² "
+   f"depends on how sharp the Voronoi histograms are (see `matmap_utils.descriptors`, version 3): "
+   f"with unsmoothed coordination-number histograms it was 0.74.")
 
 # %% [markdown]
 # ## Fig. 4 — the materials map coloured by ME

@@ -300,7 +300,7 @@ def test_thread_count_default_and_override(ref, structures, models, monkeypatch)
     monkeypatch.setenv("MATMAP_MEGNET_THREADS", "3")
     assert default_threads() == 3
     monkeypatch.delenv("MATMAP_MEGNET_THREADS")
-    assert 1 <= default_threads() <= (os.cpu_count() or 1)
+    assert default_threads() == 0  # automatic
     # the thread count changes speed, never the numbers
     m = models["formation_energy"]
     old = m.threads
@@ -310,6 +310,14 @@ def test_thread_count_default_and_override(ref, structures, models, monkeypatch)
         one = m.predict(some)[m.target].to_numpy()
         m.threads = 2
         two = m.predict(some)[m.target].to_numpy()
+        # automatic: >= 8 batches -> the first four are timed with 1 and all cores, then one is kept
+        m.threads, m.last_threads, m._threads_decided_at = 0, None, -np.inf
+        many = [structures[i] for i in ref["ids"]] * 2
+        auto = m.predict(many, batch_size=2)[m.target].to_numpy()
+        assert m.last_threads in {1, len(os.sched_getaffinity(0))}
+        m.threads = 1
+        fixed = m.predict(many, batch_size=2)[m.target].to_numpy()
     finally:
         m.threads = old
     np.testing.assert_allclose(one, two, atol=1e-5)
+    np.testing.assert_allclose(auto, fixed, atol=1e-5)
