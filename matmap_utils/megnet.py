@@ -611,15 +611,27 @@ class MEGNetModel:
 
     @property
     def default_batch_size(self) -> int:
-        """16 structures on CPU (fits the caches; measured best), 256 on a GPU."""
-        return 16 if self.device.type == "cpu" else 256
+        """At most 256 structures per batch; on a CPU the bond budget decides (below)."""
+        return 256
+
+    @property
+    def default_max_bonds(self) -> int:
+        """Bonds per batch: 10,000 on a CPU — a batch's activations then stay in the caches; on
+        256 mp_li structures 8-12k bonds were 1.45x (1 thread) to 1.5x (2 threads) faster than
+        16 structures per batch (~24k bonds) for the formation-energy model — and 200,000 on a GPU."""
+        return 10_000 if self.device.type == "cpu" else 200_000
 
     def run_graphs(self, graphs: Sequence[MEGNetGraph], layers: Iterable[int] = (), *,
-                   batch_size: int | None = None, max_bonds: int = 200_000) -> tuple[np.ndarray, list[dict]]:
-        """Predictions (scaled back) and the requested site features of prebuilt graphs."""
+                   batch_size: int | None = None, max_bonds: int | None = None) -> tuple[np.ndarray, list[dict]]:
+        """Predictions (scaled back) and the requested site features of prebuilt graphs.
+
+        Batches hold at most ``batch_size`` structures and ``max_bonds`` bonds (a structure with
+        more bonds forms a batch of its own); defaults: :attr:`default_batch_size`,
+        :attr:`default_max_bonds`."""
         import torch
 
         batch_size = batch_size or self.default_batch_size
+        max_bonds = max_bonds or self.default_max_bonds
         old_threads = torch.get_num_threads()
         if self.device.type == "cpu" and self.threads > 0:
             torch.set_num_threads(self.threads)

@@ -44,7 +44,7 @@ def register(subparsers) -> None:
                    help="write to FILE (.npz, .json, .csv or .parquet) instead of standard output")
     p.add_argument("--jobs", type=int, default=1, help="processes for graph building (default 1)")
     p.add_argument("--batch-size", type=int, default=None,
-                   help="structures per inference batch (default 16 on CPU, 256 on a GPU)")
+                   help="at most this many structures per inference batch (default 256; on a CPU batches also hold at most 10,000 bonds)")
     p.set_defaults(func=run)
 
 
