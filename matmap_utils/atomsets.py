@@ -182,6 +182,196 @@ def segment_max(values: torch.Tensor, index: torch.Tensor, n: int) -> torch.Tens
     return out.scatter_reduce(1, idx, values, reduce="amax", include_self=True)
 
 
+# --------------------------------------------------------------------------- fused set2set kernels
+#
+# The set2set attention touches every (member, site, feature) element a few times per step; as a
+# chain of torch ops (gather, multiply, reduce, scatter) each of those is a full pass over memory,
+# which made the readout ~60 % of the training time on a CPU.  Two fused primitives do each in one
+# pass (numba on CPU tensors; the same formulas in torch ops elsewhere, e.g. on a GPU):
+#
+#   segdot(h, q, idx)[e, a]      = sum_k h[e, a, k] * q[e, idx[a], k]
+#   segwsum(h, c, idx, G)[e, g]  = sum_{a: idx[a] = g} c[e, a] * h[e, a, :]
+#
+# and their gradients are each other plus ``rowscale(c, q, idx)[e, a] = c[e, a] * q[e, idx[a]]``.
+
+_NUMBA = None
+
+
+def _numba_kernels():
+    global _NUMBA
+    if _NUMBA is None:
+        try:
+            import numba
+
+            opts = dict(cache=True, nogil=True, fastmath={"contract", "reassoc"})
+
+            @numba.njit(**opts)
+            def segdot(h, q, idx, out):
+                E, A, H = h.shape
+                for e in range(E):
+                    for a in range(A):
+                        g = idx[a]
+                        acc = 0.0
+                        for k in range(H):
+                            acc += h[e, a, k] * q[e, g, k]
+                        out[e, a] = acc
+
+            @numba.njit(**opts)
+            def segwsum(h, c, idx, out):
+                E, A, H = h.shape
+                for e in range(E):
+                    for a in range(A):
+                        g = idx[a]
+                        ca = c[e, a]
+                        for k in range(H):
+                            out[e, g, k] += ca * h[e, a, k]
+
+            @numba.njit(**opts)
+            def rowscale(c, q, idx, out):
+                E, A, H = out.shape
+                for e in range(E):
+                    for a in range(A):
+                        g = idx[a]
+                        ca = c[e, a]
+                        for k in range(H):
+                            out[e, a, k] = ca * q[e, g, k]
+
+            @numba.njit(**opts)
+            def attn_bwd(h, qt, alpha, grh, rg, idx, gh, gqt, ge):
+                E, A, H = h.shape
+                for e in range(E):
+                    for a in range(A):
+                        g = idx[a]
+                        d = 0.0
+                        for k in range(H):
+                            d += h[e, a, k] * grh[e, g, k]
+                        al = alpha[e, a]
+                        c = al * (d - rg[e, g])
+                        ge[e, a] = c
+                        for k in range(H):
+                            gh[e, a, k] = al * grh[e, g, k] + c * qt[e, g, k]
+                            gqt[e, g, k] += c * h[e, a, k]
+
+            _NUMBA = (segdot, segwsum, rowscale, attn_bwd)
+        except Exception:  # noqa: BLE001 - numba missing or broken: torch ops
+            _NUMBA = False
+    return _NUMBA
+
+
+def _fused_ok(*ts) -> bool:
+    return (all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in ts)
+            and bool(_numba_kernels()))
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+def _segdot_raw(h, q, idx):
+    if _fused_ok(h, q):
+        out = torch.empty(h.shape[:2], dtype=h.dtype)
+        _numba_kernels()[0](_np(h), _np(q), _np(idx), out.numpy())
+        return out
+    return (h * q.index_select(1, idx)).sum(-1)
+
+
+def _segwsum_raw(h, c, idx, G):
+    if _fused_ok(h, c):
+        out = torch.zeros((h.shape[0], G, h.shape[2]), dtype=h.dtype)
+        _numba_kernels()[1](_np(h), _np(c), _np(idx), out.numpy())
+        return out
+    return segment_sum(h * c.unsqueeze(-1), idx, G)
+
+
+def _rowscale_raw(c, q, idx):
+    if _fused_ok(c, q):
+        out = torch.empty((c.shape[0], c.shape[1], q.shape[2]), dtype=q.dtype)
+        _numba_kernels()[2](_np(c), _np(q), _np(idx), out.numpy())
+        return out
+    return c.unsqueeze(-1) * q.index_select(1, idx)
+
+
+class _SegDot(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, h, q, idx):
+        ctx.save_for_backward(h, q, idx)
+        return _segdot_raw(h, q, idx)
+
+    @staticmethod
+    def backward(ctx, ge):
+        h, q, idx = ctx.saved_tensors
+        gh = _rowscale_raw(ge, q, idx) if ctx.needs_input_grad[0] else None
+        gq = _segwsum_raw(h, ge, idx, q.shape[1]) if ctx.needs_input_grad[1] else None
+        return gh, gq, None
+
+
+class _SegWSum(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, h, c, idx, G):
+        ctx.save_for_backward(h, c, idx)
+        return _segwsum_raw(h, c, idx, G)
+
+    @staticmethod
+    def backward(ctx, gr):
+        h, c, idx = ctx.saved_tensors
+        gh = _rowscale_raw(c, gr, idx) if ctx.needs_input_grad[0] else None
+        gc = _segdot_raw(h, gr, idx) if ctx.needs_input_grad[1] else None
+        return gh, gc, None, None
+
+
+class _AttnRead(torch.autograd.Function):
+    """One set2set read: ``alpha = softmax_set(h . qt[idx] + s)``, ``rh = sum_set alpha h``.
+
+    The backward pass is one fused sweep over ``h`` (numba on CPU): with ``d_a = h_a . g_g`` and
+    ``c_a = alpha_a (d_a - rh_g . g_g)`` (the softmax gradient), ``dh_a = alpha_a g_g + c_a qt_g``,
+    ``dqt_g = sum_a c_a h_a`` and ``ds_a = c_a``."""
+
+    @staticmethod
+    def forward(ctx, h, qt, s, idx, G):
+        with torch.no_grad():
+            e = _segdot_raw(h, qt, idx) + s
+            e = e - segment_max(e, idx, G).index_select(1, idx)
+            a = torch.exp(e)
+            alpha = a / segment_sum(a, idx, G).index_select(1, idx)
+            rh = _segwsum_raw(h, alpha, idx, G)
+        ctx.save_for_backward(h, qt, alpha, rh, idx)
+        return rh
+
+    @staticmethod
+    def backward(ctx, grh):
+        h, qt, alpha, rh, idx = ctx.saved_tensors
+        grh = grh.contiguous()
+        rg = (rh * grh).sum(-1)                                           # (E, G)
+        if _fused_ok(h, qt, grh):
+            gh = torch.empty_like(h)
+            gqt = torch.zeros_like(qt)
+            ge = torch.empty_like(alpha)
+            _numba_kernels()[3](_np(h), _np(qt), _np(alpha), _np(grh), _np(rg), _np(idx), gh.numpy(),
+                                gqt.numpy(), ge.numpy())
+        else:
+            ge = alpha * (_segdot_raw(h, grh, idx) - rg.index_select(1, idx))
+            gh = _rowscale_raw(alpha, grh, idx) + _rowscale_raw(ge, qt, idx)
+            gqt = _segwsum_raw(h, ge, idx, qt.shape[1])
+        return gh, gqt, ge, None, None
+
+
+def attn_read(h: torch.Tensor, qt: torch.Tensor, s: torch.Tensor, idx: torch.Tensor, G: int) -> torch.Tensor:
+    """Attention read of set2set over packed sets (differentiable in ``h``, ``qt`` and ``s``):
+    ``alpha[e, a] = softmax over the sites a of set idx[a] of (h[e, a] . qt[e, idx[a]] + s[e, a])``,
+    returns ``rh[e, g] = sum_{a in g} alpha[e, a] h[e, a]`` (E, G, H)."""
+    return _AttnRead.apply(h, qt, s, idx, int(G))
+
+
+def segdot(h: torch.Tensor, q: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``out[e, a] = h[e, a] . q[e, idx[a]]`` for (E, A, H) ``h`` and (E, G, H) ``q`` (differentiable)."""
+    return _SegDot.apply(h, q, idx)
+
+
+def segwsum(h: torch.Tensor, c: torch.Tensor, idx: torch.Tensor, G: int) -> torch.Tensor:
+    """``out[e, g] = sum_{a in g} c[e, a] h[e, a]``: (E, G, H) (differentiable in ``h`` and ``c``)."""
+    return _SegWSum.apply(h, c, idx, int(G))
+
+
 # --------------------------------------------------------------------------- the model
 
 
@@ -245,17 +435,25 @@ class AtomSetsEnsemble(torch.nn.Module):
     def P(self, name: str) -> torch.Tensor:
         return self.params[name.replace(".", "__")]
 
-    def _dropout(self, h: torch.Tensor, p: float, gen: torch.Generator | None) -> torch.Tensor:
+    def _dropout(self, h: torch.Tensor, p: float, gens: Sequence[torch.Generator] | None) -> torch.Tensor:
+        """Inverted dropout on (E, ...) activations; member ``i`` draws its mask from ``gens[i]``, so a
+        member's masks do not depend on which other members are stacked with it."""
         if not self.training or p <= 0:
             return h
-        mask = (torch.rand(h.shape, generator=gen, device="cpu") >= p).to(h.device, h.dtype)
-        return h * mask / (1.0 - p)
+        shape = tuple(h.shape[1:])
+        if gens is None:
+            keep = torch.rand(h.shape) >= p
+        else:
+            keep = torch.stack([torch.rand(shape, generator=g) >= p for g in gens])
+        return h * keep.to(h.device, h.dtype) * (1.0 / (1.0 - p))
 
-    def forward(self, batch: SetBatch, gen: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, batch: SetBatch, gens: Sequence[torch.Generator] | None = None) -> torch.Tensor:
+        """Logits (E, n_sets).  ``gens``: one dropout generator per member (training only)."""
         cfg = self.cfg
         E = self.n_members
         x = batch.x
-        # phi: first layer from the shared (A, F) input, then batched (E, A, H) @ (E, H, H')
+        # phi: first layer from the shared (A, F) input as one GEMM over all members' kernels,
+        # then batched (E, A, H) @ (E, H, H')
         h = None
         for j in range(len(cfg.n_neurons)):
             W, b = self.P(f"phi{j}.W"), self.P(f"phi{j}.b")
@@ -263,41 +461,47 @@ class AtomSetsEnsemble(torch.nn.Module):
                 h = torch.einsum("af,efo->eao", x, W) + b[:, None, :]
             else:
                 h = torch.baddbmm(b[:, None, :], h, W)
-            h = self._dropout(torch.relu(h), cfg.dropout_init, gen)
+            h = self._dropout(torch.relu(h), cfg.dropout_init, gens)
         if h is None:
             h = x.unsqueeze(0).expand(E, -1, -1)
         w = batch.w
         idx, G = batch.index, batch.n_sets
         if cfg.readout == "mean":
             num = segment_sum(h * w[None, :, None], idx, G)
-            den = segment_sum(w[None, :, None].expand(E, -1, 1), idx, G)
-            r = num / den
+            den = x.new_zeros(G).index_add_(0, idx, w)
+            r = num / den[None, :, None]
         else:
             r = self._set2set(h, w, idx, G)
         for j in range(len(cfg.n_neurons_final)):
             r = torch.baddbmm(self.P(f"rho{j}.b")[:, None, :], r, self.P(f"rho{j}.W"))
-            r = self._dropout(torch.relu(r), cfg.dropout_final, gen)
+            r = self._dropout(torch.relu(r), cfg.dropout_final, gens)
         out = torch.baddbmm(self.P("out.b")[:, None, :], r, self.P("out.W"))
         return out[..., 0]
 
     def _set2set(self, h, w, idx, G):
+        """set2set (Vinyals et al.) with memory m = h Wm + bm, evaluated without forming m:
+
+        e_a = m_a . q_g = h_a . (Wm q_g) + bm . q_g   and   r_g = sum_a att_a m_a = (sum_a att_a h_a) Wm + bm
+
+        (attention weights sum to 1 per set), which is the same function as the textbook form but
+        needs no (E, n_sites, n_hidden) matmul, and all per-site work happens on ``h``."""
         nh = self.cfg.set2set_hidden
         E = h.shape[0]
-        m = torch.baddbmm(self.P("s2s.bm")[:, None, :], h, self.P("s2s.Wm"))      # (E, A, nh)
+        Wm, bm = self.P("s2s.Wm"), self.P("s2s.bm")                                 # (E, H, nh), (E, nh)
+        WmT = Wm.transpose(1, 2)
         Wr, br = self.P("s2s.Wr"), self.P("s2s.br")
-        q_star = m.new_zeros(E, G, 2 * nh)
-        c = m.new_zeros(E, G, nh)
+        q_star = h.new_zeros(E, G, 2 * nh)
+        c = h.new_zeros(E, G, nh)
         logw = torch.log(w)[None, :]
         for _ in range(self.cfg.set2set_steps):
             z = torch.baddbmm(br[:, None, :], q_star, Wr)
             i, f, g, o = z.split(nh, dim=-1)
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            q = torch.sigmoid(o) * torch.tanh(c)                                   # (E, G, nh)
-            e = (m * q[:, idx, :]).sum(-1) + logw                                  # (E, A); exp(e)*w
-            e = e - segment_max(e.detach(), idx, G)[:, idx]
-            a = torch.exp(e)
-            a = a / segment_sum(a, idx, G)[:, idx]
-            r = segment_sum(m * a[..., None], idx, G)                             # (E, G, nh)
+            q = torch.sigmoid(o) * torch.tanh(c)                                    # (E, G, nh)
+            qt = torch.bmm(q, WmT)                                                   # (E, G, H)
+            qb = (q * bm[:, None, :]).sum(-1)                                        # (E, G)
+            rh = attn_read(h, qt, qb.index_select(1, idx) + logw, idx, G)            # (E, G, H)
+            r = torch.baddbmm(bm[:, None, :], rh, Wm)                                # (E, G, nh)
             q_star = torch.cat([q, r], dim=-1)
         return q_star
 
@@ -313,16 +517,26 @@ class AtomSetsEnsemble(torch.nn.Module):
                 tot = tot + cfg.l2_final * self.P(f"rho{j}.W").pow(2).sum((1, 2))
         return tot
 
-    @torch.no_grad()
-    def predict_proba(self, packed: PackedSets, batch_size: int = 512) -> np.ndarray:
-        """P(superionic) of every set for every member: (E, n_sets) numpy array."""
+    @torch.inference_mode()
+    def predict_proba(self, packed: PackedSets, batch_size: int = 512, max_elements: int = 1 << 18) -> np.ndarray:
+        """P(superionic) of every set for every member: (E, n_sets) numpy array.
+
+        Batches hold at most ``batch_size`` sets and about ``max_elements`` (member x site-row) pairs,
+        so that a large ensemble's activations stay in the CPU cache."""
         was = self.training
         self.eval()
         dev = self.P("out.W").device
+        row_budget = max(1, int(max_elements) // max(1, self.n_members))
+        starts = packed.offsets[:-1]
         outs = []
-        for s in range(0, packed.n_sets, batch_size):
-            ids = np.arange(s, min(s + batch_size, packed.n_sets))
-            outs.append(torch.sigmoid(self(packed.subset(ids).to(dev))).cpu())
+        s = 0
+        while s < packed.n_sets:
+            # the largest e <= s + batch_size whose sets fit the row budget (at least one set)
+            hi = min(s + batch_size, packed.n_sets)
+            e = int(np.searchsorted(packed.offsets, starts[s] + row_budget, side="right")) - 1
+            e = max(s + 1, min(hi, e))
+            outs.append(torch.sigmoid(self(packed.subset(np.arange(s, e)).to(dev))).cpu())
+            s = e
         self.train(was)
         return torch.cat(outs, dim=1).numpy().astype(np.float64)
 
@@ -383,28 +597,38 @@ class StackedOptimizer:
 
     @torch.no_grad()
     def step(self, lr: float) -> None:
+        """One update of all stacked parameters with multi-tensor (``torch._foreach_*``) kernels."""
         self.t += 1
         bc1 = 1 - self.b1 ** self.t
         bc2 = 1 - self.b2 ** self.t
-        for p, m, v in zip(self.params, self.m, self.v):
-            if p.grad is None:
-                continue
-            g = p.grad
-            m.mul_(self.b1).add_(g, alpha=1 - self.b1)
-            v.mul_(self.b2).addcmul_(g, g, value=1 - self.b2)
-            u = (m / bc1) / ((v / bc2).sqrt() + self.eps)
-            if self.kind == "adam":
-                p.add_(u, alpha=-lr)
-            else:
-                dims = tuple(range(1, p.ndim))
-                wn = p.pow(2).sum(dims, keepdim=True).sqrt()
-                un = u.pow(2).sum(dims, keepdim=True).sqrt()
-                ratio = torch.where((wn > 0) & (un > 0), wn / un, torch.ones_like(wn))
-                p.add_(-lr * ratio * u)
+        live = [i for i, p in enumerate(self.params) if p.grad is not None]
+        if not live:
+            return
+        ps = [self.params[i] for i in live]
+        gs = [p.grad for p in ps]
+        ms = [self.m[i] for i in live]
+        vs = [self.v[i] for i in live]
+        torch._foreach_lerp_(ms, gs, 1 - self.b1)                  # m = b1 m + (1 - b1) g
+        torch._foreach_mul_(vs, self.b2)
+        torch._foreach_addcmul_(vs, gs, gs, value=1 - self.b2)      # v = b2 v + (1 - b2) g^2
+        den = torch._foreach_sqrt(torch._foreach_div(vs, bc2))
+        torch._foreach_add_(den, self.eps)
+        u = torch._foreach_div(torch._foreach_div(ms, bc1), den)    # bias-corrected Adam direction
+        if self.kind == "adam":
+            torch._foreach_add_(ps, u, alpha=-lr)
+        else:
+            # LAMB: trust ratio ||w|| / ||u|| per member and per layer
+            scale = []
+            for p, ui in zip(ps, u):
+                shp = (p.shape[0],) + (1,) * (p.ndim - 1)
+                wn = torch.linalg.vector_norm(p.reshape(p.shape[0], -1), dim=1).reshape(shp)
+                un = torch.linalg.vector_norm(ui.reshape(ui.shape[0], -1), dim=1).reshape(shp)
+                scale.append(torch.where((wn > 0) & (un > 0), wn / un, torch.ones_like(wn)) * -lr)
+            torch._foreach_mul_(u, scale)
+            torch._foreach_add_(ps, u)
         if self.lookahead and self.t % self.k == 0:
-            for p, s in zip(self.params, self.slow):
-                s.add_(p - s, alpha=self.alpha)
-                p.copy_(s)
+            torch._foreach_lerp_(self.slow, self.params, self.alpha)  # slow += alpha (fast - slow)
+            torch._foreach_copy_(self.params, self.slow)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -430,48 +654,136 @@ class TrainResult:
     val_proba: list[np.ndarray] = field(default_factory=list)  # (E, n_val) per evaluated epoch
 
 
+def _member_generators(seeds: Sequence[int], data_seed: int) -> list[torch.Generator]:
+    """One dropout generator per member, from (data_seed, member seed) only."""
+    return [torch.Generator().manual_seed(int(data_seed) * 1_000_003 + 7919 + int(s)) for s in seeds]
+
+
+def _packed_arrays(p: PackedSets | None) -> dict | None:
+    if p is None:
+        return None
+    return {"x": p.x.detach().cpu().numpy(), "w": p.w.detach().cpu().numpy(), "offsets": p.offsets,
+            "n_rows_original": int(p.n_rows_original)}
+
+
+def _packed_from_arrays(d: dict | None) -> PackedSets | None:
+    if d is None:
+        return None
+    return PackedSets(torch.from_numpy(d["x"]), torch.from_numpy(d["w"]), d["offsets"], d["n_rows_original"])
+
+
+def _train_block_job(item: dict) -> dict:
+    """Worker of :func:`train_ensemble` with ``n_jobs > 1``: one block of members on one CPU thread."""
+    torch.set_num_threads(1)
+    res = train_ensemble(AtomSetsConfig.from_json(item["cfg"]), _packed_from_arrays(item["train"]), item["y"],
+                         seeds=item["seeds"], data_seed=item["data_seed"], val=_packed_from_arrays(item["val"]),
+                         eval_every=item["eval_every"], device="cpu",
+                         init_state={k: torch.from_numpy(v) for k, v in item["init_state"].items()}
+                         if item["init_state"] else None)
+    return {"params": {k: v.detach().cpu().numpy() for k, v in res.model.params.items()},
+            "history": res.history, "val_proba": res.val_proba}
+
+
+class _torch_threads:
+    """Context manager: ``torch.set_num_threads(n)`` inside, the previous value restored after."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.old = torch.get_num_threads()
+        if self.n:
+            torch.set_num_threads(int(self.n))
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.old)
+
+
 def train_ensemble(cfg: AtomSetsConfig, train: PackedSets, y_train: np.ndarray, *, seeds: Sequence[int],
                    data_seed: int = 0, val: PackedSets | None = None, eval_every: int = 10,
                    device=None, init_state: dict | None = None, callback=None,
-                   member_chunk: int | None = None) -> TrainResult:
+                   member_chunk: int | None = None, n_jobs: int | None = 1,
+                   cpu_threads: int | None = 1) -> TrainResult:
     """Train ``len(seeds)`` members at once; optionally record validation probabilities every ``eval_every`` epochs.
 
-    ``init_state`` (tensor dict from a saved model, e.g. pre-training) replaces the seeded
-    initialisation of the per-site and readout layers that match in shape.  ``callback(epoch, val_proba)``
-    is called at every evaluation (e.g. to report to Ray Tune, which may stop the trial).
+    A member is a function of its own seed (initial weights, dropout masks) and ``data_seed``
+    (minibatch order) only, so it comes out the same whether it is trained alone, stacked with
+    others, or in a block (tested).  ``init_state`` (tensor dict from a saved model, e.g.
+    pre-training; (E, ...) or (1, ...) tensors) replaces the seeded initialisation of the layers
+    that match in shape, except the output layer.  ``callback(epoch, val_proba)`` is called at every
+    evaluation (e.g. to report to Ray Tune, which may stop the trial).
+
+    ``member_chunk``: train blocks of that many stacked members, one after another or, with
+    ``n_jobs`` > 1 (None: all cores) on a CPU, in parallel worker processes of one thread each.
+    Stacks of a few members keep the per-site activations in the CPU cache, which is the fastest
+    layout on a CPU (``benchmarks/bench_atomsets.py``).
+
+    ``cpu_threads``: torch threads while training on a CPU (default 1: the many small batched
+    products scale poorly over threads and stall badly when another job holds a core; parallelism
+    comes from ``n_jobs`` processes instead).  None leaves torch's setting alone.
     """
     from .device import torch_device
 
+    dev0 = torch.device(device) if device is not None else torch_device()
+    if dev0.type == "cpu" and cpu_threads and torch.get_num_threads() != int(cpu_threads):
+        with _torch_threads(cpu_threads):
+            return train_ensemble(cfg, train, y_train, seeds=seeds, data_seed=data_seed, val=val,
+                                  eval_every=eval_every, device=device, init_state=init_state, callback=callback,
+                                  member_chunk=member_chunk, n_jobs=n_jobs, cpu_threads=cpu_threads)
     seeds = [int(x) for x in seeds]
     if member_chunk and len(seeds) > member_chunk and callback is None:
-        # train groups of members one after another (same data order, so the same members as one
-        # stacked run without dropout); smaller stacks stay in CPU cache and are faster on a CPU
-        parts = [train_ensemble(cfg, train, y_train, seeds=seeds[i:i + member_chunk], data_seed=data_seed, val=val,
-                                eval_every=eval_every, device=device, init_state=init_state)
-                 for i in range(0, len(seeds), member_chunk)]
+        blocks = [seeds[i:i + member_chunk] for i in range(0, len(seeds), member_chunk)]
+        dev = torch.device(device) if device is not None else torch_device()
+        if n_jobs != 1 and dev.type == "cpu":
+            from .parallel import parallel_map
+
+            y_np = np.asarray(y_train, dtype=np.float32)
+            init_np = {k: v.detach().cpu().numpy() for k, v in init_state.items()} if init_state else None
+            items = [{"cfg": cfg.to_json(), "train": _packed_arrays(train), "y": y_np, "seeds": b,
+                      "data_seed": int(data_seed), "val": _packed_arrays(val), "eval_every": eval_every,
+                      "init_state": init_np} for b in blocks]
+            outs = parallel_map(_train_block_job, items, n_jobs=n_jobs, chunksize=1, progress=False)
+            bad = [o.error for o in outs if not o.ok]
+            if bad:
+                raise RuntimeError(f"train_ensemble: a block of members failed: {bad[0]}")
+            parts = [(o.value["params"], o.value["history"], o.value["val_proba"]) for o in outs]
+        else:
+            parts = []
+            for b in blocks:
+                r = train_ensemble(cfg, train, y_train, seeds=b, data_seed=data_seed, val=val,
+                                   eval_every=eval_every, device=device, init_state=init_state)
+                parts.append(({k: v.detach().cpu() for k, v in r.model.params.items()}, r.history, r.val_proba))
         model = AtomSetsEnsemble(cfg, seeds)
         with torch.no_grad():
             for k in model.params:
-                model.params[k].copy_(torch.cat([p.model.params[k].detach().cpu() for p in parts]))
-        model.to(parts[0].model.P("out.W").device)
+                model.params[k].copy_(torch.cat([torch.as_tensor(p[k]) for p, _, _ in parts]))
+        model.to(dev)
         model.eval()
-        return TrainResult(model, parts[0].history,
-                           [np.concatenate([p.val_proba[j] for p in parts]) for j in range(len(parts[0].val_proba))])
+        sizes = np.array([len(b) for b in blocks], float)
+        history = [dict(rec, train_loss=float(np.dot(sizes, [h[i]["train_loss"] for _, h, _ in parts]) / sizes.sum()))
+                   for i, rec in enumerate(parts[0][1])]
+        val_proba = [np.concatenate([vp[j] for _, _, vp in parts]) for j in range(len(parts[0][2]))]
+        return TrainResult(model, history, val_proba)
     device = device or torch_device()
     y_train = np.asarray(y_train, dtype=np.float32)
     if len(y_train) != train.n_sets:
         raise ValueError(f"train_ensemble: {train.n_sets} sets but {len(y_train)} labels")
-    torch.manual_seed(int(data_seed))
     model = AtomSetsEnsemble(cfg, seeds)
     if init_state:
         with torch.no_grad():
             for k, v in init_state.items():
-                if k in model.params and model.params[k].shape == v.shape and not k.startswith("out"):
-                    model.params[k].copy_(v)
+                if k not in model.params or k.startswith("out"):
+                    continue
+                tgt = model.params[k]
+                v = torch.as_tensor(v)
+                if v.shape == tgt.shape:
+                    tgt.copy_(v)
+                elif v.shape[1:] == tgt.shape[1:] and v.shape[0] == 1:   # one pre-trained member for all
+                    tgt.copy_(v.expand_as(tgt))
     model.to(device)
     opt = StackedOptimizer(model.parameters(), cfg.optimizer)
     rng = np.random.default_rng(int(data_seed))
-    drop_gen = torch.Generator().manual_seed(int(data_seed) + 7919)
+    gens = _member_generators(seeds, data_seed) if (cfg.dropout_init > 0 or cfg.dropout_final > 0) else None
     y_t = torch.as_tensor(y_train, device=device)
     n = train.n_sets
     steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
@@ -483,11 +795,11 @@ def train_ensemble(cfg: AtomSetsConfig, train: PackedSets, y_train: np.ndarray, 
     for epoch in range(1, cfg.epochs + 1):
         model.train()
         order = rng.permutation(n)
-        tot = 0.0
+        tot = torch.zeros((), device=device)
         for s in range(0, n, cfg.batch_size):
             ids = order[s:s + cfg.batch_size]
             batch = train_dev.subset(ids)
-            logits = model(batch, drop_gen)
+            logits = model(batch, gens)
             yb = y_t[torch.as_tensor(ids, device=device)].expand_as(logits)
             bce = F.binary_cross_entropy_with_logits(logits, yb, reduction="none").mean(1)
             loss = (bce + model.l2_penalty()).sum()
@@ -495,8 +807,8 @@ def train_ensemble(cfg: AtomSetsConfig, train: PackedSets, y_train: np.ndarray, 
             loss.backward()
             opt.step(triangular2_lr(step, cfg.init_lr, cfg.max_lr, step_size))
             step += 1
-            tot += float(bce.detach().mean()) * len(ids)
-        rec = {"epoch": epoch, "train_loss": tot / n}
+            tot += bce.detach().mean() * len(ids)
+        rec = {"epoch": epoch, "train_loss": float(tot) / n}
         if val_dev is not None and (epoch % eval_every == 0 or epoch == cfg.epochs):
             res.val_proba.append(model.predict_proba(val_dev))
             rec["evaluated"] = True
@@ -505,6 +817,40 @@ def train_ensemble(cfg: AtomSetsConfig, train: PackedSets, y_train: np.ndarray, 
         res.history.append(rec)
     model.eval()
     return res
+
+
+def pretrain(cfg: AtomSetsConfig, matrices: Sequence[np.ndarray], labels: Sequence, *, seeds: Sequence[int],
+             data_seed: int = 0, epochs: int | None = None, val_fraction: float = 0.1, device=None,
+             member_chunk: int | None = None, n_jobs: int | None = 1) -> tuple[dict[str, torch.Tensor], dict]:
+    """Pre-train one member per seed on a substitute binary task (e.g. MP compounds labelled by a
+    MEGNet band gap); returns ``(state, info)``: the stacked weights, to be passed to
+    ``train_ensemble(init_state=state)`` with as many seeds (member ``i`` starts from pre-trained
+    member ``i``), and ``info`` with the sizes, the positive fraction and the AUC-PR / MCC of the
+    ensemble mean on a held-out ``val_fraction`` of the pre-training sets (seeded split)."""
+    from dataclasses import replace
+
+    from .validation import classification_metrics
+
+    labels = np.asarray(labels).astype(np.float32)
+    if len(labels) != len(matrices):
+        raise ValueError(f"pretrain: {len(matrices)} sets but {len(labels)} labels")
+    if labels.min() == labels.max():
+        raise ValueError("pretrain: the labels have one class only")
+    rng = np.random.default_rng(int(data_seed))
+    perm = rng.permutation(len(matrices))
+    n_val = int(round(val_fraction * len(matrices)))
+    va, tr = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    c = replace(cfg, epochs=int(epochs or cfg.epochs))
+    res = train_ensemble(c, pack_sets([matrices[i] for i in tr], dedup=True), labels[tr], seeds=seeds,
+                         data_seed=data_seed, device=device, member_chunk=member_chunk, n_jobs=n_jobs)
+    info = {"n_train": int(len(tr)), "n_val": int(len(va)), "positive_fraction": float(labels.mean()),
+            "epochs": c.epochs, "final_train_loss": res.history[-1]["train_loss"]}
+    if n_val and 0 < labels[va].sum() < n_val:
+        p = res.model.predict_proba(pack_sets([matrices[i] for i in va], dedup=True)).mean(0)
+        m = classification_metrics(labels[va], p)
+        info.update({"val_auc_pr": m["auc_pr"], "val_mcc": m["mcc"], "val_positive_fraction": float(labels[va].mean())})
+    state = {k: v.detach().cpu().clone() for k, v in res.model.params.items()}
+    return state, info
 
 
 # --------------------------------------------------------------------------- pipeline helpers

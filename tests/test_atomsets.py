@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from matmap_utils.atomsets import (AtomSetsConfig, AtomSetsEnsemble, pack_sets, segment_max, segment_sum,
-                                   train_ensemble, triangular2_lr)
+from matmap_utils.atomsets import (AtomSetsConfig, AtomSetsEnsemble, pack_sets, segdot, segment_max, segment_sum,
+                                   segwsum, train_ensemble, triangular2_lr)
 
 
 def _toy(n=60, nf=4, seed=0):
@@ -41,6 +41,55 @@ def test_ensemble_equals_separate_models(readout, opt):
     assert np.abs(p_ens[0] - p_ens[1]).max() > 1e-4
     chunked = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=1, device="cpu", member_chunk=2).model
     np.testing.assert_allclose(chunked.predict_proba(packed), p_ens, atol=2e-5)
+
+
+def test_members_independent_of_stacking_with_dropout():
+    """With dropout, each member draws its masks from its own generator: K stacked members equal K
+    single-member trainings with the same seeds, in blocks and in worker processes too."""
+    mats, y = _toy(30)
+    packed = pack_sets(mats)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8, 8), n_neurons_final=(8,), set2set_hidden=6, epochs=3,
+                         batch_size=8, init_lr=1e-2, optimizer="lamb_lookahead", dropout_init=0.3, dropout_final=0.2)
+    seeds = [4, 9, 2, 7]
+    p_ens = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=5, device="cpu").model.predict_proba(packed)
+    for i in (0, 3):
+        single = train_ensemble(cfg, packed, y, seeds=[seeds[i]], data_seed=5, device="cpu").model
+        np.testing.assert_allclose(single.predict_proba(packed)[0], p_ens[i], atol=2e-5)
+    par = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=5, device="cpu", member_chunk=3, n_jobs=2,
+                         val=packed, eval_every=3)
+    np.testing.assert_allclose(par.model.predict_proba(packed), p_ens, atol=2e-5)
+    np.testing.assert_allclose(par.val_proba[-1], p_ens, atol=2e-5)
+    # dropout is active (a different data seed gives other masks and another model)
+    other = train_ensemble(cfg, packed, y, seeds=seeds[:1], data_seed=6, device="cpu").model.predict_proba(packed)
+    assert np.abs(other[0] - p_ens[0]).max() > 1e-4
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_fused_segment_kernels_match_torch_and_gradcheck(fused, monkeypatch):
+    from matmap_utils import atomsets as AS
+
+    if not fused:  # the torch-ops path (used on a GPU, or without numba)
+        monkeypatch.setattr(AS, "_NUMBA", False)
+    rng = np.random.default_rng(1)
+    idx = torch.tensor([0, 0, 1, 1, 1, 3, 2, 2])  # set 3 before set 2: order-free
+    h = torch.tensor(rng.normal(size=(2, 8, 5)), requires_grad=True)
+    q = torch.tensor(rng.normal(size=(2, 4, 5)), requires_grad=True)
+    c = torch.tensor(rng.normal(size=(2, 8)), requires_grad=True)
+    ref_dot = (h * q[:, idx]).sum(-1)
+    ref_sum = segment_sum(h * c[..., None], idx, 4)
+    torch.testing.assert_close(segdot(h, q, idx), ref_dot)
+    torch.testing.assert_close(segwsum(h, c, idx, 4), ref_sum)
+    assert torch.autograd.gradcheck(lambda h, q: segdot(h, q, idx), (h, q))
+    assert torch.autograd.gradcheck(lambda h, c: segwsum(h, c, idx, 4), (h, c))
+    # the set2set attention read against softmax written out per set
+    s = torch.tensor(rng.normal(size=(2, 8)), requires_grad=True)
+    rh = AS.attn_read(h, q, s, idx, 4)
+    for e in range(2):
+        for g in range(4):
+            rows = idx == g
+            att = torch.softmax((h[e, rows] * q[e, g]).sum(-1) + s[e, rows], 0)
+            torch.testing.assert_close(rh[e, g], (att[:, None] * h[e, rows]).sum(0))
+    assert torch.autograd.gradcheck(lambda h, q, s: AS.attn_read(h, q, s, idx, 4), (h, q, s))
 
 
 @pytest.mark.parametrize("readout", ["set2set", "mean"])
@@ -132,3 +181,66 @@ def test_v0_fast_path_equals_megnet_layer0():
 
     feats, fails = featurize(pd.Series([s], index=["a"]), modes=["CAMNS"], layers=[0], n_jobs=1)
     assert len(fails) == 0 and feats[("CAMNS", 0)]["a"].shape == (4, 16)
+
+
+def test_set2set_equals_textbook_form():
+    """The readout (computed without forming m = h Wm + bm) equals set2set written out with m."""
+    mats, _ = _toy(7)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(), set2set_hidden=5, set2set_steps=3)
+    model = AtomSetsEnsemble(cfg, seeds=[3, 4]).double()
+    with torch.no_grad():
+        model.params["s2s__bm"].normal_()            # a non-zero memory bias matters in the identity
+        b = pack_sets(mats, dtype=torch.float64).all()
+        out = model(b)
+        P = model.P
+        for e in range(2):
+            h = torch.relu(b.x @ P("phi0.W")[e] + P("phi0.b")[e])
+            m = h @ P("s2s.Wm")[e] + P("s2s.bm")[e]
+            q_star = torch.zeros(b.n_sets, 10, dtype=torch.float64)
+            c = torch.zeros(b.n_sets, 5, dtype=torch.float64)
+            for _ in range(3):
+                i, f, g, o = (q_star @ P("s2s.Wr")[e] + P("s2s.br")[e]).split(5, dim=-1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                q = torch.sigmoid(o) * torch.tanh(c)
+                r = torch.zeros(b.n_sets, 5, dtype=torch.float64)
+                for s in range(b.n_sets):
+                    rows = b.index == s
+                    att = torch.softmax((m[rows] * q[s]).sum(-1), 0)
+                    r[s] = (att[:, None] * m[rows]).sum(0)
+                q_star = torch.cat([q, r], -1)
+            ref = q_star @ P("out.W")[e] + P("out.b")[e]
+            torch.testing.assert_close(out[e], ref[:, 0])
+
+
+def test_pretrain_and_init_state():
+    from matmap_utils.atomsets import pretrain
+
+    mats, y = _toy(60, seed=3)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=25,
+                         batch_size=16, init_lr=5e-3, optimizer="adam")
+    state, info = pretrain(cfg, mats, y, seeds=[1, 2], epochs=25, val_fraction=0.25)
+    assert state["phi0__W"].shape == (2, 4, 8) and info["n_val"] == 15 and info["val_auc_pr"] > 0.9
+    # fine-tuning starts from the pre-trained weights (checked with 0 epochs), except the output layer
+    start = train_ensemble(AtomSetsConfig(**{**cfg.to_json(), "n_neurons": (8,), "n_neurons_final": (8,),
+                                             "epochs": 0}), pack_sets(mats), y, seeds=[1, 2],
+                           init_state=state, device="cpu").model
+    for k, v in state.items():
+        same = torch.equal(start.params[k].detach(), v)
+        assert same == (not k.startswith("out")) or (k == "out__b"), k   # out.b is zero either way
+    with pytest.raises(ValueError, match="one class"):
+        pretrain(cfg, mats, np.zeros(len(mats)), seeds=[0])
+
+
+def test_pretraining_effect_runs():
+    from matmap_utils.validation import pretraining_effect, stratified_kfold
+
+    mats, y = _toy(40, seed=4)
+    pre, ypre = _toy(40, seed=5)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=4,
+                         batch_size=16, init_lr=5e-3, optimizer="adam")
+    tab, info = pretraining_effect(mats, y, stratified_kfold(y, 2), cfg, pre, ypre, n_repeats=2, pre_epochs=3,
+                                   eval_every=2, n_shuffles=3)
+    assert list(tab["variant"]) == ["random init"] * 2 + ["pre-trained"] * 2
+    assert tab["auc_pr"].between(0, 1).all() and info["n_train"] == 36
+    # pre-training changes the result (same seeds otherwise)
+    assert abs(tab["auc_pr"].iloc[1] - tab["auc_pr"].iloc[3]) + abs(tab["mcc"].iloc[1] - tab["mcc"].iloc[3]) > 0

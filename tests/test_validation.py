@@ -119,3 +119,24 @@ def test_hpo_space_maps_to_config():
     assert cfg.n_neurons == (256,) * 4 and cfg.n_neurons_final == (256,) * 4
     assert cfg.max_lr == 7e-3 and cfg.init_lr == 1e-4 and cfg.l2_init == 1.0 and cfg.dropout_final == 0.3
     assert cfg.batch_size == 128 and cfg.epochs == 7 and cfg.optimizer == "lamb_lookahead"
+
+
+@pytest.mark.slow
+def test_hpo_search_runs_and_returns_a_point_of_the_space():
+    """Two Ray Tune trials (local Ray, ASHA + HyperOpt) on tiny random sets."""
+    pytest.importorskip("ray.tune")
+    pytest.importorskip("hyperopt")
+    from matmap_utils.validation import HPO_SPACE, hpo_search
+
+    rng = np.random.default_rng(0)
+    mats = [rng.normal(size=(int(rng.integers(2, 6)), 4)) for _ in range(24)]
+    y = np.array([0, 1] * 12)
+    small = {**HPO_SPACE, "n_neurons": [8, 16], "n_layers": [1, 2]}
+    r = hpo_search(mats, y, np.arange(16), np.arange(16, 24), input_dim=4, num_samples=2, epochs=3,
+                   grace_period=1, num_cpus=1, seed=0, space=small)
+    assert r["n_trials"] == 2 and len(r["trials"]) == 2
+    for k, v in r["best_config"].items():
+        assert v in small[k], k
+    assert 0 <= r["best_val_auc_pr"] <= 1 and 1 <= r["best_epoch"] <= 3
+    with pytest.raises(ValueError, match="one class"):
+        hpo_search(mats, np.zeros(24, int), np.arange(16), np.arange(16, 24), input_dim=4, num_samples=1, epochs=1)
