@@ -574,7 +574,7 @@ if grid_search:
     from matmap_utils.cache import cached_frame, hash_key
     from matmap_utils.paths import compute_cache_dir
 
-    gkey = hash_key("grid", Xc.to_numpy(), Xs.to_numpy(), y.to_numpy(), seed, grid_batch_sizes, grid_lrs, grid_l2,
+    gkey = hash_key("grid", 2, Xc.to_numpy(),  # 2: members frozen once their patience is exhausted Xs.to_numpy(), y.to_numpy(), seed, grid_batch_sizes, grid_lrs, grid_l2,
                     config.to_dict(), W_map)
     grid = cached_frame(compute_cache_dir("mapnet") / f"grid-{gkey}.parquet", lambda: mapnet.grid_search(
         Xc, Xs, y.to_numpy(), W=W_map, batch_sizes=grid_batch_sizes, lrs=grid_lrs, weight_decays=grid_l2,
