@@ -3,8 +3,10 @@
 Both sides start from the same pymatgen structures (ordered mirror ``mp_li`` CIFs, picked with a
 seed) and end with predictions (graph construction included, batched inference):
 
-* matmap: ``MEGNetModel.predict(structures)`` with its defaults (torch, this process; batches of
-  at most 10,000 bonds on a CPU);
+* matmap: ``MEGNetModel.predict(structures)`` with its defaults (torch, this process; quotient
+  graphs of equivalent atoms, fused numba bias+softplus kernels, batches of at most 10,000 bonds
+  on a CPU, automatic thread count); also with 1 thread, without the quotient graphs, and
+  without both (the implementation before them) — each arm paired with the original's runs;
 * original: ``megnet==1.3.2`` ``GraphModel.predict_structures(structures, batch_size=128)`` under
   ``tensorflow-cpu==2.15.1``, run as a subprocess in the throwaway reference environment of
   ``tests/fixtures/megnet/README.md`` (``--ref-python``, default ``/tmp/megnet-ref-venv/bin/python``);
@@ -84,20 +86,28 @@ def loadavg() -> list[float]:
         return []
 
 
-def bench_ours(structures, repeats: int, batch_size: int | None, threads: int | None = None):
-    """``threads``: torch threads (None: the library default, every usable core)."""
+def bench_ours(structures, repeats: int, batch_size: int | None, threads: int | None = None,
+               reduce: bool = True, fused: bool = True):
+    """``threads``: torch threads (None: the library's automatic choice); ``reduce``: evaluate
+    the quotient graphs of equivalent atoms; ``fused``: the numba bias+softplus kernels (both
+    library defaults; off = the implementation before they were added)."""
     from matmap_utils.megnet import load_model
 
     out = {}
     for name in ("formation_energy", "band_gap"):
         m = load_model(name)
+        saved = m.reduce_graphs, m._fused
         m.threads = int(threads) if threads else 0  # 0: the library's automatic choice (models are cached)
-        m.predict(structures, batch_size=batch_size)  # warm-up: a full pass, as for the original
-        times, preds = [], None
-        for _ in range(repeats):
-            t = time.perf_counter()
-            preds = m.predict(structures, batch_size=batch_size)[m.target].to_numpy()
-            times.append(time.perf_counter() - t)
+        m.reduce_graphs, m._fused = reduce and saved[0], fused and saved[1]
+        try:
+            m.predict(structures, batch_size=batch_size)  # warm-up: a full pass, as for the original
+            times, preds = [], None
+            for _ in range(repeats):
+                t = time.perf_counter()
+                preds = m.predict(structures, batch_size=batch_size)[m.target].to_numpy()
+                times.append(time.perf_counter() - t)
+        finally:
+            m.reduce_graphs, m._fused = saved
         out[name] = {"times": times, "preds": preds.tolist(), "device": str(m.device),
                      "threads": m.threads or m.last_threads}
     return out
@@ -185,20 +195,23 @@ def main() -> None:
     # drifts by up to ~2x within minutes: each repeat gives a paired ratio, and the median of
     # the paired ratios is the reported speed-up.
     have_original = Path(args.ref_python).exists()
-    runs = {"ours": [], "ours_1": [], "original": []}
+    runs = {"ours": [], "ours_1": [], "ours_full": [], "ours_plain": [], "original": []}
     for _ in range(args.repeats):
         if have_original:
             runs["original"].append(bench_original(structures, 1, args.batch_size, args.ref_python))
         runs["ours"].append(bench_ours(structures, 1, None))
         runs["ours_1"].append(bench_ours(structures, 1, None, threads=1))
+        runs["ours_full"].append(bench_ours(structures, 1, None, reduce=False))
+        runs["ours_plain"].append(bench_ours(structures, 1, None, reduce=False, fused=False))
 
     def merged(arm):
         return {name: {**runs[arm][-1][name], "times": [r[name]["times"][0] for r in runs[arm]]}
                 for name in ("formation_energy", "band_gap")} if runs[arm] else None
 
     ours, ours_1, original = merged("ours"), merged("ours_1"), merged("original")
+    variants = {"ours_full": merged("ours_full"), "ours_plain": merged("ours_plain")}
     chosen = {k: v["threads"] for k, v in ours.items()}
-    result["ours_batch_size"] = ("default batches (<= 10,000 bonds on CPU), automatic torch threads (1 or all cores, "
+    result["ours_batch_size"] = ("quotient graphs of equivalent atoms, fused softplus kernels, default batches (<= 10,000 bonds on CPU), automatic torch threads (1 or all cores, "
                                  f"timed on the first batches; chose {chosen}), one process")
     result["loadavg_end"] = loadavg()
     rows = {}
@@ -209,6 +222,15 @@ def main() -> None:
                "ours_times_s": [round(t, 3) for t in ours[name]["times"]], "device": ours[name]["device"],
                "ours_threads": ours[name]["threads"],
                "ours_1thread_structures_per_s": round(len(structures) / t_1, 1)}
+        for arm, res in variants.items():
+            tv = statistics.median(res[name]["times"])
+            row[f"{arm}_structures_per_s"] = round(len(structures) / tv, 1)
+            # paired against the default arm (same repeat, minutes apart at most)
+            row[f"{arm}_vs_ours"] = round(statistics.median(
+                [u / v for u, v in zip(ours[name]["times"], res[name]["times"])]), 2)
+            if original is not None:
+                row[f"{arm}_speedup"] = round(statistics.median(
+                    [o / v for o, v in zip(original[name]["times"], res[name]["times"])]), 2)
         if original is not None:
             t_orig = statistics.median(original[name]["times"])
             diff = np.abs(np.array(ours[name]["preds"]) - np.array(original[name]["preds"]))
@@ -245,6 +267,15 @@ def write_md(result: dict) -> None:
                      f"{r.get('original_structures_per_s', 'n/a')} | **{r.get('speedup', 'n/a')}×** | {pairs} | "
                      f"{r.get('ours_1thread_structures_per_s', 'n/a')} ({r.get('speedup_1thread', 'n/a')}×) | "
                      f"{r.get('max_abs_pred_diff', float('nan')):.1e} |")
+    if any("ours_plain_structures_per_s" in r for r in rows.values()):
+        lines += ["", "Where the speed comes from (same runs, automatic threads; speed-up over the original, "
+                  "median of paired runs):", "",
+                  "| model | full graph, torch softplus s/s | + fused softplus kernels s/s | "
+                  "+ quotient graph of equivalent atoms (default) s/s |", "|---|---|---|---|"]
+        for name, r in rows.items():
+            lines.append(f"| {name} | {r['ours_plain_structures_per_s']} ({r.get('ours_plain_speedup', 'n/a')}×) | "
+                         f"{r['ours_full_structures_per_s']} ({r.get('ours_full_speedup', 'n/a')}×) | "
+                         f"{r['ours_structures_per_s']} ({r.get('speedup', 'n/a')}×) |")
     md = ["### MEGNet: matmap (torch) vs original megnet 1.3.2 (Keras, TF 2.15.1)", "",
           f"Structures per second, graph construction included; original: `predict_structures` batch "
           f"{result['batch_size']} (TensorFlow's own threads); ours: `MEGNetModel.predict`, "

@@ -61,13 +61,26 @@ API
 * :func:`megnet_vs_mp_band_gaps` → ``(joined frame, metrics)``: our band gaps against the DFT band
   gaps of ``ionnet/Li-MP-final.csv``.
 * Inference is batched on concatenated graphs (no padding, index tensors) on ``torch_device()``
-  (GPU when present).  On CPU: batches of 16 structures and one torch thread per process
-  (``MATMAP_MEGNET_THREADS`` overrides) — measured fastest, and robust on a shared machine; the
-  pool functions parallelise over chunks of structures with ``parallel_map`` worker processes.
+  (GPU when present).  On CPU: batches of at most 10,000 bonds and an automatic thread count
+  (1 thread or all cores, whichever the first batches show faster; ``MATMAP_MEGNET_THREADS``
+  overrides); the pool functions parallelise over chunks of structures with ``parallel_map``
+  worker processes (1 thread each).
 * Exact-arithmetic shortcuts (results change only by float32 rounding, checked by the fixture
-  tests): the first φ_e layer is applied blockwise (v_i W_a + v_j W_b + e W_c + u W_d instead
-  of the concatenation), the bond pre-block runs once per distinct distance of a batch, and the
-  ``- ln 2`` of softplus2 is folded into the next layer's bias.
+  tests, which run through all of them):
+
+  - the network runs on the *quotient graph* of equivalent atoms (:meth:`MEGNetGraph.reduced`,
+    :mod:`matmap_utils.graph_symmetry`): atoms that message passing cannot tell apart (every
+    symmetry orbit, found by Weisfeiler–Lehman refinement with bond lengths) have identical
+    features at every layer, so one node per class and one bond per distinct (neighbour class,
+    length) suffice, with the means and the Set2Set attention weighted by how many atoms and
+    bonds each stands for; site features are expanded back to every site.  1.5x fewer bonds on
+    MP Li compounds (``MATMAP_MEGNET_REDUCE=0`` turns it off);
+  - the first φ_e layer is applied blockwise (v_i W_a + v_j W_b + e W_c + u W_d instead of the
+    concatenation); the bond pre-block runs once per distinct distance of a batch; the ``- ln 2``
+    of softplus2 is folded into the next layer's bias;
+  - on a CPU, bias + softplus (and the first φ_e layer's gathers) run as fused numba kernels
+    with a vectorised exp/log1p (:mod:`matmap_utils.megnet_kernels`; ``MATMAP_MEGNET_FUSED=0``
+    uses torch ops).
 """
 
 from __future__ import annotations
@@ -84,6 +97,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+
+from .megnet_kernels import available as kernels_available
+from .megnet_kernels import edge_softplus_, softplus_bias_
 
 __all__ = [
     "MODEL_FILES", "TARGETS", "MEGNetGraphError", "MEGNetGraph", "MEGNetModel", "SiteFeatures",
@@ -126,17 +142,38 @@ class MEGNetGraph:
     index2: np.ndarray  # int64 (E,)
     distance: np.ndarray  # float32 (E,)
     cutoff: float = 5.0
+    #: set on a graph reduced to its equivalent-atom classes (:meth:`reduced`), else ``None``:
+    #: atoms per node, bonds of the node's representative per bond, and the node of each
+    #: original site
+    node_weight: np.ndarray | None = None  # float32 (n_sites,)
+    bond_weight: np.ndarray | None = None  # float32 (E,)
+    expand: np.ndarray | None = None  # int64 (n_original_sites,)
 
     @property
     def n_bonds(self) -> int:
         return int(self.index1.shape[0])
 
     @property
+    def n_atoms(self) -> int:
+        """Sites of the structure (of the original graph, for a reduced one)."""
+        return int(self.n_sites if self.expand is None else self.expand.shape[0])
+
+    @property
+    def is_reduced(self) -> bool:
+        return self.expand is not None
+
+    @property
     def n_isolated(self) -> int:
+        if self.is_reduced:
+            bonded = np.zeros(self.n_sites, dtype=bool)
+            bonded[self.index1] = True
+            return int(self.node_weight[~bonded].sum())
         return int(self.n_sites - np.unique(self.index1).size)
 
     def with_cutoff(self, cutoff: float) -> "MEGNetGraph":
         """The same graph with a smaller cutoff (bonds with ``distance <= cutoff`` kept)."""
+        if self.is_reduced:
+            raise ValueError("change the cutoff before reducing the graph")
         if cutoff > self.cutoff + 1e-12:
             raise ValueError(f"cannot raise the cutoff from {self.cutoff} to {cutoff}")
         keep = self.distance <= np.float32(cutoff)
@@ -144,6 +181,32 @@ class MEGNetGraph:
             raise MEGNetGraphError(f"no bonds within the cutoff of {cutoff} Å (isolated atoms only)")
         return MEGNetGraph(self.n_sites, self.site, self.z, self.occupancy, self.index1[keep],
                            self.index2[keep], self.distance[keep], float(cutoff))
+
+    def site_labels(self) -> np.ndarray:
+        """One integer per site, equal exactly when two sites have the same species and occupancies."""
+        if self.site.shape[0] == self.n_sites and np.array_equal(self.site, np.arange(self.n_sites)) \
+                and np.all(self.occupancy == 1.0):
+            return self.z.astype(np.int64)
+        keys: dict = {}
+        comp: list[list] = [[] for _ in range(self.n_sites)]
+        for i, z, x in zip(self.site.tolist(), self.z.tolist(), self.occupancy.tolist()):
+            comp[i].append((z, x))
+        return np.array([keys.setdefault(tuple(sorted(c)), len(keys)) for c in comp], dtype=np.int64)
+
+    def reduced(self) -> "MEGNetGraph":
+        """The quotient graph on the classes of equivalent atoms (:mod:`matmap_utils.graph_symmetry`):
+        a MEGNet evaluated on it with weighted means gives the full graph's results (up to float
+        rounding) at a fraction of the cost; ``expand`` maps every site to its node."""
+        from .graph_symmetry import quotient
+
+        if self.is_reduced:
+            return self
+        q = quotient(self.site_labels(), self.index1, self.index2, self.distance)
+        keep = q.rep[q.classes[self.site]] == self.site  # the (site, species) entries of representatives
+        return MEGNetGraph(q.n_classes, q.classes[self.site[keep]], self.z[keep], self.occupancy[keep],
+                           q.classes[self.index1[q.bonds]], q.classes[self.index2[q.bonds]],
+                           self.distance[q.bonds], self.cutoff, node_weight=q.node_weight,
+                           bond_weight=q.bond_count, expand=q.classes)
 
 
 def structure_arrays(structure) -> dict:
@@ -231,6 +294,14 @@ def default_threads() -> int:
     (see :meth:`MEGNetModel.run_graphs`)."""
     env = os.environ.get("MATMAP_MEGNET_THREADS", "").strip()
     return max(0, int(env)) if env else 0
+
+
+def default_reduce() -> bool:
+    """Whether models evaluate quotient graphs: ``MATMAP_MEGNET_REDUCE`` (default 1) and numba present."""
+    from .graph_symmetry import available
+
+    env = os.environ.get("MATMAP_MEGNET_REDUCE", "1").strip().lower()
+    return env not in ("0", "false", "no", "off") and available()
 
 
 def _softplus2(x):
@@ -362,6 +433,13 @@ class MEGNetModel:
         #: ``MATMAP_MEGNET_THREADS=n`` fixes it; worker processes of ``pool_compute(n_jobs>1)``
         #: use 1 thread each.
         self.threads = default_threads()
+        #: evaluate on the quotient graph of equivalent atoms (:meth:`MEGNetGraph.reduced`;
+        #: same results up to float rounding, ~1.5x fewer bonds on MP structures);
+        #: ``MATMAP_MEGNET_REDUCE=0`` turns it off
+        self.reduce_graphs = default_reduce()
+        #: fused numba bias+softplus kernels (:mod:`matmap_utils.megnet_kernels`) on a CPU
+        self._fused = self.device.type == "cpu" and kernels_available() and \
+            os.environ.get("MATMAP_MEGNET_FUSED", "1").strip().lower() not in ("0", "false", "no", "off")
         #: thread count chosen by the last automatic decision, and when (``time.monotonic``)
         self.last_threads: int | None = None
         self._threads_decided_at = -math.inf
@@ -424,7 +502,7 @@ class MEGNetModel:
     @property
     def settings(self) -> dict:
         """What defines this model's outputs (for cache keys)."""
-        return {"model": self.name, "sha": self.sha, "cutoff": self.cutoff, "impl": 1}
+        return {"model": self.name, "sha": self.sha, "cutoff": self.cutoff, "impl": 2}
 
     def structure_to_graph(self, structure) -> MEGNetGraph:
         """The model's crystal graph of one structure (cutoff of the JSON)."""
@@ -447,10 +525,20 @@ class MEGNetModel:
         gnode = np.repeat(np.arange(len(graphs)), n_sites)
         gbond = np.repeat(np.arange(len(graphs)), n_bonds)
         t = lambda a, dt=torch.int64: torch.from_numpy(np.ascontiguousarray(a)).to(dev, dt)  # noqa: E731
-        return {"n_graphs": len(graphs), "n_nodes": int(n_sites.sum()), "site": t(site), "z": t(z),
-                "occ": t(occ, torch.float32), "index1": t(i1), "index2": t(i2),
-                "dist": t(dist, torch.float32), "gnode": t(gnode), "gbond": t(gbond),
-                "n_sites": n_sites}
+        out = {"n_graphs": len(graphs), "n_nodes": int(n_sites.sum()), "site": t(site), "z": t(z),
+               "occ": t(occ, torch.float32), "index1": t(i1), "index2": t(i2),
+               "dist": t(dist, torch.float32), "gnode": t(gnode), "gbond": t(gbond),
+               "n_atoms": np.array([g.n_atoms for g in graphs], dtype=np.int64), "weighted": False}
+        if any(g.is_reduced for g in graphs):
+            # weights of the quotient graphs (ones for a full graph): atoms per node, bonds per
+            # bond (of the node's representative) and bonds of the structure per bond
+            nw = np.concatenate([g.node_weight if g.is_reduced else np.ones(g.n_sites, np.float32)
+                                 for g in graphs])
+            bw = np.concatenate([g.bond_weight if g.is_reduced else np.ones(g.n_bonds, np.float32)
+                                 for g in graphs])
+            out.update(weighted=True, nw=t(nw, torch.float32), bw=t(bw, torch.float32),
+                       ew=t(nw[i1] * bw, torch.float32))
+        return out
 
     def _megnet_layer(self, name, cfg, x, b):
         """MEGNetLayer: φ_e on (v_i, v_j, e, u), mean → atoms, φ_v, means → state, φ_u."""
@@ -464,8 +552,21 @@ class MEGNetModel:
         dv, de = v.shape[1], e.shape[1]
 
         fold = cfg.get("activation") == "softplus2"
+        fused = fold and self._fused
+
+        def mlp_fused(h, prefix, act0=None):
+            """The same MLP with the fused bias+softplus kernels: ``act0`` is the activated
+            (softplus, ``- ln 2`` folded into the next bias) first layer when given."""
+            a = act0 if act0 is not None else softplus_bias_(h @ w[f"weight_{prefix}_0"], w[f"bias_{prefix}_0"])
+            k = 1
+            while f"weight_{prefix}_{k + 1}" in w:
+                a = softplus_bias_(a @ w[f"weight_{prefix}_{k}"], w[f"sbias_{prefix}_{k}"])
+                k += 1
+            return torch.addmm(w[f"sbias_{prefix}_{k}"], a, w[f"weight_{prefix}_{k}"])
 
         def mlp(h, prefix, first=None):
+            if fused:
+                return mlp_fused(h, prefix)
             k = 0
             out = first if first is not None else torch.addmm(w[f"bias_{prefix}_0"], h, w[f"weight_{prefix}_0"])
             while f"weight_{prefix}_{k + 1}" in w:
@@ -479,22 +580,40 @@ class MEGNetModel:
 
         # φ_e: concat(v[i1], v[i2], e, u[gbond]) @ W0 computed blockwise (same sum, 4x fewer FLOPs)
         w0 = w["weight_e_0"]
-        first = e @ w0[2 * dv:2 * dv + de]
-        first += _gather(v @ w0[:dv], i1)
-        first += _gather(v @ w0[dv:2 * dv], i2)
-        first += _gather(torch.addmm(w["bias_e_0"], u, w0[2 * dv + de:]), gbond)
-        e_p = mlp(None, "e", first)
-        counts_v = torch.bincount(i1, minlength=n_nodes).clamp_(min=1).to(e_p.dtype)[:, None]
-        b_ei = _seg_sum(e_p, i1, n_nodes) / counts_v
+        if fused and "weight_e_1" in w:  # gathers, sums and softplus in one pass over the bonds
+            act0 = edge_softplus_(e @ w0[2 * dv:2 * dv + de], v @ w0[:dv], i1, v @ w0[dv:2 * dv], i2,
+                                  torch.addmm(w["bias_e_0"], u, w0[2 * dv + de:]), gbond)
+            e_p = mlp_fused(None, "e", act0)
+        else:
+            first = e @ w0[2 * dv:2 * dv + de]
+            first += _gather(v @ w0[:dv], i1)
+            first += _gather(v @ w0[dv:2 * dv], i2)
+            first += _gather(torch.addmm(w["bias_e_0"], u, w0[2 * dv + de:]), gbond)
+            e_p = mlp(None, "e", first)
+        if not b["weighted"]:
+            counts_v = torch.bincount(i1, minlength=n_nodes).clamp_(min=1).to(e_p.dtype)[:, None]
+            b_ei = _seg_sum(e_p, i1, n_nodes) / counts_v
+        else:  # quotient graph: each bond stands for bw bonds of its atom
+            bw = b["bw"]
+            counts_v = torch.bincount(i1, weights=bw, minlength=n_nodes).clamp_(min=1).to(e_p.dtype)[:, None]
+            b_ei = _seg_sum(e_p * bw[:, None], i1, n_nodes) / counts_v
         v_p = mlp(torch.cat([b_ei, v, _gather(u, gnode)], dim=1), "v")
-        counts_e = torch.bincount(gbond, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
-        counts_n = torch.bincount(gnode, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
-        b_eu = _seg_sum(e_p, gbond, n_graphs) / counts_e
-        b_vu = _seg_sum(v_p, gnode, n_graphs) / counts_n
+        if not b["weighted"]:
+            counts_e = torch.bincount(gbond, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
+            counts_n = torch.bincount(gnode, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
+            b_eu = _seg_sum(e_p, gbond, n_graphs) / counts_e
+            b_vu = _seg_sum(v_p, gnode, n_graphs) / counts_n
+        else:  # ... and for nw * bw bonds of the structure; each node for nw atoms
+            ew, nw = b["ew"], b["nw"]
+            counts_e = _seg_sum(ew, gbond, n_graphs).clamp_(min=1)[:, None]
+            counts_n = _seg_sum(nw, gnode, n_graphs).clamp_(min=1)[:, None]
+            b_eu = _seg_sum(e_p * ew[:, None], gbond, n_graphs) / counts_e
+            b_vu = _seg_sum(v_p * nw[:, None], gnode, n_graphs) / counts_n
         u_p = mlp(torch.cat([b_eu, b_vu, u], dim=1), "u")
         return [v_p, e_p, u_p]
 
-    def _set2set(self, name, cfg, feats, index, n_graphs):
+    def _set2set(self, name, cfg, feats, index, n_graphs, weight=None):
+        """Set2Set readout; ``weight``: how many set members each row stands for (quotient graph)."""
         import torch
 
         w = self._w[name]
@@ -517,6 +636,8 @@ class MEGNetModel:
             emax = torch.full((n_graphs,), -torch.inf, dtype=e.dtype, device=e.device)
             emax = emax.scatter_reduce(0, index, e, reduce="amax", include_self=True)
             ex = torch.exp(e - _gather(emax, index))
+            if weight is not None:
+                ex = ex * weight
             a = ex / _gather(_seg_sum(ex, index, n_graphs), index)
             r = _seg_sum(m * a[:, None], index, n_graphs)
             q_star = torch.cat([h, r], dim=1)
@@ -534,7 +655,7 @@ class MEGNetModel:
         g = g.square_().mul_(-1.0 / self.width ** 2).exp_()
         inputs[self.inputs[1]] = [g]
         compressed = {self.inputs[1]}
-        inputs[self.inputs[2]] = [torch.zeros(n_graphs, 2, dtype=torch.float32, device=self.device)]
+        inputs[self.inputs[2]] = [torch.zeros(n_graphs, 2, dtype=self._centers_t.dtype, device=self.device)]
         for k, key in zip(range(3, 7), ("index1", "index2", "gnode", "gbond")):
             inputs[self.inputs[k]] = [b[key]]
         out: dict[str, list] = dict(inputs)
@@ -556,11 +677,14 @@ class MEGNetModel:
             elif cls == "Dense":
                 w = self._w[name]
                 bias = self._shifted_bias.get(name, w.get("bias"))
-                h = torch.addmm(bias, x[0], w["kernel"]) if bias is not None else x[0] @ w["kernel"]
-                if name in self._emit_softplus:
-                    y = [torch.nn.functional.softplus(h)]  # consumers' biases carry the -ln2
+                if self._fused and cfg.get("activation") == "softplus2":  # one pass: bias + softplus
+                    y = [softplus_bias_(x[0] @ w["kernel"], bias, 0.0 if name in self._emit_softplus else -LN2)]
                 else:
-                    y = [_activation(cfg.get("activation"))(h)]
+                    h = torch.addmm(bias, x[0], w["kernel"]) if bias is not None else x[0] @ w["kernel"]
+                    if name in self._emit_softplus:
+                        y = [torch.nn.functional.softplus(h)]  # consumers' biases carry the -ln2
+                    else:
+                        y = [_activation(cfg.get("activation"))(h)]
             elif cls == "MEGNetLayer":
                 y = self._megnet_layer(name, cfg, x, b)
             elif cls == "Add":
@@ -571,7 +695,16 @@ class MEGNetModel:
             elif cls == "Concatenate":
                 y = [torch.cat(x, dim=-1)]
             elif cls == "Set2Set":
-                y = [self._set2set(name, cfg, x[0], x[1], n_graphs)]
+                weight = None
+                if b["weighted"]:
+                    src = inbound[1][0]
+                    if src == self.inputs[5]:
+                        weight = b["nw"]
+                    elif src == self.inputs[6]:
+                        weight = b["ew"]
+                    else:
+                        raise ValueError(f"Set2Set layer {name} reads neither the atom nor the bond index")
+                y = [self._set2set(name, cfg, x[0], x[1], n_graphs, weight)]
             else:
                 raise ValueError(f"layer class {cls} ({name}) is not supported")
             out[name] = y
@@ -661,6 +794,8 @@ class MEGNetModel:
         for g in graphs:
             if abs(g.cutoff - self.cutoff) > 1e-9:
                 raise ValueError(f"graph cutoff {g.cutoff} Å differs from the model's {self.cutoff} Å")
+        if self.reduce_graphs:
+            graphs = [g.reduced() for g in graphs]
         lmap = self.feature_layer_names(layers)
         keep = {n for n, _ in lmap.values()}
         preds = np.empty(len(graphs), dtype=np.float64)
@@ -690,14 +825,14 @@ class MEGNetModel:
                     tb = trial.setdefault(th, [0.0, 0])
                     tb[0] += time.perf_counter() - t0
                     tb[1] += sum(g.n_bonds for g in chunk)
-                n_atoms = b["n_sites"]
-                preds[start:stop] = self.scaler.inverse_transform(y, n_atoms)
+                preds[start:stop] = self.scaler.inverse_transform(y, b["n_atoms"])
                 if lmap:
-                    splits = np.cumsum(n_atoms)[:-1]
+                    splits = np.cumsum([g.n_sites for g in chunk])[:-1]
                     for k, (ln, t) in lmap.items():
                         arr = res[ln][t].float().cpu().numpy()
                         for j, part in enumerate(np.split(arr, splits)):
-                            feats[start + j][k] = part
+                            g = chunk[j]
+                            feats[start + j][k] = part[g.expand] if g.is_reduced else part
         return preds, feats
 
     def predict_graphs(self, graphs: Sequence[MEGNetGraph], batch_size: int | None = None) -> np.ndarray:
