@@ -13,9 +13,11 @@ number of atoms it stands for) and, from each class's first atom, one bond per d
 (neighbour class, bond length) (weight = how many bonds it stands for).  Means over a node's
 bonds, over a graph's atoms and over its bonds, and softmax attention become weighted sums, and
 the result equals the full computation up to float rounding (by induction over the layers: equal
-inputs, equal weighted messages).  On 256 Materials Project Li compounds this removes about a
-third of the atoms and bonds (1.4x fewer atoms, 1.5x fewer bonds at a 5 Å cutoff); a
-high-symmetry cubic cell shrinks to a handful of nodes.
+inputs, equal weighted messages).  On the 21,755 Materials Project Li compounds of the mirror:
+1.51x fewer nodes and 1.60x fewer bonds in total (at 5 Å and at 4 Å); per structure the bond
+reduction has median 2.0x, 90th percentile 7.6x and maximum 97x, while 43 % of the structures
+(low symmetry in their primitive cell) have no two equivalent atoms.  Finding the classes and
+quotient bonds takes 0.16 ms per structure (median).
 
 Bond lengths are compared after rounding to ``quantum`` (default 1e-5 Å); two lengths that
 differ by less than that but fall on either side of a rounding edge only make the partition

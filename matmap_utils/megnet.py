@@ -81,6 +81,10 @@ API
   - on a CPU, bias + softplus (and the first φ_e layer's gathers) run as fused numba kernels
     with a vectorised exp/log1p (:mod:`matmap_utils.megnet_kernels`; ``MATMAP_MEGNET_FUSED=0``
     uses torch ops).
+
+  The numba kernels load once per process (about 2 s from numba's disk cache, 7 s to compile
+  the first time); a run of fewer than ``FAST_MIN_BONDS`` bonds in a process that has not
+  loaded them yet (one CIF from the CLI) uses the plain torch path instead.
 """
 
 from __future__ import annotations
@@ -280,6 +284,10 @@ def build_graphs(structures: Sequence, cutoff: float, *, keys: Sequence | None =
 # --------------------------------------------------------------------------------------------
 #: seconds an automatic thread-count decision is reused before it is timed again
 AUTO_THREADS_TTL_S = 120.0
+#: a run of fewer bonds than this (~13 structures at 5 Å) skips the numba kernels unless this
+#: process has already loaded them (their one-time load costs more than they save there)
+FAST_MIN_BONDS = 20_000
+_KERNELS_USED = False
 
 
 def usable_cores() -> int:
@@ -552,7 +560,7 @@ class MEGNetModel:
         dv, de = v.shape[1], e.shape[1]
 
         fold = cfg.get("activation") == "softplus2"
-        fused = fold and self._fused
+        fused = fold and b["fused"]
 
         def mlp_fused(h, prefix, act0=None):
             """The same MLP with the fused bias+softplus kernels: ``act0`` is the activated
@@ -677,7 +685,7 @@ class MEGNetModel:
             elif cls == "Dense":
                 w = self._w[name]
                 bias = self._shifted_bias.get(name, w.get("bias"))
-                if self._fused and cfg.get("activation") == "softplus2":  # one pass: bias + softplus
+                if b["fused"] and cfg.get("activation") == "softplus2":  # one pass: bias + softplus
                     y = [softplus_bias_(x[0] @ w["kernel"], bias, 0.0 if name in self._emit_softplus else -LN2)]
                 else:
                     h = torch.addmm(bias, x[0], w["kernel"]) if bias is not None else x[0] @ w["kernel"]
@@ -794,8 +802,15 @@ class MEGNetModel:
         for g in graphs:
             if abs(g.cutoff - self.cutoff) > 1e-9:
                 raise ValueError(f"graph cutoff {g.cutoff} Å differs from the model's {self.cutoff} Å")
-        if self.reduce_graphs:
+        # The numba kernels (quotient graphs, fused softplus) load once per process (~2 s from
+        # numba's disk cache, ~7 s to compile): a small run in a process that has not loaded
+        # them yet uses torch ops instead.
+        global _KERNELS_USED
+        fast = _KERNELS_USED or sum(g.n_bonds for g in graphs) >= FAST_MIN_BONDS
+        if self.reduce_graphs and fast:
             graphs = [g.reduced() for g in graphs]
+        fused = self._fused and fast
+        _KERNELS_USED = _KERNELS_USED or (fast and (self.reduce_graphs or fused))
         lmap = self.feature_layer_names(layers)
         keep = {n for n, _ in lmap.values()}
         preds = np.empty(len(graphs), dtype=np.float64)
@@ -819,6 +834,7 @@ class MEGNetModel:
                     torch.set_num_threads(th)
                 t0 = time.perf_counter()
                 b = self._batch_tensors(chunk)
+                b["fused"] = fused
                 res = self._forward(b, keep)
                 y = res[out_name][out_idx][:, 0].double().cpu().numpy()
                 if cpu and i < 2:

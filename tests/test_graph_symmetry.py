@@ -143,7 +143,7 @@ def test_edge_kernel_equals_torch_gathers():
 # ------------------------------------------------------------------------------------ MEGNet
 @pytest.mark.mirror
 @pytest.mark.parametrize("name", ["formation_energy", "band_gap"])
-def test_megnet_on_quotient_graph_equals_full_graph(name):
+def test_megnet_on_quotient_graph_equals_full_graph(name, monkeypatch):
     """Predictions and V0..V3 of every site are the same with and without the reduction (and
     with and without the fused kernels) on symmetric, distorted and disordered structures.
 
@@ -152,8 +152,10 @@ def test_megnet_on_quotient_graph_equals_full_graph(name):
     through three blocks) and the reduced graph is slightly *closer* (2.4e-5 vs 3.6e-5)."""
     from pymatgen.core import Lattice, Structure
 
+    from matmap_utils import megnet
     from matmap_utils.megnet import load_model
 
+    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 0)  # small run: use the kernels all the same
     moved = _spinel_like()
     moved.translate_sites([3], [0.05, 0.02, 0.0], frac_coords=False)
     dis = Structure(Lattice.cubic(4.2), [{"Li": 0.5, "Na": 0.5}, {"Li": 0.5, "Na": 0.5}, "Cl", "Cl"],
@@ -187,3 +189,33 @@ def test_reduced_graph_keeps_isolated_atom_count():
     s = Structure(Lattice.cubic(14.0), ["Li", "F", "Li"], [[0, 0, 0], [0.12, 0, 0], [0.5, 0.5, 0.5]])
     g = _graph(s)
     assert g.reduced().n_isolated == g.n_isolated == 1
+
+
+@pytest.mark.mirror
+def test_small_runs_skip_the_kernels_until_they_are_loaded(monkeypatch):
+    """A one-structure call in a fresh process evaluates the full graph with torch ops (the
+    kernels' one-time load would cost more than they save); once loaded, they are used."""
+    from matmap_utils import megnet
+    from matmap_utils.megnet import load_model
+
+    m = load_model("formation_energy")
+    seen = []
+    real = megnet.MEGNetModel._batch_tensors
+
+    def spy(self, graphs):
+        out = real(self, graphs)
+        seen.append((out["weighted"], any(g.is_reduced for g in graphs)))
+        return out
+
+    monkeypatch.setattr(megnet.MEGNetModel, "_batch_tensors", spy)
+    monkeypatch.setattr(megnet, "_KERNELS_USED", False)
+    g = m.structure_to_graph(_spinel_like())
+    assert g.n_bonds < megnet.FAST_MIN_BONDS
+    m.run_graphs([g])
+    assert seen[-1] == (False, False)
+    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", g.n_bonds)  # a big enough run loads them
+    m.run_graphs([g])
+    assert seen[-1] == (True, True) and megnet._KERNELS_USED
+    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 10 ** 9)  # and later small runs use them
+    m.run_graphs([g])
+    assert seen[-1] == (True, True)

@@ -66,8 +66,25 @@ def test_model_files_are_the_reference_ones(ref, models, name):
     assert m.cutoff == ref["models"][name]["cutoff"]
 
 
+@pytest.fixture(params=["kernels", "torch"])
+def path(request, models, monkeypatch):
+    """Both evaluation paths: quotient graphs + fused numba kernels (the default on a CPU), and
+    plain torch ops on the full graph (the GPU path, and small runs before the kernels load)."""
+    from matmap_utils import megnet
+
+    if request.param == "kernels":
+        if not (megnet.default_reduce() and megnet.kernels_available()):
+            pytest.skip("numba is not installed")
+        monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 0)
+    else:
+        for m in models.values():
+            monkeypatch.setattr(m, "reduce_graphs", False)
+            monkeypatch.setattr(m, "_fused", False)
+    return request.param
+
+
 @pytest.mark.parametrize("name", MODELS)
-def test_predictions_equal_original(ref, structures, models, name):
+def test_predictions_equal_original(ref, structures, models, name, path):
     m = models[name]
     ours = m.predict([structures[i] for i in ref["ids"]], ids=ref["ids"], batch_size=8)
     assert list(ours.index) == ref["ids"]
@@ -79,7 +96,7 @@ def test_predictions_equal_original(ref, structures, models, name):
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_site_features_equal_original(ref, ref_features, structures, models, name):
+def test_site_features_equal_original(ref, ref_features, structures, models, name, path):
     m = models[name]
     feats = m.atom_features([structures[i] for i in ref["feature_ids"]], layers=(0, 1, 2, 3))
     for i, f in zip(ref["feature_ids"], feats):
