@@ -560,7 +560,7 @@ class MEGNetModel:
         dv, de = v.shape[1], e.shape[1]
 
         fold = cfg.get("activation") == "softplus2"
-        fused = fold and b["fused"]
+        fused = fold and b.get("fused", False)
 
         def mlp_fused(h, prefix, act0=None):
             """The same MLP with the fused bias+softplus kernels: ``act0`` is the activated
@@ -573,7 +573,7 @@ class MEGNetModel:
             return torch.addmm(w[f"sbias_{prefix}_{k}"], a, w[f"weight_{prefix}_{k}"])
 
         def mlp(h, prefix, first=None):
-            if fused:
+            if fused and f"weight_{prefix}_1" in w:
                 return mlp_fused(h, prefix)
             k = 0
             out = first if first is not None else torch.addmm(w[f"bias_{prefix}_0"], h, w[f"weight_{prefix}_0"])
@@ -685,7 +685,7 @@ class MEGNetModel:
             elif cls == "Dense":
                 w = self._w[name]
                 bias = self._shifted_bias.get(name, w.get("bias"))
-                if b["fused"] and cfg.get("activation") == "softplus2":  # one pass: bias + softplus
+                if b.get("fused") and cfg.get("activation") == "softplus2":  # one pass: bias + softplus
                     y = [softplus_bias_(x[0] @ w["kernel"], bias, 0.0 if name in self._emit_softplus else -LN2)]
                 else:
                     h = torch.addmm(bias, x[0], w["kernel"]) if bias is not None else x[0] @ w["kernel"]
