@@ -304,12 +304,16 @@ def default_threads() -> int:
     return max(0, int(env)) if env else 0
 
 
+def _env_on(name: str) -> bool:
+    """An on/off switch from the environment: on unless set to 0/false/no/off."""
+    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def default_reduce() -> bool:
     """Whether models evaluate quotient graphs: ``MATMAP_MEGNET_REDUCE`` (default 1) and numba present."""
     from .graph_symmetry import available
 
-    env = os.environ.get("MATMAP_MEGNET_REDUCE", "1").strip().lower()
-    return env not in ("0", "false", "no", "off") and available()
+    return _env_on("MATMAP_MEGNET_REDUCE") and available()
 
 
 def _softplus2(x):
@@ -446,8 +450,7 @@ class MEGNetModel:
         #: ``MATMAP_MEGNET_REDUCE=0`` turns it off
         self.reduce_graphs = default_reduce()
         #: fused numba bias+softplus kernels (:mod:`matmap_utils.megnet_kernels`) on a CPU
-        self._fused = self.device.type == "cpu" and kernels_available() and \
-            os.environ.get("MATMAP_MEGNET_FUSED", "1").strip().lower() not in ("0", "false", "no", "off")
+        self._fused = self.device.type == "cpu" and kernels_available() and _env_on("MATMAP_MEGNET_FUSED")
         #: thread count chosen by the last automatic decision, and when (``time.monotonic``)
         self.last_threads: int | None = None
         self._threads_decided_at = -math.inf
