@@ -32,6 +32,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from matmap_utils.screening import candidates
+from matmap_utils.screening.atomsets import features, training
+from matmap_utils.screening.atomsets import model as atomsets_model
+
 
 def _timed(fn, repeats: int):
     walls, cpus = [], []
@@ -49,7 +53,8 @@ def _timed(fn, repeats: int):
 
 def _legacy_forward(self, batch, gen=None):
     import torch
-    from matmap_utils.atomsets import segment_sum
+
+    from matmap_utils.screening.atomsets.kernels import segment_sum
 
     cfg = self.cfg
     E = self.n_members
@@ -71,7 +76,8 @@ def _legacy_forward(self, batch, gen=None):
 
 def _legacy_set2set(self, h, w, idx, G):
     import torch
-    from matmap_utils.atomsets import segment_max, segment_sum
+
+    from matmap_utils.screening.atomsets.kernels import segment_max, segment_sum
 
     nh = self.cfg.set2set_hidden
     E = h.shape[0]
@@ -99,7 +105,7 @@ def _legacy_step(self, lr):
 
     with torch.no_grad():
         self.t += 1
-        bc1, bc2 = 1 - self.b1 ** self.t, 1 - self.b2 ** self.t
+        bc1, bc2 = 1 - self.b1**self.t, 1 - self.b2**self.t
         for p, m, v in zip(self.params, self.m, self.v):
             if p.grad is None:
                 continue
@@ -124,16 +130,14 @@ class _legacy:
     """Context manager: the previous forward pass and optimizer step, patched in."""
 
     def __enter__(self):
-        from matmap_utils import atomsets as AS
 
-        self.saved = (AS.AtomSetsEnsemble.forward, AS.StackedOptimizer.step)
-        AS.AtomSetsEnsemble.forward = _legacy_forward
-        AS.StackedOptimizer.step = _legacy_step
+        self.saved = (atomsets_model.AtomSetsEnsemble.forward, training.StackedOptimizer.step)
+        atomsets_model.AtomSetsEnsemble.forward = _legacy_forward
+        training.StackedOptimizer.step = _legacy_step
 
     def __exit__(self, *exc):
-        from matmap_utils import atomsets as AS
 
-        AS.AtomSetsEnsemble.forward, AS.StackedOptimizer.step = self.saved
+        atomsets_model.AtomSetsEnsemble.forward, training.StackedOptimizer.step = self.saved
 
 
 def _synthetic_sets(n, rng, lo=20, hi=150, nf=32, sizes=None):
@@ -143,14 +147,13 @@ def _synthetic_sets(n, rng, lo=20, hi=150, nf=32, sizes=None):
 
 def _workload(rng, quick):
     try:
-        from matmap_utils import atomsets as AS
-        from matmap_utils.data import load_mchaffie
+        from matmap_utils.data.datasets import load_mchaffie
 
         if quick:
             raise RuntimeError("quick mode: synthetic")
         lab = load_mchaffie()
         lab = lab[lab.structure.notna() & ~lab.split_test]
-        feats, _ = AS.featurize(lab["structure"].rename(index=str), modes=["CAMNS"], layers=[1], n_jobs=1)
+        feats, _ = features.featurize(lab["structure"].rename(index=str), modes=["CAMNS"], layers=[1], n_jobs=1)
         fm = feats[("CAMNS", 1)]
         mats = [fm[k] for k in fm]
         y = lab.set_index(lab.index.astype(str)).loc[list(fm), "superionic"].to_numpy(int)
@@ -161,7 +164,6 @@ def _workload(rng, quick):
 
 
 def main(argv=None) -> dict:
-    from matmap_utils import atomsets as AS
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-models", type=int, default=100)
@@ -174,10 +176,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--member-chunk", type=int, default=5, help="members per stacked block")
     ap.add_argument("--n-jobs", type=int, default=2, help="worker processes for the blocks")
     ap.add_argument("--legacy-chunk", type=int, default=10, help="block size of the previous implementation")
-    ap.add_argument("--full-run", action="store_true",
-                    help="also train n_models x epochs once for real (blocks in n_jobs processes)")
-    ap.add_argument("--skip-screen", action="store_true",
-                    help="reuse the screening numbers of the existing results/atomsets.json")
+    ap.add_argument(
+        "--full-run",
+        action="store_true",
+        help="also train n_models x epochs once for real (blocks in n_jobs processes)",
+    )
+    ap.add_argument(
+        "--skip-screen", action="store_true", help="reuse the screening numbers of the existing results/atomsets.json"
+    )
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args(argv)
     if a.quick:
@@ -185,49 +191,72 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
     rng = np.random.default_rng(0)
     mats, y, source = _workload(rng, a.quick)
-    packed = AS.pack_sets(mats, dedup=True)
-    cfg = AS.AtomSetsConfig(input_dim=mats[0].shape[1], epochs=a.time_epochs, batch_size=64, set2set_hidden=64)
+    packed = atomsets_model.pack_sets(mats, dedup=True)
+    cfg = atomsets_model.AtomSetsConfig(
+        input_dim=mats[0].shape[1], epochs=a.time_epochs, batch_size=64, set2set_hidden=64
+    )
     seeds = list(range(a.n_models))
     # warm-up (numba kernels compiled / loaded from cache, allocator)
-    AS.train_ensemble(cfg, packed, y, seeds=seeds[:a.member_chunk], device="cpu")
+    training.train_ensemble(cfg, packed, y, seeds=seeds[: a.member_chunk], device="cpu")
 
     def par_run(c=cfg):
-        return AS.train_ensemble(c, packed, y, seeds=seeds, device="cpu", member_chunk=a.member_chunk,
-                                 n_jobs=a.n_jobs)
+        return training.train_ensemble(
+            c, packed, y, seeds=seeds, device="cpu", member_chunk=a.member_chunk, n_jobs=a.n_jobs
+        )
 
     par_wall, _ = _timed(par_run, a.repeats)
-    ch_wall, ch_cpu = _timed(lambda: AS.train_ensemble(cfg, packed, y, seeds=seeds, device="cpu",
-                                                       member_chunk=a.member_chunk, n_jobs=1), a.repeats)
-    ens_wall, ens_cpu = _timed(lambda: AS.train_ensemble(cfg, packed, y, seeds=seeds, device="cpu"), a.repeats)
-    one_wall, one_cpu = _timed(lambda: [AS.train_ensemble(cfg, packed, y, seeds=[s], device="cpu")
-                                        for s in range(a.n_seq)], a.repeats)
+    ch_wall, ch_cpu = _timed(
+        lambda: training.train_ensemble(
+            cfg, packed, y, seeds=seeds, device="cpu", member_chunk=a.member_chunk, n_jobs=1
+        ),
+        a.repeats,
+    )
+    ens_wall, ens_cpu = _timed(lambda: training.train_ensemble(cfg, packed, y, seeds=seeds, device="cpu"), a.repeats)
+    one_wall, one_cpu = _timed(
+        lambda: [training.train_ensemble(cfg, packed, y, seeds=[s], device="cpu") for s in range(a.n_seq)], a.repeats
+    )
     # previous implementation, its best setting (blocks of legacy_chunk, one process): one block timed
     lc = min(a.legacy_chunk, a.n_models)
     with _legacy():
-        old_wall, old_cpu = _timed(lambda: AS.train_ensemble(cfg, packed, y, seeds=seeds[:lc], device="cpu"),
-                                   a.repeats)
+        old_wall, old_cpu = _timed(
+            lambda: training.train_ensemble(cfg, packed, y, seeds=seeds[:lc], device="cpu"), a.repeats
+        )
     old_wall, old_cpu = old_wall * a.n_models / lc, old_cpu * a.n_models / lc
     scale = a.epochs / a.time_epochs
     res = {
-        "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(), "torch_threads": a.threads,
-        "load_average_1min_start": os.getloadavg()[0], "workload": source, "n_sets": len(mats),
-        "n_site_rows": int(packed.n_rows_original), "n_rows_after_dedup": int(packed.x.shape[0]),
-        "n_models": a.n_models, "epochs_extrapolated_to": a.epochs, "epochs_timed": a.time_epochs,
-        "repeats": a.repeats, "member_chunk": a.member_chunk, "n_jobs": a.n_jobs,
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": a.threads,
+        "load_average_1min_start": os.getloadavg()[0],
+        "workload": source,
+        "n_sets": len(mats),
+        "n_site_rows": int(packed.n_rows_original),
+        "n_rows_after_dedup": int(packed.x.shape[0]),
+        "n_models": a.n_models,
+        "epochs_extrapolated_to": a.epochs,
+        "epochs_timed": a.time_epochs,
+        "repeats": a.repeats,
+        "member_chunk": a.member_chunk,
+        "n_jobs": a.n_jobs,
         "parallel_blocks_train_wall_s": par_wall * scale,
-        "blocks_train_wall_s": ch_wall * scale, "blocks_train_cpu_s": ch_cpu * scale,
-        "one_stack_train_wall_s": ens_wall * scale, "one_stack_train_cpu_s": ens_cpu * scale,
+        "blocks_train_wall_s": ch_wall * scale,
+        "blocks_train_cpu_s": ch_cpu * scale,
+        "one_stack_train_wall_s": ens_wall * scale,
+        "one_stack_train_cpu_s": ens_cpu * scale,
         "sequential_train_wall_s": one_wall / a.n_seq * a.n_models * scale,
         "sequential_train_cpu_s": one_cpu / a.n_seq * a.n_models * scale,
-        "legacy_chunk": lc, "legacy_train_wall_s": old_wall * scale, "legacy_train_cpu_s": old_cpu * scale,
+        "legacy_chunk": lc,
+        "legacy_train_wall_s": old_wall * scale,
+        "legacy_train_cpu_s": old_cpu * scale,
     }
     res["speedup_cpu_vs_legacy"] = res["legacy_train_cpu_s"] / res["blocks_train_cpu_s"]
     res["speedup_wall_parallel_vs_legacy"] = res["legacy_train_wall_s"] / res["parallel_blocks_train_wall_s"]
     res["speedup_cpu_blocks_vs_sequential"] = res["sequential_train_cpu_s"] / res["blocks_train_cpu_s"]
     res["speedup_cpu_one_stack_vs_sequential"] = res["sequential_train_cpu_s"] / res["one_stack_train_cpu_s"]
     if a.full_run:
-        full = AS.AtomSetsConfig(**{**cfg.to_json(), "epochs": a.epochs, "n_neurons": cfg.n_neurons,
-                                    "n_neurons_final": cfg.n_neurons_final})
+        full = atomsets_model.AtomSetsConfig(
+            **{**cfg.to_json(), "epochs": a.epochs, "n_neurons": cfg.n_neurons, "n_neurons_final": cfg.n_neurons_final}
+        )
         w0 = time.perf_counter()
         par_run(full)
         res["full_run_train_wall_s"] = time.perf_counter() - w0
@@ -237,7 +266,7 @@ def main(argv=None) -> dict:
     try:
         from pymatgen.core import Composition
 
-        from matmap_utils.data import mp_li_index
+        from matmap_utils.data.datasets import mp_li_index
 
         sizes = np.array([int(round(Composition(f).num_atoms)) for f in mp_li_index()["formula"].dropna()])
     except Exception:  # noqa: BLE001
@@ -251,11 +280,17 @@ def main(argv=None) -> dict:
         scr_wall, scr_cpu = old["screen_wall_s"], old["screen_cpu_s"]
     else:
         pool = _synthetic_sets(len(sizes), rng, sizes=sizes)
-        model = AS.AtomSetsEnsemble(cfg, seeds=range(a.n_models))
-        train_vecs = AS.set_vectors(mats)
-        scr_wall, scr_cpu = _timed(lambda: AS.screen_sets(model, pool, train_vecs), max(1, a.repeats - 2))
-    res.update({"screen_n": len(pool), "screen_site_rows": int(sizes.sum()), "screen_wall_s": scr_wall,
-                "screen_cpu_s": scr_cpu})
+        model = atomsets_model.AtomSetsEnsemble(cfg, seeds=range(a.n_models))
+        train_vecs = features.set_vectors(mats)
+        scr_wall, scr_cpu = _timed(lambda: candidates.screen_sets(model, pool, train_vecs), max(1, a.repeats - 2))
+    res.update(
+        {
+            "screen_n": len(pool),
+            "screen_site_rows": int(sizes.sum()),
+            "screen_wall_s": scr_wall,
+            "screen_cpu_s": scr_cpu,
+        }
+    )
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     if not a.quick:
@@ -264,7 +299,8 @@ def main(argv=None) -> dict:
         (out / "atomsets.json").write_text(json.dumps(res, indent=2))
         M, ch = a.n_models, a.member_chunk
         md = [
-            f"| AtomSets training, {M} members × {a.epochs} epochs | wall (s) | CPU (s) |", "|---|---|---|",
+            f"| AtomSets training, {M} members × {a.epochs} epochs | wall (s) | CPU (s) |",
+            "|---|---|---|",
             f"| blocks of {ch} stacked members in {a.n_jobs} processes (notebook setting) | {res['parallel_blocks_train_wall_s']:.0f} | |",
         ]
         if "full_run_train_wall_s" in res:

@@ -2,7 +2,7 @@
 
 Same structures, same process, one core each (``n_jobs=1``, no cache):
 
-* ours: :func:`matmap_utils.descriptors.featurize` (composition 1,782 + structure 858 numbers);
+* ours: :func:`matmap_utils.materials_map.descriptors.featurize` (composition 1,782 + structure 858 numbers);
 * matminer baseline, the nearest equivalents of our blocks: ``ElementProperty.from_preset("magpie")``
   (composition), ``PartialRadialDistributionFunction`` (element-pair RDFs),
   ``SiteStatsFingerprint(AverageBondAngle(VoronoiNN()))`` (bond angles) and
@@ -51,9 +51,9 @@ def main(argv=None) -> int:
     from matminer.featurizers.structure import PartialRadialDistributionFunction, SiteStatsFingerprint
     from pymatgen.analysis.local_env import VoronoiNN
 
-    from matmap_utils import descriptors as D
-    from matmap_utils import migration as M
-    from matmap_utils.data import load_mp_li
+    from matmap_utils.data.datasets import load_mp_li
+    from matmap_utils.materials_map import bvse as M
+    from matmap_utils.materials_map import descriptors as D
 
     df = load_mp_li(subset="LiO", limit=args.n, seed=args.seed)
     structures = list(df["structure"])
@@ -75,12 +75,15 @@ def main(argv=None) -> int:
         angle.featurize(s)
         voro.featurize(s)
 
-    parts = {"ElementProperty(magpie)": lambda s: ep.featurize(s.composition),
-             "PartialRadialDistributionFunction": prdf.featurize,
-             "SiteStatsFingerprint(AverageBondAngle)": angle.featurize,
-             "SiteStatsFingerprint(VoronoiFingerprint)": voro.featurize}
-    mm_parts = {name: statistics.median(_time(fn, base) for _ in range(max(1, args.repeats - 1)))
-                for name, fn in parts.items()}
+    parts = {
+        "ElementProperty(magpie)": lambda s: ep.featurize(s.composition),
+        "PartialRadialDistributionFunction": prdf.featurize,
+        "SiteStatsFingerprint(AverageBondAngle)": angle.featurize,
+        "SiteStatsFingerprint(VoronoiFingerprint)": voro.featurize,
+    }
+    mm_parts = {
+        name: statistics.median(_time(fn, base) for _ in range(max(1, args.repeats - 1))) for name, fn in parts.items()
+    }
     mm_total = sum(mm_parts.values())
 
     bv = structures[: args.n_bvse]
@@ -98,7 +101,9 @@ def main(argv=None) -> int:
     ours_base_sps = len(base) / statistics.median(ours_base)
     mm_sps = len(base) / mm_total
     result = {
-        "n_structures": args.n, "n_baseline": len(base), "repeats": args.repeats,
+        "n_structures": args.n,
+        "n_baseline": len(base),
+        "repeats": args.repeats,
         "mean_sites": round(statistics.mean(len(s) for s in structures), 1),
         "ours_structures_per_s": round(ours_sps, 3),
         "ours_structures_per_s_on_baseline_subset": round(ours_base_sps, 3),
@@ -106,8 +111,12 @@ def main(argv=None) -> int:
         "matminer_structures_per_s": round(mm_sps, 4),
         "matminer_parts_s": {k: round(v, 3) for k, v in mm_parts.items()},
         "speedup_same_structures": round(ours_base_sps / mm_sps, 1),
-        "speedup_without_bond_angles": round(ours_base_sps / (len(base) / (mm_total - mm_parts["SiteStatsFingerprint(AverageBondAngle)"])), 1),
-        "bvse_structures": len(bv), "bvse_ok": n_ok, "bvse_s": round(t_bvse, 2),
+        "speedup_without_bond_angles": round(
+            ours_base_sps / (len(base) / (mm_total - mm_parts["SiteStatsFingerprint(AverageBondAngle)"])), 1
+        ),
+        "bvse_structures": len(bv),
+        "bvse_ok": n_ok,
+        "bvse_s": round(t_bvse, 2),
         "bvse_structures_per_s": round(len(bv) / t_bvse, 4),
         "bvse_settings": M.settings_key(),
         "machine": f"{platform.machine()}, {platform.python_version()}; shared 2-core machine, one process",
@@ -127,7 +136,8 @@ def main(argv=None) -> int:
         f"| BVSE barriers, bvlain (0.3 A grid) | {len(bv)} | {len(bv) / t_bvse:.3f} |",
         "",
         f"Medians of {args.repeats} runs (matminer: {max(1, args.repeats - 1)}); matminer per part (s, "
-        f"{len(base)} structures): " + ", ".join(f"{k} {v:.1f}" for k, v in mm_parts.items())
+        f"{len(base)} structures): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in mm_parts.items())
         + ". Shared, loaded machine: absolute numbers are noisy, the ratio is measured in one run.",
     ]
     (out / "descriptors.md").write_text("\n".join(md) + "\n")

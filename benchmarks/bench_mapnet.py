@@ -26,16 +26,15 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
+from matmap_utils.materials_map import autoencoder, training
 
 HERE = Path(__file__).resolve().parent
 
 
 def load_data(n: int, seed: int):
-    from matmap_utils import mapnet
 
     try:
-        from matmap_utils.results import read_table
+        from matmap_utils.chapters.results import read_table
 
         Xc = read_table("01_descriptors", "descriptors_comp")
         Xs = read_table("01_descriptors", "descriptors_struct")
@@ -47,7 +46,7 @@ def load_data(n: int, seed: int):
             return Xc.loc[ids], Xs.loc[ids], mig.loc[ids, "ME"].to_numpy(float), "notebook 01 (real)"
     except FileNotFoundError:
         pass
-    Xc, Xs, y = mapnet.synthetic_descriptors(n, 1782, 858, seed=seed)
+    Xc, Xs, y = autoencoder.synthetic_descriptors(n, 1782, 858, seed=seed)
     return Xc, Xs, y.to_numpy(), "synthetic, paper size"
 
 
@@ -56,8 +55,12 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=1349)
     ap.add_argument("--epochs", type=int, default=2, help="epochs per timed run")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch CPU threads (1 is fastest for batch-16 steps on a shared 2-core machine)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1 is fastest for batch-16 steps on a shared 2-core machine)",
+    )
     ap.add_argument("--sweep-epochs", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--full", action="store_true", help="also time one real sweep to convergence")
@@ -65,22 +68,20 @@ def main(argv=None) -> int:
 
     import torch
 
-    from matmap_utils import mapnet
-
     torch.set_num_threads(args.threads)
     Xc, Xs, y, source = load_data(args.n, args.seed)
-    Ws = list(mapnet.PAPER_WS)
-    kw = dict(seed=args.seed, max_epochs=args.epochs, patience=10 ** 6, threads=args.threads)
+    Ws = list(autoencoder.PAPER_WS)
+    kw = dict(seed=args.seed, max_epochs=args.epochs, patience=10**6, threads=args.threads)
 
     def batched():
         t, c = time.perf_counter(), time.process_time()
-        mapnet.train_maps(Xc, Xs, y, Ws=Ws, **kw)
+        training.train_maps(Xc, Xs, y, Ws=Ws, **kw)
         return time.perf_counter() - t, time.process_time() - c
 
     def sequential():
         t, c = time.perf_counter(), time.process_time()
         for W in Ws:
-            mapnet.train_maps(Xc, Xs, y, Ws=[W], **kw)
+            training.train_maps(Xc, Xs, y, Ws=[W], **kw)
         return time.perf_counter() - t, time.process_time() - c
 
     batched()  # warm-up (imports, allocator)
@@ -101,41 +102,55 @@ def main(argv=None) -> int:
             sweep_epochs = 400
     res = {
         "benchmark": "mapnet W sweep (4 models), batched vs sequential",
-        "data": source, "n": int(len(y)), "d_comp": int(Xc.shape[1]), "d_struct": int(Xs.shape[1]),
-        "epochs_per_run": args.epochs, "repeats": args.repeats, "threads": args.threads,
-        "batched_s_median": round(mb, 3), "sequential_s_median": round(ms, 3),
-        "batched_s_all": [round(t, 3) for t in tb], "sequential_s_all": [round(t, 3) for t in ts],
+        "data": source,
+        "n": int(len(y)),
+        "d_comp": int(Xc.shape[1]),
+        "d_struct": int(Xs.shape[1]),
+        "epochs_per_run": args.epochs,
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "batched_s_median": round(mb, 3),
+        "sequential_s_median": round(ms, 3),
+        "batched_s_all": [round(t, 3) for t in tb],
+        "sequential_s_all": [round(t, 3) for t in ts],
         "speedup_sequential_over_batched": round(ms / mb, 3),
-        "batched_cpu_s_median": round(mcb, 3), "sequential_cpu_s_median": round(mcs, 3),
+        "batched_cpu_s_median": round(mcb, 3),
+        "sequential_cpu_s_median": round(mcs, 3),
         "speedup_cpu_time": round(mcs / mcb, 3),
         "sweep_minutes_batched_cpu_time_extrapolated": round(mcb / args.epochs * sweep_epochs / 60, 2),
-        "batched_s_per_epoch": round(per_epoch_b, 3), "sequential_s_per_epoch": round(per_epoch_s, 3),
+        "batched_s_per_epoch": round(per_epoch_b, 3),
+        "sequential_s_per_epoch": round(per_epoch_s, 3),
         "sweep_epochs_assumed": sweep_epochs,
         "sweep_minutes_batched_extrapolated": round(per_epoch_b * sweep_epochs / 60, 2),
         "sweep_minutes_sequential_extrapolated": round(per_epoch_s * sweep_epochs / 60, 2),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs visible, "
-                   f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} at the end",
+        f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f} at the end",
         "note": "timings on a shared machine; the load average says how contended it was",
     }
     full_md = []
     if args.full:
         t, c = time.perf_counter(), time.process_time()
-        sw = mapnet.train_maps(Xc, Xs, y, Ws=Ws, seed=args.seed, max_epochs=3000, patience=80,
-                               threads=args.threads)
+        sw = training.train_maps(Xc, Xs, y, Ws=Ws, seed=args.seed, max_epochs=3000, patience=80, threads=args.threads)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         res["full_sweep"] = {
-            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "epochs_run": int(sw.info["epochs_run"]),
+            "wall_s": round(wall, 1),
+            "cpu_s": round(cpu, 1),
+            "epochs_run": int(sw.info["epochs_run"]),
             "best_epoch": {f"{W:g}": int(sw.metrics.loc[W, "best_epoch"]) for W in Ws},
             "test_r2_struct": {f"{W:g}": round(float(sw.metrics.loc[W, "test_r2_struct"]), 3) for W in Ws},
             "test_r2_comp": {f"{W:g}": round(float(sw.metrics.loc[W, "test_r2_comp"]), 3) for W in Ws},
             "test_r2_me": {f"{W:g}": round(float(sw.metrics.loc[W, "test_r2_me"]), 3) for W in Ws},
-            "load_average_after": round(os.getloadavg()[0], 2)}
+            "load_average_after": round(os.getloadavg()[0], 2),
+        }
         f = res["full_sweep"]
-        full_md = ["", f"**Measured full sweep** (paper settings, early stopping, seed {args.seed}): "
-                   f"**{wall / 60:.1f} min** wall ({cpu / 60:.1f} min CPU), {f['epochs_run']} epochs of the "
-                   f"batched model; test R² structure at W = 0.1: {f['test_r2_struct']['0.1']}, composition "
-                   f"{f['test_r2_comp']['0.1']}, ME {f['test_r2_me']['0.1']}; load average "
-                   f"{f['load_average_after']} at the end."]
+        full_md = [
+            "",
+            f"**Measured full sweep** (paper settings, early stopping, seed {args.seed}): "
+            f"**{wall / 60:.1f} min** wall ({cpu / 60:.1f} min CPU), {f['epochs_run']} epochs of the "
+            f"batched model; test R² structure at W = 0.1: {f['test_r2_struct']['0.1']}, composition "
+            f"{f['test_r2_comp']['0.1']}, ME {f['test_r2_me']['0.1']}; load average "
+            f"{f['load_average_after']} at the end.",
+        ]
     out = HERE / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "mapnet.json").write_text(json.dumps(res, indent=2) + "\n")

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def ours(paths, meta):
-    from matmap_utils.trajectory import diffusion, read_xdatcar
+    from matmap_utils.data.trajectories import read_xdatcar
+    from matmap_utils.transport.diffusion import diffusion
 
     out = []
     for p, m in zip(paths, meta):
@@ -50,9 +51,9 @@ def baseline(paths, meta):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             structures = Xdatcar(str(p)).structures
-            da = DiffusionAnalyzer.from_structures(structures, m["specie"], m["temperature_K"],
-                                                   int(m["timestep_fs"]), int(m["stride"]),
-                                                   smoothed="max")
+            da = DiffusionAnalyzer.from_structures(
+                structures, m["specie"], m["temperature_K"], int(m["timestep_fs"]), int(m["stride"]), smoothed="max"
+            )
         out.append(float(da.diffusivity))
     return out
 
@@ -74,7 +75,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args(argv)
 
-    from matmap_utils.data import aimd_runs, fetch
+    from matmap_utils.data.datasets import aimd_runs
+    from matmap_utils.data.registry import fetch
 
     runs = aimd_runs()
     runs = runs[runs["format"] == "xdatcar"].reset_index(drop=True)
@@ -92,22 +94,39 @@ def main(argv=None) -> int:
     med_o, med_b = statistics.median(t_ours), statistics.median(t_base)
     result = {
         "benchmark": "MSD + D of the argyrodite AIMD runs (gzipped XDATCAR → D per run)",
-        "n_runs": len(paths), "atoms_per_run": 416, "frames_per_run": "70–140",
-        "ours": {"method": "matmap_utils.trajectory.read_xdatcar + diffusion (FFT MSD, drift removed)",
-                 "times_s": t_ours, "median_s": med_o},
-        "baseline": {"method": "pymatgen Xdatcar + DiffusionAnalyzer.from_structures(smoothed='max')",
-                     "times_s": t_base, "median_s": med_b},
+        "n_runs": len(paths),
+        "atoms_per_run": 416,
+        "frames_per_run": "70–140",
+        "ours": {
+            "method": "matmap_utils.data.trajectories.read_xdatcar + diffusion (FFT MSD, drift removed)",
+            "times_s": t_ours,
+            "median_s": med_o,
+        },
+        "baseline": {
+            "method": "pymatgen Xdatcar + DiffusionAnalyzer.from_structures(smoothed='max')",
+            "times_s": t_base,
+            "median_s": med_b,
+        },
         "speedup": med_b / med_o,
-        "D_relative_difference": {"median": float(np.median(rel)),
-                                  "median_abs": float(np.median(np.abs(rel))),
-                                  "max_abs": float(np.max(np.abs(rel)))},
-        "per_run": [{"name": n, "D_ours_cm2_s": float(a), "D_pymatgen_cm2_s": float(b)}
-                    for n, a, b in zip(runs["name"], d_ours, d_base)],
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform(), "loadavg_start": load0, "loadavg_end": load1},
+        "D_relative_difference": {
+            "median": float(np.median(rel)),
+            "median_abs": float(np.median(np.abs(rel))),
+            "max_abs": float(np.max(np.abs(rel))),
+        },
+        "per_run": [
+            {"name": n, "D_ours_cm2_s": float(a), "D_pymatgen_cm2_s": float(b)}
+            for n, a, b in zip(runs["name"], d_ours, d_base)
+        ],
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "loadavg_start": load0,
+            "loadavg_end": load1,
+        },
         "note": "wall-clock medians on a shared 2-core machine; other jobs add noise. The two D "
-                "differ by method: Eq. 4 window τmax/2…τmax (ours) vs pymatgen's weighted fit "
-                "over all lags.",
+        "differ by method: Eq. 4 window τmax/2…τmax (ours) vs pymatgen's weighted fit "
+        "over all lags.",
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,8 +135,7 @@ def main(argv=None) -> int:
         "| 37 argyrodite runs → D | median wall time (s) | repeats |",
         "|---|---|---|",
         f"| matmap (`read_xdatcar` + FFT MSD + Eq. 4 fit) | {med_o:.2f} | {args.repeats} |",
-        f"| pymatgen (`Xdatcar` + `DiffusionAnalyzer`, smoothed='max') | {med_b:.2f} | "
-        f"{args.baseline_repeats} |",
+        f"| pymatgen (`Xdatcar` + `DiffusionAnalyzer`, smoothed='max') | {med_b:.2f} | {args.baseline_repeats} |",
         f"| **speed-up** | **{med_b / med_o:.1f}×** | |",
         "",
         f"D agreement per run (ours/pymatgen − 1): median {np.median(rel):+.1%}, "

@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from matmap_utils import data
-from matmap_utils.plotting import set_style
-from matmap_utils.structures import structure_summary
-from matmap_utils.results import Timer, write_metrics, write_table
+from matmap_utils.chapters.results import Timer, write_metrics, write_table
+from matmap_utils.data import datasets, registry
+from matmap_utils.data.structures import structure_summary
+from matmap_utils.viz import set_style
 
 set_style()
 timer = Timer()
@@ -58,16 +58,19 @@ jobs = None if n_jobs in (0, None) else int(n_jobs)
 # fails to parse is listed below with the reason, never dropped silently.
 
 # %%
-index = data.mp_li_index()
-pool = data.load_mp_li(limit=mp_li_limit or None, seed=seed, n_jobs=jobs)
-pool_fail = data.failures_of(pool)
+index = datasets.mp_li_index()
+pool = datasets.load_mp_li(limit=mp_li_limit or None, seed=seed, n_jobs=jobs)
+pool_fail = registry.failures_of(pool)
 n_el = index["elements"].map(len)
-display(Markdown(
-    f"The registry lists **{len(index):,}** MP Li structures; this run parsed **{len(pool):,}** "
-    f"({'all' if not mp_li_limit else f'a seeded subset of {mp_li_limit:,}'}), with "
-    f"**{len(pool_fail)}** parse failures. Compounds have {n_el.min()}–{n_el.max()} elements "
-    f"(median {n_el.median():.0f}); cells hold {pool['nsites'].min()}–{pool['nsites'].max()} sites "
-    f"(median {pool['nsites'].median():.0f})."))
+display(
+    Markdown(
+        f"The registry lists **{len(index):,}** MP Li structures; this run parsed **{len(pool):,}** "
+        f"({'all' if not mp_li_limit else f'a seeded subset of {mp_li_limit:,}'}), with "
+        f"**{len(pool_fail)}** parse failures. Compounds have {n_el.min()}–{n_el.max()} elements "
+        f"(median {n_el.median():.0f}); cells hold {pool['nsites'].min()}–{pool['nsites'].max()} sites "
+        f"(median {pool['nsites'].median():.0f})."
+    )
+)
 pool_fail if len(pool_fail) else Markdown("No CIF of this selection failed to parse.")
 
 # %%
@@ -88,16 +91,24 @@ fig.tight_layout()
 # paper had in ~2021.
 
 # %%
-lio_ids = data.lio_subset_ids(index)
-lio = data.load_mp_li(ids=lio_ids if not mp_li_limit else None, subset=None if not mp_li_limit else "LiO",
-                      limit=(mp_li_limit // 4) if mp_li_limit else None, seed=seed, n_jobs=jobs)
+lio_ids = datasets.lio_subset_ids(index)
+lio = datasets.load_mp_li(
+    ids=lio_ids if not mp_li_limit else None,
+    subset=None if not mp_li_limit else "LiO",
+    limit=(mp_li_limit // 4) if mp_li_limit else None,
+    seed=seed,
+    n_jobs=jobs,
+)
 lio_summary = structure_summary(lio["structure"], n_jobs=jobs)
 lio = lio.join(lio_summary.drop(columns=["nsites"]))
 chem_sys = lio["elements"].map(lambda els: "-".join(sorted(els)))
-display(Markdown(
-    f"**{len(lio_ids):,}** materials satisfy the element rule (this run analyses {len(lio):,}). "
-    f"They span {chem_sys.nunique()} chemical systems and {lio['spacegroup_number'].nunique()} space "
-    f"groups; {int((lio['crystal_system'] == 'triclinic').sum())} are triclinic."))
+display(
+    Markdown(
+        f"**{len(lio_ids):,}** materials satisfy the element rule (this run analyses {len(lio):,}). "
+        f"They span {chem_sys.nunique()} chemical systems and {lio['spacegroup_number'].nunique()} space "
+        f"groups; {int((lio['crystal_system'] == 'triclinic').sum())} are triclinic."
+    )
+)
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
@@ -118,27 +129,33 @@ fig.tight_layout()
 # take the 548 from the paper's own split files and join structures from OBELiX by ICSD code.
 
 # %%
-obelix = data.load_obelix(n_jobs=jobs)
-mch = data.load_mchaffie()
+obelix = datasets.load_obelix(n_jobs=jobs)
+mch = datasets.load_mchaffie()
 ob_cif = obelix[obelix["has_cif"]]
 n_disordered = int(sum(not s.is_ordered for s in ob_cif["structure"] if s is not None))
-ob_fail = data.failures_of(obelix)
-counts = pd.DataFrame({
-    "entries": [len(obelix), len(mch)],
-    "with structure": [int(obelix["structure"].notna().sum()), int(mch["structure"].notna().sum())],
-    "disordered structures": [n_disordered, int(sum(not s.is_ordered for s in mch["structure"].dropna()))],
-    "superionic (σ ≥ 1e-4 S/cm)": [int((obelix["sigma_rt"] >= 1e-4).sum()), int(mch["superionic"].sum())],
-    "space groups": [obelix["Space group #"].nunique(), np.nan],
-}, index=["OBELiX", "McHaffie et al. (548)"])
+ob_fail = registry.failures_of(obelix)
+counts = pd.DataFrame(
+    {
+        "entries": [len(obelix), len(mch)],
+        "with structure": [int(obelix["structure"].notna().sum()), int(mch["structure"].notna().sum())],
+        "disordered structures": [n_disordered, int(sum(not s.is_ordered for s in mch["structure"].dropna()))],
+        "superionic (σ ≥ 1e-4 S/cm)": [int((obelix["sigma_rt"] >= 1e-4).sum()), int(mch["superionic"].sum())],
+        "space groups": [obelix["Space group #"].nunique(), np.nan],
+    },
+    index=["OBELiX", "McHaffie et al. (548)"],
+)
 counts
 
 # %%
-display(Markdown(
-    f"McHaffie et al.'s Table 1 reports 211 superionic and 337 non-superionic structures; the "
-    f"public database gives **{int(mch['superionic'].sum())}** and **{int((~mch['superionic']).sum())}** "
-    f"with the same threshold (σ ≥ 10⁻⁴ S/cm). Of the 548, **{int(mch['structure'].notna().sum())}** "
-    f"have an OBELiX CIF with the same ICSD code; {len(mch.attrs['dropped'])} database rows are the "
-    f"duplicates the paper removed. OBELiX CIF parse failures: {len(ob_fail)}."))
+display(
+    Markdown(
+        f"McHaffie et al.'s Table 1 reports 211 superionic and 337 non-superionic structures; the "
+        f"public database gives **{int(mch['superionic'].sum())}** and **{int((~mch['superionic']).sum())}** "
+        f"with the same threshold (σ ≥ 10⁻⁴ S/cm). Of the 548, **{int(mch['structure'].notna().sum())}** "
+        f"have an OBELiX CIF with the same ICSD code; {len(mch.attrs['dropped'])} database rows are the "
+        f"duplicates the paper removed. OBELiX CIF parse failures: {len(ob_fail)}."
+    )
+)
 
 # %% [markdown]
 # ### McHaffie et al. Fig. 1 analogue
@@ -149,14 +166,18 @@ display(Markdown(
 
 # %%
 ob_plot = obelix[obelix["log10_sigma"] > -20].copy()
-ob_plot["cif"] = ["no CIF" if s is None else ("ordered" if s.is_ordered else "disordered")
-                  for s in ob_plot["structure"]]
+ob_plot["cif"] = [
+    "no CIF" if s is None else ("ordered" if s.is_ordered else "disordered") for s in ob_plot["structure"]
+]
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [2, 1]})
 for label, grp in ob_plot.groupby("cif"):
     axes[0].scatter(grp["Space group #"], grp["log10_sigma"], s=14, alpha=0.7, label=label)
 axes[0].axhline(-4, color="k", lw=0.8, ls="--")
-axes[0].set(title="McHaffie Fig. 1a analogue: space group vs conductivity (OBELiX)",
-            xlabel="space group number", ylabel="log$_{10}$ σ$_{RT}$ (S/cm)")
+axes[0].set(
+    title="McHaffie Fig. 1a analogue: space group vs conductivity (OBELiX)",
+    xlabel="space group number",
+    ylabel="log$_{10}$ σ$_{RT}$ (S/cm)",
+)
 axes[0].legend(frameon=False)
 mp_plot = mch[mch["log10_sigma"] > -20]
 bins = np.arange(np.floor(mp_plot["log10_sigma"].min()), 0.5, 0.5)
@@ -175,35 +196,51 @@ fig.tight_layout()
 # seed and package versions beside each file) — listed in the second table.
 
 # %%
-runs = data.aimd_runs()
-runs["file size (MB)"] = [data.registry().at[n, "bytes"] / 1e6 for n in runs["name"]]
+runs = datasets.aimd_runs()
+runs["file size (MB)"] = [registry.registry().at[n, "bytes"] / 1e6 for n in runs["name"]]
 runs["frame interval (fs)"] = runs["timestep_fs"] * runs["stride"]
-inventory = (runs.groupby(["system", "disorder", "temperature_K", "frame interval (fs)"], dropna=False)
-             .agg(runs=("run", "count"), size_MB=("file size (MB)", "sum")).reset_index())
+inventory = (
+    runs.groupby(["system", "disorder", "temperature_K", "frame interval (fs)"], dropna=False)
+    .agg(runs=("run", "count"), size_MB=("file size (MB)", "sum"))
+    .reset_index()
+)
 inventory
 
 # %%
-from matmap_utils.md import md_runs
+from matmap_utils.transport.md import md_runs
 
 generated = md_runs()
 generated["production_ps"] = generated["steps"] * generated["timestep_fs"] / 1000
-generated_inventory = (generated.groupby("material")
-                       .agg(source=("source", "first"), atoms=("n_atoms", "first"),
-                            temperatures_K=("temperature_K", lambda t: ", ".join(f"{x:.0f}" for x in sorted(t))),
-                            timestep_fs=("timestep_fs", "first"), frame_interval_fs=("dt_frame_fs", "first"),
-                            frames=("n_frames", "first"), production_ps=("production_ps", "first"))
-                       .reset_index())
+generated_inventory = (
+    generated.groupby("material")
+    .agg(
+        source=("source", "first"),
+        atoms=("n_atoms", "first"),
+        temperatures_K=("temperature_K", lambda t: ", ".join(f"{x:.0f}" for x in sorted(t))),
+        timestep_fs=("timestep_fs", "first"),
+        frame_interval_fs=("dt_frame_fs", "first"),
+        frames=("n_frames", "first"),
+        production_ps=("production_ps", "first"),
+    )
+    .reset_index()
+)
 generated_inventory
 
 # %%
 metrics = {
-    "n_mp_li_registered": int(len(index)), "n_mp_li_parsed": int(len(pool)), "n_mp_li_failed": int(len(pool_fail)),
-    "n_lio": int(len(lio_ids)), "n_lio_chemical_systems": int(chem_sys.nunique()),
-    "n_obelix": int(len(obelix)), "n_obelix_cifs": int(obelix["has_cif"].sum()),
-    "n_obelix_disordered": n_disordered, "n_mchaffie": int(len(mch)),
+    "n_mp_li_registered": int(len(index)),
+    "n_mp_li_parsed": int(len(pool)),
+    "n_mp_li_failed": int(len(pool_fail)),
+    "n_lio": int(len(lio_ids)),
+    "n_lio_chemical_systems": int(chem_sys.nunique()),
+    "n_obelix": int(len(obelix)),
+    "n_obelix_cifs": int(obelix["has_cif"].sum()),
+    "n_obelix_disordered": n_disordered,
+    "n_mchaffie": int(len(mch)),
     "n_mchaffie_superionic": int(mch["superionic"].sum()),
     "n_mchaffie_with_structure": int(mch["structure"].notna().sum()),
-    "n_aimd_runs": int(len(runs)), "n_generated_md_runs": int(len(generated)),
+    "n_aimd_runs": int(len(runs)),
+    "n_generated_md_runs": int(len(generated)),
 }
 write_table(NB, "aimd_inventory", inventory)
 write_table(NB, "generated_md_inventory", generated_inventory)

@@ -23,10 +23,10 @@
 # which is not part of our data; we rebuild both from the Materials Project structures with
 # open libraries:
 #
-# * descriptors: `matmap_utils.descriptors` (layout, bins and scaling documented there; property
+# * descriptors: `matmap_utils.materials_map.descriptors` (layout, bins and scaling documented there; property
 #   values from matminer's Magpie tables and pymatgen, neighbour lists from pymatgen, periodic
 #   Voronoi tessellation with scipy/qhull);
-# * migration energies: `matmap_utils.migration`, bond-valence site-energy (BVSE) landscapes and
+# * migration energies: `matmap_utils.materials_map.bvse`, bond-valence site-energy (BVSE) landscapes and
 #   percolation barriers E_1D ≤ E_2D ≤ E_3D with **bvlain**; our ME is **E_3D** (below).
 #
 # Differences from the paper that matter: our Li–O set is the 1,349 materials of the Materials
@@ -50,13 +50,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from matmap_utils import data
-from matmap_utils import descriptors as D
-from matmap_utils import migration as M
-from matmap_utils.plotting import interactive_table, savefig, set_style
-from matmap_utils.paths import results_dir
-from matmap_utils.results import Timer, write_metrics, write_table
-from matmap_utils.structures import structure_summary
+from matmap_utils.chapters.results import Timer, results_dir, savefig, write_metrics, write_table
+from matmap_utils.data import datasets
+from matmap_utils.data.structures import structure_summary
+from matmap_utils.materials_map import bvse as M
+from matmap_utils.materials_map import descriptors as D
+from matmap_utils.viz import interactive_table, set_style
 
 set_style()
 timer = Timer()
@@ -75,19 +74,21 @@ bvse_settings = {"resolution": float(bvse_resolution)}
 
 # %%
 t0 = timer.elapsed
-lio = data.load_mp_li(subset="LiO", limit=limit or None, seed=seed, include=list(M.PAPER_TABLE1.index),
-                      n_jobs=jobs)
+lio = datasets.load_mp_li(subset="LiO", limit=limit or None, seed=seed, include=list(M.PAPER_TABLE1.index), n_jobs=jobs)
 t_load = timer.elapsed - t0
 summary = structure_summary(lio["structure"], n_jobs=jobs)
 n_el = lio["elements"].map(len)
 parse_fail = pd.DataFrame(lio.attrs.get("failures", []))
-display(Markdown(
-    f"This run uses **{len(lio):,}** Li–O materials "
-    f"({'all of them' if not limit else f'a seeded subset of {limit}'}; CIF parse failures: "
-    f"{len(parse_fail)}). They have {n_el.min()}–{n_el.max()} elements (median {n_el.median():.0f}) and "
-    f"{lio['nsites'].min()}–{lio['nsites'].max()} sites per cell (median {lio['nsites'].median():.0f}); "
-    f"{summary['spacegroup_number'].nunique()} different space groups, "
-    f"{(~lio['ordered']).sum()} disordered structures."))
+display(
+    Markdown(
+        f"This run uses **{len(lio):,}** Li–O materials "
+        f"({'all of them' if not limit else f'a seeded subset of {limit}'}; CIF parse failures: "
+        f"{len(parse_fail)}). They have {n_el.min()}–{n_el.max()} elements (median {n_el.median():.0f}) and "
+        f"{lio['nsites'].min()}–{lio['nsites'].max()} sites per cell (median {lio['nsites'].median():.0f}); "
+        f"{summary['spacegroup_number'].nunique()} different space groups, "
+        f"{(~lio['ordered']).sum()} disordered structures."
+    )
+)
 
 # %%
 el_counts = pd.Series([e for els in lio["elements"] for e in els]).value_counts().drop(["Li", "O"])
@@ -123,12 +124,16 @@ D.save_scaler(scaler_comp, results_dir(NB) / "scaler_comp.json")
 D.save_scaler(scaler_struct, results_dir(NB) / "scaler_struct.json")
 Xc = D.transform(res.comp, scaler_comp, cspec)
 Xs = D.transform(res.struct, scaler_struct, sspec)
-display(Markdown(
-    f"Described **{len(Xc):,}** of {len(lio):,} structures in {t_desc:.0f} s "
-    f"({res.n_cached} from the cache, {len(res.failures)} failed); compositional descriptor "
-    f"**{cspec.dim}** numbers, structural **{sspec.dim}** (the paper: 1,782 and 858)."))
-layout = pd.concat([cspec.table().assign(descriptor="composition"),
-                    sspec.table().assign(descriptor="structure")], ignore_index=True)
+display(
+    Markdown(
+        f"Described **{len(Xc):,}** of {len(lio):,} structures in {t_desc:.0f} s "
+        f"({res.n_cached} from the cache, {len(res.failures)} failed); compositional descriptor "
+        f"**{cspec.dim}** numbers, structural **{sspec.dim}** (the paper: 1,782 and 858)."
+    )
+)
+layout = pd.concat(
+    [cspec.table().assign(descriptor="composition"), sspec.table().assign(descriptor="structure")], ignore_index=True
+)
 interactive_table(layout)
 
 # %% [markdown]
@@ -137,6 +142,7 @@ interactive_table(layout)
 # The figure below is the counterpart of the paper's flattened descriptor axis (Fig. 3a,b use
 # indices 0–1782 and 1783–2640): the mean of every scaled descriptor entry over the set with its
 # 10–90 % band, and the three example materials on top. Block boundaries are marked.
+
 
 # %%
 def plot_flat(X, spec, ax, title):
@@ -159,6 +165,7 @@ axes[0].legend(loc="upper right", fontsize="small", ncol=5)
 fig.tight_layout()
 savefig(fig, NB, "descriptors_flat")
 
+
 # %%
 def plot_examples(raw, spec, names, title):
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), sharey=False)
@@ -174,18 +181,29 @@ def plot_examples(raw, spec, names, title):
     return fig
 
 
-fig = plot_examples(res.struct, sspec, ["rdf:Li-O", "rdf:Li-Li", "adf:Li", "voronoi:Li:cn"],
-                    "raw structural blocks of the three examples (RDF bins 0.1 Å, ADF bins 3°, CN 1–16)")
+fig = plot_examples(
+    res.struct,
+    sspec,
+    ["rdf:Li-O", "rdf:Li-Li", "adf:Li", "voronoi:Li:cn"],
+    "raw structural blocks of the three examples (RDF bins 0.1 Å, ADF bins 3°, CN 1–16)",
+)
 savefig(fig, NB, "examples_struct")
 
 # %%
-blocks = pd.concat([D.block_summary(Xc, cspec).assign(descriptor="composition"),
-                    D.block_summary(Xs, sspec).assign(descriptor="structure")])
+blocks = pd.concat(
+    [
+        D.block_summary(Xc, cspec).assign(descriptor="composition"),
+        D.block_summary(Xs, sspec).assign(descriptor="structure"),
+    ]
+)
 li_cn = res.struct[sspec.columns()[sspec.block("voronoi:Li:stats").start]]
-display(Markdown(
-    f"Mean Voronoi coordination number of Li (faces ≥ 2 % of the cell surface): "
-    + ", ".join(f"{EXAMPLES[m]} {li_cn.get(m, np.nan):.2f}" for m in EXAMPLES)
-    + f"; over the set {li_cn.median():.2f} (median)."))
+display(
+    Markdown(
+        "Mean Voronoi coordination number of Li (faces ≥ 2 % of the cell surface): "
+        + ", ".join(f"{EXAMPLES[m]} {li_cn.get(m, np.nan):.2f}" for m in EXAMPLES)
+        + f"; over the set {li_cn.median():.2f} (median)."
+    )
+)
 blocks.round(4)
 
 # %% [markdown]
@@ -218,13 +236,17 @@ axes[1].plot([0, bins[-1]], [0, bins[-1]], color="0.5", lw=0.8)
 axes[1].set(title="3D vs 1D percolation", xlabel="E_1D (eV)", ylabel="E_3D = ME (eV)")
 fig.tight_layout()
 savefig(fig, NB, "me_distribution")
-display(Markdown(
-    f"ME is known for **{mig['ME'].notna().sum():,}** of {len(mig):,} materials "
-    f"(**{coverage:.1%}**; BVSE stage {t_mig:.0f} s). Median ME {mig['ME'].median():.2f} eV, "
-    f"10–90 % range {mig['ME'].quantile(0.1):.2f}–{mig['ME'].quantile(0.9):.2f} eV; "
-    f"{(mig['E_1D'] < mig['E_3D'] - 0.05).mean():.0%} of the materials have an easier 1D path "
-    f"than their 3D network. Oxidation states: "
-    + ", ".join(f"{k or 'none'} {v}" for k, v in mig["oxi_method"].value_counts().items()) + "."))
+display(
+    Markdown(
+        f"ME is known for **{mig['ME'].notna().sum():,}** of {len(mig):,} materials "
+        f"(**{coverage:.1%}**; BVSE stage {t_mig:.0f} s). Median ME {mig['ME'].median():.2f} eV, "
+        f"10–90 % range {mig['ME'].quantile(0.1):.2f}–{mig['ME'].quantile(0.9):.2f} eV; "
+        f"{(mig['E_1D'] < mig['E_3D'] - 0.05).mean():.0%} of the materials have an easier 1D path "
+        f"than their 3D network. Oxidation states: "
+        + ", ".join(f"{k or 'none'} {v}" for k, v in mig["oxi_method"].value_counts().items())
+        + "."
+    )
+)
 
 # %% [markdown]
 # ## Our ME against the paper's Table 1
@@ -251,23 +273,26 @@ savefig(fig, NB, "table1_me")
 cmp.round(3)
 
 # %%
-diff = (cmp["E_3D"] - cmp["ME_paper"])
+diff = cmp["E_3D"] - cmp["ME_paper"]
 worst = diff.abs().idxmax()
-display(Markdown(
-    f"Spearman ρ between our ME (E_3D) and the paper's ME: **{rho['E_3D']['rho']:.2f}** over "
-    f"{rho['E_3D']['n']} materials (E_1D: {rho['E_1D']['rho']:.2f}, E_2D: {rho['E_2D']['rho']:.2f}). "
-    f"The median of (ours − paper) is {diff.median():+.2f} eV. Reasons they differ: "
-    "(i) the force fields — bvlain's softBV Morse + screened-Coulomb parameters vs the authors' BVFF; "
-    "(ii) the percolation criterion — the energy scale and the 'migration energy' definition of the "
-    "authors' code (e.g. relative to the Li site energies rather than the landscape minimum); "
-    "(iii) the structures — the current MP relaxations of these ids, not the ~2021 ones; "
-    f"(iv) the grid ({bvse_resolution} Å here) and the 0.01 eV bisection tolerance. Several Table 1 materials are "
-    "orderings of the same composition (five Li5La3Nb2O12, five LiZr2(PO4)3) whose paper MEs spread "
-    "by 0.5–0.9 eV, i.e. their ranking depends on details of Li ordering in the cells. "
-    f"The largest difference is {worst} ({cmp.loc[worst, 'formula']}, {cmp.loc[worst, 'structure_type']}): "
-    f"our E_3D {cmp.loc[worst, 'E_3D']:.2f} eV against the paper's {cmp.loc[worst, 'ME_paper']:.2f} eV, while "
-    f"its E_1D is {cmp.loc[worst, 'E_1D']:.2f} eV — a fast channel that bvlain finds blocked in the other "
-    "directions of this Li-poor cell."))
+display(
+    Markdown(
+        f"Spearman ρ between our ME (E_3D) and the paper's ME: **{rho['E_3D']['rho']:.2f}** over "
+        f"{rho['E_3D']['n']} materials (E_1D: {rho['E_1D']['rho']:.2f}, E_2D: {rho['E_2D']['rho']:.2f}). "
+        f"The median of (ours − paper) is {diff.median():+.2f} eV. Reasons they differ: "
+        "(i) the force fields — bvlain's softBV Morse + screened-Coulomb parameters vs the authors' BVFF; "
+        "(ii) the percolation criterion — the energy scale and the 'migration energy' definition of the "
+        "authors' code (e.g. relative to the Li site energies rather than the landscape minimum); "
+        "(iii) the structures — the current MP relaxations of these ids, not the ~2021 ones; "
+        f"(iv) the grid ({bvse_resolution} Å here) and the 0.01 eV bisection tolerance. Several Table 1 materials are "
+        "orderings of the same composition (five Li5La3Nb2O12, five LiZr2(PO4)3) whose paper MEs spread "
+        "by 0.5–0.9 eV, i.e. their ranking depends on details of Li ordering in the cells. "
+        f"The largest difference is {worst} ({cmp.loc[worst, 'formula']}, {cmp.loc[worst, 'structure_type']}): "
+        f"our E_3D {cmp.loc[worst, 'E_3D']:.2f} eV against the paper's {cmp.loc[worst, 'ME_paper']:.2f} eV, while "
+        f"its E_1D is {cmp.loc[worst, 'E_1D']:.2f} eV — a fast channel that bvlain finds blocked in the other "
+        "directions of this Li-poor cell."
+    )
+)
 
 # %% [markdown]
 # ## Failures
@@ -276,14 +301,23 @@ display(Markdown(
 # here with the reason.
 
 # %%
-fail = pd.concat([
-    res.failures.rename(columns={"id": "material_id"}).assign(stage="descriptors")[["material_id", "stage", "reason"]],
-    mig.loc[mig["reason"] != "", ["reason"]].reset_index().assign(stage="BVSE")[["material_id", "stage", "reason"]],
-], ignore_index=True)
+fail = pd.concat(
+    [
+        res.failures.rename(columns={"id": "material_id"}).assign(stage="descriptors")[
+            ["material_id", "stage", "reason"]
+        ],
+        mig.loc[mig["reason"] != "", ["reason"]].reset_index().assign(stage="BVSE")[["material_id", "stage", "reason"]],
+    ],
+    ignore_index=True,
+)
 fail["formula"] = fail["material_id"].map(lio["reduced_formula"])
 short = fail["reason"].str.replace(r"\(.*", "", regex=True).str.strip()
-display(Markdown(f"{len(fail)} failure rows ({(fail['stage'] == 'descriptors').sum()} descriptor, "
-                 f"{(fail['stage'] == 'BVSE').sum()} BVSE)."))
+display(
+    Markdown(
+        f"{len(fail)} failure rows ({(fail['stage'] == 'descriptors').sum()} descriptor, "
+        f"{(fail['stage'] == 'BVSE').sum()} BVSE)."
+    )
+)
 display(short.groupby([fail["stage"], short]).size().rename("materials").to_frame())
 interactive_table(fail)
 
@@ -302,13 +336,19 @@ write_table(NB, "migration", mig)
 write_table(NB, "failures", fail)
 write_table(NB, "descriptor_layout", layout)
 metrics = {
-    "n_structures": int(len(lio)), "n_described": int(len(Xc)), "n_failed_descriptors": int(len(res.failures)),
-    "n_failed": int(len(set(fail["material_id"]))), "n_me": int(mig["ME"].notna().sum()),
-    "me_coverage": round(coverage, 4), "dims": {"composition": cspec.dim, "structure": sspec.dim},
+    "n_structures": int(len(lio)),
+    "n_described": int(len(Xc)),
+    "n_failed_descriptors": int(len(res.failures)),
+    "n_failed": int(len(set(fail["material_id"]))),
+    "n_me": int(mig["ME"].notna().sum()),
+    "me_coverage": round(coverage, 4),
+    "dims": {"composition": cspec.dim, "structure": sspec.dim},
     "spearman_rho_table1": {k: round(v["rho"], 4) for k, v in rho.items()},
-    "n_table1": rho["E_3D"]["n"], "me_definition": "E_3D",
+    "n_table1": rho["E_3D"]["n"],
+    "me_definition": "E_3D",
     "time_s": {"load": round(t_load, 1), "descriptors": round(t_desc, 1), "bvse": round(t_mig, 1)},
-    "n_descriptors_cached": int(res.n_cached), "bvse_settings": M.settings_key(bvse_settings),
+    "n_descriptors_cached": int(res.n_cached),
+    "bvse_settings": M.settings_key(bvse_settings),
 }
 write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
 metrics

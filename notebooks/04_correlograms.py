@@ -39,13 +39,12 @@ subset_min = 15  # smallest chemistry subset that gets its own correlogram
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
-from matmap_utils import sse_descriptors as sd
-from matmap_utils import stats
-from matmap_utils.plotting import interactive_table, savefig, set_style
-from matmap_utils.results import Timer, write_metrics, write_table
+from matmap_utils.chapters.results import Timer, savefig, write_metrics, write_table
+from matmap_utils.transport import correlations, mlp
+from matmap_utils.transport import sse_descriptors as sd
+from matmap_utils.viz import interactive_table, set_style
 
 set_style()
 timer = Timer()
@@ -58,7 +57,7 @@ TARGET = "log10_sigma"
 # ## The descriptor table (Table 1 analogue)
 #
 # Every OBELiX entry with a CIF is turned into one row of descriptors. Partially occupied sites are
-# kept as they are and every quantity is occupancy-weighted (see `matmap_utils.sse_descriptors`):
+# kept as they are and every quantity is occupancy-weighted (see `matmap_utils.transport.sse_descriptors`):
 # nothing is ordered and no disordered entry is dropped. Entries that cannot be used are listed
 # below with the reason.
 
@@ -69,13 +68,16 @@ desc_cols = sd.descriptor_columns(table)
 sparse = [c for c in desc_cols if table[c].notna().sum() < 3]
 constant = [c for c in desc_cols if c not in sparse and table[c].round(9).nunique(dropna=True) <= 1]
 num_cols = [c for c in desc_cols if c not in constant and c not in sparse]
-display(Markdown(
-    f"**{len(table)} materials** with a structure and a room-temperature conductivity "
-    f"({int(table['has_disorder'].sum())} of them partially occupied), "
-    f"{len(num_cols)} varying numeric descriptors. "
-    f"Constant over this Li-only set, hence left out of the statistics: {', '.join(constant) or 'none'}. "
-    f"Known for fewer than 3 materials, also left out: {', '.join(sparse) or 'none'}.\n\n"
-    + "\n".join(f"- optional source **{k}**: {v}" for k, v in status.items())))
+display(
+    Markdown(
+        f"**{len(table)} materials** with a structure and a room-temperature conductivity "
+        f"({int(table['has_disorder'].sum())} of them partially occupied), "
+        f"{len(num_cols)} varying numeric descriptors. "
+        f"Constant over this Li-only set, hence left out of the statistics: {', '.join(constant) or 'none'}. "
+        f"Known for fewer than 3 materials, also left out: {', '.join(sparse) or 'none'}.\n\n"
+        + "\n".join(f"- optional source **{k}**: {v}" for k, v in status.items())
+    )
+)
 cat_tab = sd.category_table([c for c in sd.CATEGORIES if c in table.columns])
 cat_tab["n_values"] = [int(table[c].notna().sum()) for c in cat_tab["descriptor"]]
 display(cat_tab)
@@ -92,9 +94,9 @@ interactive_table(unusable)
 # finite-temperature AIMD descriptors exist only for the few simulated systems.
 
 # %%
-chem_counts = table.groupby("anion_class").agg(n=("log10_sigma", "size"),
-                                               median_log10_sigma=("log10_sigma", "median"),
-                                               superionic=("superionic", "mean"))
+chem_counts = table.groupby("anion_class").agg(
+    n=("log10_sigma", "size"), median_log10_sigma=("log10_sigma", "median"), superionic=("superionic", "mean")
+)
 display(chem_counts)
 
 # %% [markdown]
@@ -105,9 +107,9 @@ display(chem_counts)
 
 # %%
 stat_cols = [TARGET] + [c for c in num_cols if not c.startswith("md_")]  # MD: own section below
-sp_all = stats.corr_matrix(table[stat_cols], "spearman")
+sp_all = correlations.corr_matrix(table[stat_cols], "spearman")
 fig, axes = plt.subplots(1, 2, figsize=(15, 7))
-stats.plot_correlogram(sp_all, axes[0], axes[1], title=f"Fig. 1(a,b) analogue: all {len(table)}")
+correlations.plot_correlogram(sp_all, axes[0], axes[1], title=f"Fig. 1(a,b) analogue: all {len(table)}")
 fig.tight_layout()
 savefig(fig, NB, "fig1_all")
 plt.show()
@@ -119,8 +121,8 @@ sub_res = {}
 for j, chem in enumerate(subsets):
     part = table[table["anion_class"] == chem]
     cols = [c for c in stat_cols if part[c].nunique(dropna=True) > 1]
-    sub_res[chem] = stats.corr_matrix(part[cols], "spearman")
-    stats.plot_correlogram(sub_res[chem], axes[0, j], axes[1, j], title=f"{chem}s (n={len(part)})")
+    sub_res[chem] = correlations.corr_matrix(part[cols], "spearman")
+    correlations.plot_correlogram(sub_res[chem], axes[0, j], axes[1, j], title=f"{chem}s (n={len(part)})")
 fig.suptitle("Fig. 1(c,d) analogue: per chemistry (majority anion)")
 fig.tight_layout()
 savefig(fig, NB, "fig1_subsets")
@@ -135,8 +137,12 @@ lines = [f"All materials: {n02} of {n_pairs} descriptor pairs have p < 0.2, {n00
 for chem, res in sub_res.items():
     lo = res.long()
     lines.append(f"{chem}s: {int((lo['p'] < 0.2).sum())} of {int(lo['p'].notna().sum())} pairs with p < 0.2.")
-display(Markdown(" ".join(lines) + " As in the paper, the larger set has more significant pairs at "
-                 "the same threshold, largely because p-values shrink with n."))
+display(
+    Markdown(
+        " ".join(lines) + " As in the paper, the larger set has more significant pairs at "
+        "the same threshold, largely because p-values shrink with n."
+    )
+)
 
 # %% [markdown]
 # ## Fig. 2 analogue: what correlates with the conductivity
@@ -145,15 +151,15 @@ display(Markdown(" ".join(lines) + " As in the paper, the larger set has more si
 # log10 σ_RT. Bars: Spearman ρ of every descriptor with log10 σ_RT, coloured by its p-value.
 
 # %%
-corr_all = stats.correlations_with(table[stat_cols], TARGET)
+corr_all = correlations.correlations_with(table[stat_cols], TARGET)
 fig, axes = plt.subplots(1, 1 + len(subsets), figsize=(5.5 * (1 + len(subsets)), 8), squeeze=False)
-stats.plot_target_bars(corr_all, axes[0, 0], title=f"Fig. 2(b) analogue: all (n={len(table)})")
+correlations.plot_target_bars(corr_all, axes[0, 0], title=f"Fig. 2(b) analogue: all (n={len(table)})")
 corr_sub = {}
 for j, chem in enumerate(subsets):
     part = table[table["anion_class"] == chem]
     cols = [c for c in stat_cols if part[c].nunique(dropna=True) > 1]
-    corr_sub[chem] = stats.correlations_with(part[cols], TARGET)
-    stats.plot_target_bars(corr_sub[chem], axes[0, j + 1], title=f"Fig. 2(c) analogue: {chem}s (n={len(part)})")
+    corr_sub[chem] = correlations.correlations_with(part[cols], TARGET)
+    correlations.plot_target_bars(corr_sub[chem], axes[0, j + 1], title=f"Fig. 2(c) analogue: {chem}s (n={len(part)})")
 fig.tight_layout()
 savefig(fig, NB, "fig2_bars")
 plt.show()
@@ -162,10 +168,13 @@ plt.show()
 top = corr_all.dropna(subset=["spearman"]).head(5)
 display(top[["spearman", "p_spearman", "pearson", "p_pearson", "n"]].round(4))
 n20 = int((corr_all["spearman"].abs() > 0.2).sum())
-display(Markdown(
-    f"{n20} of {corr_all['spearman'].notna().sum()} descriptors have |ρ| > 0.2 with log10 σ_RT "
-    f"(the paper: 19 of 53 with D). The strongest is **{top.index[0]}** (ρ = {top['spearman'].iloc[0]:+.2f}, "
-    f"p = {top['p_spearman'].iloc[0]:.1e}); the five strongest are listed above."))
+display(
+    Markdown(
+        f"{n20} of {corr_all['spearman'].notna().sum()} descriptors have |ρ| > 0.2 with log10 σ_RT "
+        f"(the paper: 19 of 53 with D). The strongest is **{top.index[0]}** (ρ = {top['spearman'].iloc[0]:+.2f}, "
+        f"p = {top['p_spearman'].iloc[0]:.1e}); the five strongest are listed above."
+    )
+)
 
 # %% [markdown]
 # ### Fig. 2(a) analogue: standardized pairs
@@ -202,8 +211,13 @@ plt.show()
 # %%
 dis = corr_all[corr_all["disagree"]][["spearman", "p_spearman", "pearson", "p_pearson", "n"]]
 display(dis.round(4))
-display(Markdown(f"{len(dis)} of {corr_all['spearman'].notna().sum()} descriptors are read differently by the "
-                 "two coefficients." if len(dis) else "Pearson and Spearman agree for every descriptor here."))
+display(
+    Markdown(
+        f"{len(dis)} of {corr_all['spearman'].notna().sum()} descriptors are read differently by the two coefficients."
+        if len(dis)
+        else "Pearson and Spearman agree for every descriptor here."
+    )
+)
 
 # %% [markdown]
 # ## Fig. 3 analogue: the paper's MLP
@@ -221,8 +235,9 @@ mlp_df["spacegroup_cat"] = mlp_df["spacegroup"].astype("Int64").astype(str)
 num_inputs = [c for c in num_cols if c != "spacegroup" and not c.startswith("md_")]
 md_inputs = [c for c in num_cols if c.startswith("md_")]
 max_groups = None if mlp_max_groups in (0, None) else int(mlp_max_groups)
-pred_sigma, m_sigma = stats.mlp_group_cv(mlp_df, TARGET, num_inputs, cat_inputs, "family",
-                                         max_iter=mlp_max_iter, seed=seed, max_groups=max_groups)
+pred_sigma, m_sigma = mlp.mlp_group_cv(
+    mlp_df, TARGET, num_inputs, cat_inputs, "family", max_iter=mlp_max_iter, seed=seed, max_groups=max_groups
+)
 mape = {"log10_sigma": m_sigma["mape"]}
 fig, ax = plt.subplots(figsize=(5, 5))
 ok = pred_sigma.notna()
@@ -234,13 +249,19 @@ ax.set_ylabel("MLP prediction (held-out family)")
 ax.set_title(f"Fig. 3 analogue: MAPE = {100 * m_sigma['mape']:.0f} %, MAE = {m_sigma['mae']:.2f} dex")
 savefig(fig, NB, "fig3_mlp_sigma")
 plt.show()
-display(Markdown(
-    f"{m_sigma['n']} materials predicted from models that never saw their family ({m_sigma['n_groups']} "
-    f"families held out, {mlp_max_iter} epochs). MAPE (Eq. 8) = {100 * m_sigma['mape']:.0f} % of the mean "
-    f"log10 σ, i.e. a mean error of {m_sigma['mae']:.2f} decades. "
-    + (f"The MD-derived descriptors exist for only {int(table[md_inputs].notna().any(axis=1).sum())} of these "
-       "materials, too few for a with/without comparison on σ_RT; it is made on the MD table below."
-       if md_inputs else "No MD-derived descriptors are joined to these materials (see the MD section).")))
+display(
+    Markdown(
+        f"{m_sigma['n']} materials predicted from models that never saw their family ({m_sigma['n_groups']} "
+        f"families held out, {mlp_max_iter} epochs). MAPE (Eq. 8) = {100 * m_sigma['mape']:.0f} % of the mean "
+        f"log10 σ, i.e. a mean error of {m_sigma['mae']:.2f} decades. "
+        + (
+            f"The MD-derived descriptors exist for only {int(table[md_inputs].notna().any(axis=1).sum())} of these "
+            "materials, too few for a with/without comparison on σ_RT; it is made on the MD table below."
+            if md_inputs
+            else "No MD-derived descriptors are joined to these materials (see the MD section)."
+        )
+    )
+)
 
 # %% [markdown]
 # ## The MD table of the trajectory chapter
@@ -254,19 +275,25 @@ display(Markdown(
 md = built["md"]
 md_metrics = {}
 if md is None:
-    display(Markdown(f"**This part is skipped** — {status['md'].removeprefix('skipped: ')}. "
-                     "Once notebook 03 has written its table, this section fills in."))
+    display(
+        Markdown(
+            f"**This part is skipped** — {status['md'].removeprefix('skipped: ')}. "
+            "Once notebook 03 has written its table, this section fills in."
+        )
+    )
 else:
     mf = sd.md_frame(md)
     vib = sd.md_vibrational_columns(mf)
     md_cols = ["log10_D", "temperature_K"] + vib
-    sp_md = stats.corr_matrix(mf[md_cols], "spearman")
+    sp_md = correlations.corr_matrix(mf[md_cols], "spearman")
     fig, axes = plt.subplots(1, 2, figsize=(14, 6.5))
-    stats.plot_correlogram(sp_md, axes[0], axes[1], title=f"MD table ({len(mf)} runs, {mf['material'].nunique()} materials)")
+    correlations.plot_correlogram(
+        sp_md, axes[0], axes[1], title=f"MD table ({len(mf)} runs, {mf['material'].nunique()} materials)"
+    )
     fig.tight_layout()
     savefig(fig, NB, "fig1_md")
     plt.show()
-    corr_md = stats.correlations_with(mf[md_cols], "log10_D")
+    corr_md = correlations.correlations_with(mf[md_cols], "log10_D")
     display(corr_md.round(3))
     for tgt in [t for t in ("log10_D", "omega_mean_meV", "Cv_kB_atom") if t in mf]:
         sub = mf.dropna(subset=[tgt])
@@ -275,15 +302,18 @@ else:
             continue
         anh = ["temperature_K"] + [c for c in vib + ["log10_D"] if c != tgt]
         for name, inputs in (("anharmonic", anh), ("harmonic", ["temperature_K"])):
-            _, m = stats.mlp_group_cv(sub, tgt, inputs, ["specie"], "material", max_iter=mlp_max_iter, seed=seed)
+            _, m = mlp.mlp_group_cv(sub, tgt, inputs, ["specie"], "material", max_iter=mlp_max_iter, seed=seed)
             md_metrics[f"{tgt}_{name}"] = m["mape"]
-    display(Markdown(
-        f"{len(mf)} MD runs of {mf['material'].nunique()} materials; a Lindemann ratio for "
-        f"{int(mf['lindemann'].notna().sum()) if 'lindemann' in mf else 0} of them, a vibrational density of "
-        f"states (⟨ω⟩, C_v, S_vib…) for {int(mf['omega_mean_meV'].notna().sum()) if 'omega_mean_meV' in mf else 0} "
-        "(velocities are needed). Leave-one-material-out MLP MAPE: "
-        + (", ".join(f"{k} = {100 * v:.0f} %" for k, v in md_metrics.items()) or "none possible")
-        + ". With this few runs the numbers illustrate the protocol, they do not test the paper's claim."))
+    display(
+        Markdown(
+            f"{len(mf)} MD runs of {mf['material'].nunique()} materials; a Lindemann ratio for "
+            f"{int(mf['lindemann'].notna().sum()) if 'lindemann' in mf else 0} of them, a vibrational density of "
+            f"states (⟨ω⟩, C_v, S_vib…) for {int(mf['omega_mean_meV'].notna().sum()) if 'omega_mean_meV' in mf else 0} "
+            "(velocities are needed). Leave-one-material-out MLP MAPE: "
+            + (", ".join(f"{k} = {100 * v:.0f} %" for k, v in md_metrics.items()) or "none possible")
+            + ". With this few runs the numbers illustrate the protocol, they do not test the paper's claim."
+        )
+    )
 mape.update({f"md_{k}": v for k, v in md_metrics.items()})
 
 # %% [markdown]
@@ -309,16 +339,24 @@ mape.update({f"md_{k}": v for k, v in md_metrics.items()})
 write_table(NB, "sse_descriptors", table)
 write_table(NB, "unusable", unusable.set_index("id"))
 write_table(NB, "correlations_with_sigma", corr_all)
-top5 = [{"descriptor": i, "rho": float(r["spearman"]), "p": float(r["p_spearman"]), "n": int(r["n"])}
-        for i, r in top.iterrows()]
-write_metrics(NB, {
-    "n_materials": int(len(table)),
-    "n_unusable": int(len(unusable)),
-    "n_descriptors": len(num_cols),
-    "top5_spearman_log10_sigma": top5,
-    "mape": {k: float(v) for k, v in mape.items()},
-    "mlp_max_iter": int(mlp_max_iter),
-    "mlp_groups_held_out": int(m_sigma["n_groups"]),
-    "optional_sources": status,
-}, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+top5 = [
+    {"descriptor": i, "rho": float(r["spearman"]), "p": float(r["p_spearman"]), "n": int(r["n"])}
+    for i, r in top.iterrows()
+]
+write_metrics(
+    NB,
+    {
+        "n_materials": int(len(table)),
+        "n_unusable": int(len(unusable)),
+        "n_descriptors": len(num_cols),
+        "top5_spearman_log10_sigma": top5,
+        "mape": {k: float(v) for k, v in mape.items()},
+        "mlp_max_iter": int(mlp_max_iter),
+        "mlp_groups_held_out": int(m_sigma["n_groups"]),
+        "optional_sources": status,
+    },
+    profile=profile,
+    seed=seed,
+    wall_time_s=timer.elapsed,
+)
 display(Markdown(f"Wall time: {timer.elapsed:.0f} s."))

@@ -41,10 +41,10 @@ import plotly.express as px
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from matmap_utils import clustering as cl
-from matmap_utils import sse_descriptors as sd
-from matmap_utils.plotting import savefig, set_style, show_plotly
-from matmap_utils.results import Timer, read_table, write_metrics, write_table
+from matmap_utils.chapters.results import Timer, read_table, savefig, write_metrics, write_table
+from matmap_utils.transport import clustering as cl
+from matmap_utils.transport import sse_descriptors as sd
+from matmap_utils.viz import set_style, show_plotly
 
 set_style()
 timer = Timer()
@@ -67,10 +67,13 @@ prep = cl.prepare_matrix(table, cols, max_missing=max_missing)
 Z = prep.X
 left_out = [c for c, n in prep.imputed.items() if n < 0]
 imputed = {c: n for c, n in prep.imputed.items() if n > 0}
-display(Markdown(
-    f"{Z.shape[0]} materials × {Z.shape[1]} descriptors. Constant (dropped): "
-    f"{', '.join(prep.dropped_constant) or 'none'}. Mostly missing (dropped): {', '.join(left_out) or 'none'}. "
-    f"Median-imputed: {', '.join(f'{c} ({n})' for c, n in imputed.items()) or 'none'}."))
+display(
+    Markdown(
+        f"{Z.shape[0]} materials × {Z.shape[1]} descriptors. Constant (dropped): "
+        f"{', '.join(prep.dropped_constant) or 'none'}. Mostly missing (dropped): {', '.join(left_out) or 'none'}. "
+        f"Median-imputed: {', '.join(f'{c} ({n})' for c, n in imputed.items()) or 'none'}."
+    )
+)
 cats = {c: sd.category(c) for c in Z.columns}
 subcats = {c: sd.subcategory(c) for c in Z.columns}
 display(pd.Series(cats).value_counts().rename("descriptors per category").to_frame())
@@ -100,21 +103,37 @@ plt.show()
 by_cat = cl.loadings_by_category(res.loadings.iloc[:n_show], cats, all_categories=["M-E", "D-V", "S-C"])
 display(by_cat.round(3))
 baseline = pd.Series(subcats).value_counts(normalize=True).rename("equal-loadings share")
-display(Markdown("A group's share is only informative against what it would get if every descriptor "
-                 "loaded equally (its fraction of the descriptors):"))
+display(
+    Markdown(
+        "A group's share is only informative against what it would get if every descriptor "
+        "loaded equally (its fraction of the descriptors):"
+    )
+)
 display(pd.concat([by_sub.iloc[:3].T, baseline], axis=1).round(3))
 
 # %%
 n80 = int(np.searchsorted(np.cumsum(evr), 0.8) + 1)
-top_load = {pc: ", ".join(f"{c} ({v:+.2f})" for c, v in res.loadings.loc[pc].reindex(
-    res.loadings.loc[pc].abs().sort_values(ascending=False).index).head(4).items()) for pc in ["PC1", "PC2", "PC3"]}
-display(Markdown(
-    f"PC1–PC3 explain {100 * evr[0]:.1f} %, {100 * evr[1]:.1f} % and {100 * evr[2]:.1f} % of the variance "
-    f"({100 * evr[:3].sum():.1f} % together); {n80} components are needed for 80 %. "
-    "The largest loadings:\n\n" + "\n".join(f"- **{pc}**: {v}" for pc, v in top_load.items())
-    + "\n\nIn the paper PC1 is 'elastic–vibrational', PC2 'vibrational' and PC3 'structural' (≈4 %). "
-    "With no elastic and (almost) no vibrational descriptors, our components are combinations of "
-    "structural–compositional ones; the group shares above say which."))
+top_load = {
+    pc: ", ".join(
+        f"{c} ({v:+.2f})"
+        for c, v in res.loadings.loc[pc]
+        .reindex(res.loadings.loc[pc].abs().sort_values(ascending=False).index)
+        .head(4)
+        .items()
+    )
+    for pc in ["PC1", "PC2", "PC3"]
+}
+display(
+    Markdown(
+        f"PC1–PC3 explain {100 * evr[0]:.1f} %, {100 * evr[1]:.1f} % and {100 * evr[2]:.1f} % of the variance "
+        f"({100 * evr[:3].sum():.1f} % together); {n80} components are needed for 80 %. "
+        "The largest loadings:\n\n"
+        + "\n".join(f"- **{pc}**: {v}" for pc, v in top_load.items())
+        + "\n\nIn the paper PC1 is 'elastic–vibrational', PC2 'vibrational' and PC3 'structural' (≈4 %). "
+        "With no elastic and (almost) no vibrational descriptors, our components are combinations of "
+        "structural–compositional ones; the group shares above say which."
+    )
+)
 
 # %% [markdown]
 # ## Choosing k: elbow, silhouette and stability
@@ -155,10 +174,13 @@ plt.show()
 choice = {name: cl.choose_k(scan, min_ari=min_ari) for name, scan in scans.items()}
 k_chosen, why = choice["PC1–PC2"]
 display(scans["PC1–PC2"].round(3))
-display(Markdown(
-    "\n".join(f"- **{name}**: {w}" for name, (k, w) in choice.items())
-    + f"\n\nWe use **k = {k_chosen}** (chosen in PC1–PC2, as the paper chose one k for both spaces) "
-    f"in both spaces. The paper chose k = 6 for its 61 materials."))
+display(
+    Markdown(
+        "\n".join(f"- **{name}**: {w}" for name, (k, w) in choice.items())
+        + f"\n\nWe use **k = {k_chosen}** (chosen in PC1–PC2, as the paper chose one k for both spaces) "
+        f"in both spaces. The paper chose k = 6 for its 61 materials."
+    )
+)
 
 # %% [markdown]
 # ## Fig. 5 analogue: the classes in PC space
@@ -175,8 +197,16 @@ for c in sorted(km2.labels.unique()):
     m = km2.labels == c
     ax.scatter(res.scores.loc[m, "PC1"], res.scores.loc[m, "PC2"], s=12, alpha=0.6, color=pal((c - 1) % 10))
     cx, cy = km2.centroids.loc[c, ["PC1", "PC2"]]
-    ax.text(cx, cy, str(c), fontsize=16, weight="bold", ha="center", va="center",
-            bbox={"boxstyle": "circle", "fc": "white", "ec": pal((c - 1) % 10)})
+    ax.text(
+        cx,
+        cy,
+        str(c),
+        fontsize=16,
+        weight="bold",
+        ha="center",
+        va="center",
+        bbox={"boxstyle": "circle", "fc": "white", "ec": pal((c - 1) % 10)},
+    )
 ax.set_xlabel(f"PC1 ({100 * evr[0]:.0f} %)")
 ax.set_ylabel(f"PC2 ({100 * evr[1]:.0f} %)")
 ax.set_title(f"Fig. 5(a) analogue: k-means in PC1–PC2, k = {k_chosen}")
@@ -187,15 +217,33 @@ plt.show()
 d3 = res.scores[["PC1", "PC2", "PC3"]].copy()
 d3["cluster"] = km3.labels.astype(str)
 d3 = d3.join(table[["formula", "family", "anion_class", "log10_sigma"]])
-fig3 = px.scatter_3d(d3.reset_index(), x="PC1", y="PC2", z="PC3", color="cluster",
-                     hover_data=["index" if "index" in d3.reset_index() else d3.index.name, "formula",
-                                 "family", "anion_class", "log10_sigma"],
-                     category_orders={"cluster": [str(i) for i in range(1, k_chosen + 1)]},
-                     title=f"Fig. 5(b) analogue: k-means in PC1–PC2–PC3, k = {k_chosen}")
+fig3 = px.scatter_3d(
+    d3.reset_index(),
+    x="PC1",
+    y="PC2",
+    z="PC3",
+    color="cluster",
+    hover_data=[
+        "index" if "index" in d3.reset_index() else d3.index.name,
+        "formula",
+        "family",
+        "anion_class",
+        "log10_sigma",
+    ],
+    category_orders={"cluster": [str(i) for i in range(1, k_chosen + 1)]},
+    title=f"Fig. 5(b) analogue: k-means in PC1–PC2–PC3, k = {k_chosen}",
+)
 fig3.update_traces(marker={"size": 3})
 cen = km3.centroids
-fig3.add_scatter3d(x=cen["PC1"], y=cen["PC2"], z=cen["PC3"], mode="text", text=[str(i) for i in cen.index],
-                   textfont={"size": 18, "color": "black"}, name="centroids")
+fig3.add_scatter3d(
+    x=cen["PC1"],
+    y=cen["PC2"],
+    z=cen["PC3"],
+    mode="text",
+    text=[str(i) for i in cen.index],
+    textfont={"size": 18, "color": "black"},
+    name="centroids",
+)
 show_plotly(fig3, height=600)
 
 # %% [markdown]
@@ -216,8 +264,9 @@ for name, km in (("PC1–PC2", km2), ("PC1–PC2–PC3", km3)):
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
-cl.composition_table(km2.labels, fam, normalize=True).plot(kind="bar", stacked=True, ax=axes[0],
-                                                            colormap="tab20", width=0.8)
+cl.composition_table(km2.labels, fam, normalize=True).plot(
+    kind="bar", stacked=True, ax=axes[0], colormap="tab20", width=0.8
+)
 axes[0].set_ylabel("fraction of the cluster")
 axes[0].set_title("Fig. 5(a) populations by family")
 axes[0].legend(fontsize=6, bbox_to_anchor=(1.0, 1.0))
@@ -254,10 +303,18 @@ for c in prof.index:
     top3 = row.reindex(row.abs().sort_values(ascending=False).index).head(3)
     s = summ.loc[c]
     main = tabs["PC1–PC2"].loc[c].drop(summ.columns, errors="ignore").astype(float)
-    lines.append(f"- **class {c}** ({int(s['n'])} materials, {100 * s['fraction_superionic']:.0f} % superionic, "
-                 f"mostly {main.idxmax()}s): " + ", ".join(f"{k} {v:+.1f}σ" for k, v in top3.items()))
-display(Markdown("\n".join(lines) + "\n\nAgreement of the classes with the labels: " + "; ".join(
-    f"{g}: ARI {v['ari']:.2f}, AMI {v['ami']:.2f}" for g, v in agree.items()) + "."))
+    lines.append(
+        f"- **class {c}** ({int(s['n'])} materials, {100 * s['fraction_superionic']:.0f} % superionic, "
+        f"mostly {main.idxmax()}s): " + ", ".join(f"{k} {v:+.1f}σ" for k, v in top3.items())
+    )
+display(
+    Markdown(
+        "\n".join(lines)
+        + "\n\nAgreement of the classes with the labels: "
+        + "; ".join(f"{g}: ARI {v['ari']:.2f}, AMI {v['ami']:.2f}" for g, v in agree.items())
+        + "."
+    )
+)
 
 # %% [markdown]
 # ## Comparison with the paper
@@ -274,24 +331,34 @@ display(Markdown("\n".join(lines) + "\n\nAgreement of the classes with the label
 
 # %%
 stab = scans["PC1–PC2"].loc[k_chosen]
-write_table(NB, "clusters", pd.DataFrame({"cluster_pc12": km2.labels, "cluster_pc123": km3.labels})
-            .join(res.scores[["PC1", "PC2", "PC3"]]).join(table[["formula", "family", "anion_class",
-                                                                 "log10_sigma", "superionic"]]))
+write_table(
+    NB,
+    "clusters",
+    pd.DataFrame({"cluster_pc12": km2.labels, "cluster_pc123": km3.labels})
+    .join(res.scores[["PC1", "PC2", "PC3"]])
+    .join(table[["formula", "family", "anion_class", "log10_sigma", "superionic"]]),
+)
 write_table(NB, "k_scan_pc12", scans["PC1–PC2"])
 write_table(NB, "k_scan_pc123", scans["PC1–PC2–PC3"])
 write_table(NB, "loadings", res.loadings)
-write_metrics(NB, {
-    "n_materials": int(len(Z)),
-    "n_descriptors": int(Z.shape[1]),
-    "explained_variance_pc1_pc3": [float(v) for v in evr[:3]],
-    "k_chosen": int(k_chosen),
-    "k_chosen_pc123": int(choice["PC1–PC2–PC3"][0]),
-    "k_reason": why,
-    "silhouette": float(km2.silhouette),
-    "silhouette_pc123": float(km3.silhouette),
-    "mean_ari_bootstrap": float(stab["ari_bootstrap"]),
-    "mean_ari_seeds": float(stab["ari_seeds"]),
-    "agreement_with_labels": agree,
-    "loadings_by_subcategory_pc1_pc3": by_sub.iloc[:3].round(4).to_dict(orient="index"),
-}, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+write_metrics(
+    NB,
+    {
+        "n_materials": int(len(Z)),
+        "n_descriptors": int(Z.shape[1]),
+        "explained_variance_pc1_pc3": [float(v) for v in evr[:3]],
+        "k_chosen": int(k_chosen),
+        "k_chosen_pc123": int(choice["PC1–PC2–PC3"][0]),
+        "k_reason": why,
+        "silhouette": float(km2.silhouette),
+        "silhouette_pc123": float(km3.silhouette),
+        "mean_ari_bootstrap": float(stab["ari_bootstrap"]),
+        "mean_ari_seeds": float(stab["ari_seeds"]),
+        "agreement_with_labels": agree,
+        "loadings_by_subcategory_pc1_pc3": by_sub.iloc[:3].round(4).to_dict(orient="index"),
+    },
+    profile=profile,
+    seed=seed,
+    wall_time_s=timer.elapsed,
+)
 display(Markdown(f"Wall time: {timer.elapsed:.0f} s."))

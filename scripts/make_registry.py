@@ -31,8 +31,16 @@ def build(manifest: Path, sources: Path) -> list[dict]:
             key = next((k for k, v in src.items() if rec["path"].startswith(v["prefix"])), None)
             if key is None:
                 continue
-            rows.append({"path": rec["path"], "bytes": rec["bytes"], "sha256": rec["sha256"],
-                         "url": rec["url"], "license": rec["license"], "source": key})
+            rows.append(
+                {
+                    "path": rec["path"],
+                    "bytes": rec["bytes"],
+                    "sha256": rec["sha256"],
+                    "url": rec["url"],
+                    "license": rec["license"],
+                    "source": key,
+                }
+            )
     rows.sort(key=lambda r: r["path"])
     return rows
 
@@ -45,8 +53,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rows = build(Path(args.manifest), Path(args.sources))
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["path", "bytes", "sha256", "url", "license", "source"],
-                       delimiter="\t", lineterminator="\n")
+    w = csv.DictWriter(
+        buf, fieldnames=["path", "bytes", "sha256", "url", "license", "source"], delimiter="\t", lineterminator="\n"
+    )
     w.writeheader()
     w.writerows(rows)
     out = Path(args.out)

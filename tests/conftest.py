@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def mirror_available() -> bool:
-    from matmap_utils.paths import mirror_dir
+    from matmap_utils.core.paths import mirror_dir
 
     return mirror_dir() is not None
 
@@ -41,18 +40,25 @@ def fake_repo(tmp_path, monkeypatch):
     Returns a helper ``add(path, content, url=None)`` that writes a mirror file and registers it
     (optionally with a wrong hash), then refreshes the registry cache.
     """
-    import matmap_utils.data as data
+    from matmap_utils.data import registry
 
     root = tmp_path / "repo"
     (root / "data").mkdir(parents=True)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (root / "data" / "sources.yaml").write_text(
-        "demo:\n  prefix: demo/\n  title: Demo\n  licence: CC0\n  description: d\n  citation: c\n")
+        "demo:\n  prefix: demo/\n  title: Demo\n  licence: CC0\n  description: d\n  citation: c\n"
+    )
     rows: list[str] = []
 
-    def add(path: str, content: bytes, *, in_mirror: bool = True, sha: str | None = None,
-            url: str = "https://invalid.example/none"):
+    def add(
+        path: str,
+        content: bytes,
+        *,
+        in_mirror: bool = True,
+        sha: str | None = None,
+        url: str = "https://invalid.example/none",
+    ):
         if in_mirror:
             target = mirror / path
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -61,8 +67,8 @@ def fake_repo(tmp_path, monkeypatch):
         rows.append(f"{path}\t{len(content)}\t{digest}\t{url}\tCC0\tdemo")
         with gzip.open(root / "data" / "registry.tsv.gz", "wt") as fh:
             fh.write("path\tbytes\tsha256\turl\tlicense\tsource\n" + "\n".join(rows) + "\n")
-        data.registry.cache_clear()
-        data.sources.cache_clear()
+        registry.registry.cache_clear()
+        registry.sources.cache_clear()
         return mirror / path
 
     monkeypatch.setenv("MATMAP_ROOT", str(root))
@@ -70,5 +76,5 @@ def fake_repo(tmp_path, monkeypatch):
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("MATMAP_OFFLINE", "1")
     yield add
-    data.registry.cache_clear()
-    data.sources.cache_clear()
+    registry.registry.cache_clear()
+    registry.sources.cache_clear()

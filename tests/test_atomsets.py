@@ -5,8 +5,10 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from matmap_utils.atomsets import (AtomSetsConfig, AtomSetsEnsemble, pack_sets, segdot, segment_max, segment_sum,
-                                   segwsum, train_ensemble, triangular2_lr)
+from matmap_utils.screening.atomsets.kernels import segdot, segment_max, segment_sum, segwsum
+from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, pack_sets
+from matmap_utils.screening.atomsets.training import train_ensemble, triangular2_lr
+from matmap_utils.screening.megnet import model as megnet_model
 
 
 def _toy(n=60, nf=4, seed=0):
@@ -28,9 +30,21 @@ def _toy(n=60, nf=4, seed=0):
 def test_ensemble_equals_separate_models(readout, opt):
     mats, y = _toy(30)
     packed = pack_sets(mats)
-    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), readout=readout,
-                         set2set_hidden=6, epochs=4, batch_size=8, init_lr=1e-2, max_lr=2e-2,
-                         optimizer=opt, l2_init=1e-3, l2_final=1e-3, cycle_epochs=1)
+    cfg = AtomSetsConfig(
+        input_dim=4,
+        n_neurons=(8,),
+        n_neurons_final=(8,),
+        readout=readout,
+        set2set_hidden=6,
+        epochs=4,
+        batch_size=8,
+        init_lr=1e-2,
+        max_lr=2e-2,
+        optimizer=opt,
+        l2_init=1e-3,
+        l2_final=1e-3,
+        cycle_epochs=1,
+    )
     seeds = [3, 11, 5]
     ens = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=1, device="cpu").model
     p_ens = ens.predict_proba(packed)
@@ -48,15 +62,26 @@ def test_members_independent_of_stacking_with_dropout():
     single-member trainings with the same seeds, in blocks and in worker processes too."""
     mats, y = _toy(30)
     packed = pack_sets(mats)
-    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8, 8), n_neurons_final=(8,), set2set_hidden=6, epochs=3,
-                         batch_size=8, init_lr=1e-2, optimizer="lamb_lookahead", dropout_init=0.3, dropout_final=0.2)
+    cfg = AtomSetsConfig(
+        input_dim=4,
+        n_neurons=(8, 8),
+        n_neurons_final=(8,),
+        set2set_hidden=6,
+        epochs=3,
+        batch_size=8,
+        init_lr=1e-2,
+        optimizer="lamb_lookahead",
+        dropout_init=0.3,
+        dropout_final=0.2,
+    )
     seeds = [4, 9, 2, 7]
     p_ens = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=5, device="cpu").model.predict_proba(packed)
     for i in (0, 3):
         single = train_ensemble(cfg, packed, y, seeds=[seeds[i]], data_seed=5, device="cpu").model
         np.testing.assert_allclose(single.predict_proba(packed)[0], p_ens[i], atol=2e-5)
-    par = train_ensemble(cfg, packed, y, seeds=seeds, data_seed=5, device="cpu", member_chunk=3, n_jobs=2,
-                         val=packed, eval_every=3)
+    par = train_ensemble(
+        cfg, packed, y, seeds=seeds, data_seed=5, device="cpu", member_chunk=3, n_jobs=2, val=packed, eval_every=3
+    )
     np.testing.assert_allclose(par.model.predict_proba(packed), p_ens, atol=2e-5)
     np.testing.assert_allclose(par.val_proba[-1], p_ens, atol=2e-5)
     # dropout is active (a different data seed gives other masks and another model)
@@ -66,10 +91,10 @@ def test_members_independent_of_stacking_with_dropout():
 
 @pytest.mark.parametrize("fused", [True, False])
 def test_fused_segment_kernels_match_torch_and_gradcheck(fused, monkeypatch):
-    from matmap_utils import atomsets as AS
+    from matmap_utils.screening.atomsets import kernels
 
     if not fused:  # the torch-ops path (used on a GPU, or without numba)
-        monkeypatch.setattr(AS, "_NUMBA", False)
+        monkeypatch.setattr(kernels, "_NUMBA", False)
     rng = np.random.default_rng(1)
     idx = torch.tensor([0, 0, 1, 1, 1, 3, 2, 2])  # set 3 before set 2: order-free
     h = torch.tensor(rng.normal(size=(2, 8, 5)), requires_grad=True)
@@ -83,13 +108,13 @@ def test_fused_segment_kernels_match_torch_and_gradcheck(fused, monkeypatch):
     assert torch.autograd.gradcheck(lambda h, c: segwsum(h, c, idx, 4), (h, c))
     # the set2set attention read against softmax written out per set
     s = torch.tensor(rng.normal(size=(2, 8)), requires_grad=True)
-    rh = AS.attn_read(h, q, s, idx, 4)
+    rh = kernels.attn_read(h, q, s, idx, 4)
     for e in range(2):
         for g in range(4):
             rows = idx == g
             att = torch.softmax((h[e, rows] * q[e, g]).sum(-1) + s[e, rows], 0)
             torch.testing.assert_close(rh[e, g], (att[:, None] * h[e, rows]).sum(0))
-    assert torch.autograd.gradcheck(lambda h, q, s: AS.attn_read(h, q, s, idx, 4), (h, q, s))
+    assert torch.autograd.gradcheck(lambda h, q, s: kernels.attn_read(h, q, s, idx, 4), (h, q, s))
 
 
 @pytest.mark.parametrize("readout", ["set2set", "mean"])
@@ -114,8 +139,17 @@ def test_permutation_invariance_and_dedup(readout):
 def test_learns_separable_task():
     mats, y = _toy(80)
     tr, te = np.arange(60), np.arange(60, 80)
-    cfg = AtomSetsConfig(input_dim=4, n_neurons=(16,), n_neurons_final=(16,), set2set_hidden=8,
-                         epochs=40, batch_size=16, init_lr=5e-3, optimizer="adam", dropout_init=0.1)
+    cfg = AtomSetsConfig(
+        input_dim=4,
+        n_neurons=(16,),
+        n_neurons_final=(16,),
+        set2set_hidden=8,
+        epochs=40,
+        batch_size=16,
+        init_lr=5e-3,
+        optimizer="adam",
+        dropout_init=0.1,
+    )
     res = train_ensemble(cfg, pack_sets([mats[i] for i in tr]), y[tr], seeds=[0, 1], device="cpu")
     p = res.model.predict_proba(pack_sets([mats[i] for i in te])).mean(0)
     assert average_precision_score(y[te], p) > 0.95
@@ -152,7 +186,8 @@ def test_triangular2_schedule():
 
 
 def test_pca_distance_and_novelty():
-    from matmap_utils.atomsets import novelty_mask, pca_distance, set_vectors
+    from matmap_utils.screening.atomsets.features import set_vectors
+    from matmap_utils.screening.candidates import novelty_mask, pca_distance
 
     rng = np.random.default_rng(0)
     train = rng.normal(size=(50, 3)) * [1.0, 10.0, 0.1]
@@ -170,12 +205,14 @@ def test_pca_distance_and_novelty():
 def test_v0_fast_path_equals_megnet_layer0():
     from pymatgen.core import Lattice, Structure
 
-    from matmap_utils import megnet
-    from matmap_utils.atomsets import featurize, v0_matrix
+    from matmap_utils.screening.atomsets.features import featurize, v0_matrix
 
-    s = Structure(Lattice.cubic(4.2), ["Li", {"La": 0.5, "Zr": 0.25}, "O", "O"],
-                  [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0]])
-    ref = megnet.load_model("formation_energy", device="cpu").atom_features([s], layers=(0,))[0][0]
+    s = Structure(
+        Lattice.cubic(4.2),
+        ["Li", {"La": 0.5, "Zr": 0.25}, "O", "O"],
+        [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0]],
+    )
+    ref = megnet_model.load_model("formation_energy", device="cpu").atom_features([s], layers=(0,))[0][0]
     np.testing.assert_allclose(v0_matrix(s), ref, atol=1e-5)
     import pandas as pd
 
@@ -189,7 +226,7 @@ def test_set2set_equals_textbook_form():
     cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(), set2set_hidden=5, set2set_steps=3)
     model = AtomSetsEnsemble(cfg, seeds=[3, 4]).double()
     with torch.no_grad():
-        model.params["s2s__bm"].normal_()            # a non-zero memory bias matters in the identity
+        model.params["s2s__bm"].normal_()  # a non-zero memory bias matters in the identity
         b = pack_sets(mats, dtype=torch.float64).all()
         out = model(b)
         P = model.P
@@ -213,33 +250,56 @@ def test_set2set_equals_textbook_form():
 
 
 def test_pretrain_and_init_state():
-    from matmap_utils.atomsets import pretrain
+    from matmap_utils.screening.atomsets.training import pretrain
 
     mats, y = _toy(60, seed=3)
-    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=25,
-                         batch_size=16, init_lr=5e-3, optimizer="adam")
+    cfg = AtomSetsConfig(
+        input_dim=4,
+        n_neurons=(8,),
+        n_neurons_final=(8,),
+        set2set_hidden=4,
+        epochs=25,
+        batch_size=16,
+        init_lr=5e-3,
+        optimizer="adam",
+    )
     state, info = pretrain(cfg, mats, y, seeds=[1, 2], epochs=25, val_fraction=0.25)
     assert state["phi0__W"].shape == (2, 4, 8) and info["n_val"] == 15 and info["val_auc_pr"] > 0.9
     # fine-tuning starts from the pre-trained weights (checked with 0 epochs), except the output layer
-    start = train_ensemble(AtomSetsConfig(**{**cfg.to_json(), "n_neurons": (8,), "n_neurons_final": (8,),
-                                             "epochs": 0}), pack_sets(mats), y, seeds=[1, 2],
-                           init_state=state, device="cpu").model
+    start = train_ensemble(
+        AtomSetsConfig(**{**cfg.to_json(), "n_neurons": (8,), "n_neurons_final": (8,), "epochs": 0}),
+        pack_sets(mats),
+        y,
+        seeds=[1, 2],
+        init_state=state,
+        device="cpu",
+    ).model
     for k, v in state.items():
         same = torch.equal(start.params[k].detach(), v)
-        assert same == (not k.startswith("out")) or (k == "out__b"), k   # out.b is zero either way
+        assert same == (not k.startswith("out")) or (k == "out__b"), k  # out.b is zero either way
     with pytest.raises(ValueError, match="one class"):
         pretrain(cfg, mats, np.zeros(len(mats)), seeds=[0])
 
 
 def test_pretraining_effect_runs():
-    from matmap_utils.validation import pretraining_effect, stratified_kfold
+    from matmap_utils.screening.cv import pretraining_effect
+    from matmap_utils.screening.splits import stratified_kfold
 
     mats, y = _toy(40, seed=4)
     pre, ypre = _toy(40, seed=5)
-    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=4,
-                         batch_size=16, init_lr=5e-3, optimizer="adam")
-    tab, info = pretraining_effect(mats, y, stratified_kfold(y, 2), cfg, pre, ypre, n_repeats=2, pre_epochs=3,
-                                   eval_every=2, n_shuffles=3)
+    cfg = AtomSetsConfig(
+        input_dim=4,
+        n_neurons=(8,),
+        n_neurons_final=(8,),
+        set2set_hidden=4,
+        epochs=4,
+        batch_size=16,
+        init_lr=5e-3,
+        optimizer="adam",
+    )
+    tab, info = pretraining_effect(
+        mats, y, stratified_kfold(y, 2), cfg, pre, ypre, n_repeats=2, pre_epochs=3, eval_every=2, n_shuffles=3
+    )
     assert list(tab["variant"]) == ["random init"] * 2 + ["pre-trained"] * 2
     assert tab["auc_pr"].between(0, 1).all() and info["n_train"] == 36
     # pre-training changes the result (same seeds otherwise)

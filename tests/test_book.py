@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from matmap_utils import book, bookpages
+from matmap_utils.book import build, execute
+from matmap_utils.book import pages as bookpages
 
 
 def test_external_assets_detected(tmp_path):
-    (tmp_path / "a.html").write_text('<script src="https://cdn.example.com/x.js"></script>'
-                                     '<link rel="stylesheet" href="//cdn.example.com/x.css">'
-                                     '<a href="https://doi.org/10.1">ok</a><script src="_static/local.js"></script>')
-    hits = book.external_assets(tmp_path)
+    (tmp_path / "a.html").write_text(
+        '<script src="https://cdn.example.com/x.js"></script>'
+        '<link rel="stylesheet" href="//cdn.example.com/x.css">'
+        '<a href="https://doi.org/10.1">ok</a><script src="_static/local.js"></script>'
+    )
+    hits = build.external_assets(tmp_path)
     assert len(hits) == 2 and all(p == "a.html" for p, _ in hits)
     (tmp_path / "a.html").write_text('<script src="_static/x.js"></script><link rel="canonical" href="https://x.org">')
-    assert book.external_assets(tmp_path) == []
+    assert build.external_assets(tmp_path) == []
 
 
 def test_data_provenance_page_lists_every_source():
-    from matmap_utils.data import registry, sources
+    from matmap_utils.data.registry import registry, sources
 
     md = bookpages.data_provenance_md()
-    for key, meta in sources().items():
+    for _key, meta in sources().items():
         assert meta["title"] in md and meta["licence"] in md
     assert f"{(registry()['source'] == 'mp_li').sum():,}" in md
 
@@ -31,8 +34,11 @@ def test_reproducibility_page_has_versions_and_timings():
 
 
 def test_library_dependencies_follow_imports_transitively():
-    names = {p.name for p in book.library_dependencies("from matmap_utils import data\nimport numpy\n")}
-    assert {"data.py", "cache.py", "paths.py", "parallel.py", "__init__.py"} <= names
-    assert "book.py" not in names and "plotting.py" not in names
-    only_init = {p.name for p in book.library_dependencies("import numpy as np\n")}
+    deps = execute.library_dependencies("from matmap_utils.data import datasets\nimport numpy\n")
+    rel = {str(p.relative_to(p.parents[2]) if p.parent.name == "core" else p.relative_to(p.parents[1])) for p in deps}
+    names = {p.name for p in deps}
+    assert {"datasets.py", "registry.py", "structures.py", "cache.py", "paths.py", "parallel.py"} <= names
+    assert "data/__init__.py" in rel  # the parent package runs on import too
+    assert not any(p.parent.name in ("book", "screening", "transport", "materials_map") for p in deps)
+    only_init = {p.name for p in execute.library_dependencies("import numpy as np\n")}
     assert only_init == {"__init__.py"}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 import pytest
 
-from matmap_utils.cache import atomic_write_npz, atomic_write_text, hash_key, hash_structure, load_npz
-from matmap_utils.parallel import failures_frame, parallel_map
+from matmap_utils.core.cache import atomic_write_npz, atomic_write_text, hash_key, hash_structure, load_npz
+from matmap_utils.core.parallel import failures_frame, parallel_map
 
 
 def _square_or_fail(x):
@@ -58,7 +57,7 @@ def test_atomic_writes_leave_no_partial_file(tmp_path):
     atomic_write_npz(target, a=np.arange(5))
     assert np.array_equal(load_npz(target)["a"], np.arange(5))
     with pytest.raises(RuntimeError):
-        from matmap_utils.cache import atomic_path
+        from matmap_utils.core.cache import atomic_path
 
         with atomic_path(tmp_path / "y.txt") as tmp:
             tmp.write_text("half")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
-from matmap_utils.cli import build_parser, main
+from matmap_utils.cli.main import build_parser, main
 
 
 def test_help_lists_core_commands():

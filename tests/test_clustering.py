@@ -1,4 +1,4 @@
-"""matmap_utils.clustering: blobs recover k, ARI, loadings by category, determinism."""
+"""matmap_utils.transport.clustering: blobs recover k, ARI, loadings by category, determinism."""
 
 import numpy as np
 import pandas as pd
@@ -6,12 +6,11 @@ import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from matmap_utils import clustering as cl
+from matmap_utils.transport import clustering as cl
 
 
 def _blobs(k=4, seed=0):
-    X, y = make_blobs(n_samples=160, centers=k, n_features=5, cluster_std=0.6, random_state=seed,
-                      center_box=(-12, 12))
+    X, y = make_blobs(n_samples=160, centers=k, n_features=5, cluster_std=0.6, random_state=seed, center_box=(-12, 12))
     return pd.DataFrame(X, columns=[f"d{i}" for i in range(5)]), y
 
 
@@ -31,7 +30,7 @@ def test_blobs_recover_k_by_elbow_silhouette_and_stability():
 
 def test_knee_point_of_a_known_curve():
     x = np.arange(1, 11)
-    y = np.where(x <= 3, 100 - 30 * (x - 1), 40 - 2 * (x - 3))   # sharp bend at x = 3
+    y = np.where(x <= 3, 100 - 30 * (x - 1), 40 - 2 * (x - 3))  # sharp bend at x = 3
     assert cl.knee_point(x, y) == 3
     with pytest.raises(ValueError):
         cl.knee_point([1, 2], [2, 1])
@@ -40,7 +39,7 @@ def test_knee_point_of_a_known_curve():
 def test_ari_identical_and_permuted_labelings():
     a = np.array([0, 0, 1, 1, 2, 2])
     assert adjusted_rand_score(a, a) == 1.0
-    assert adjusted_rand_score(a, (a + 1) % 3) == 1.0       # label names do not matter
+    assert adjusted_rand_score(a, (a + 1) % 3) == 1.0  # label names do not matter
     X, _ = _blobs(3, seed=1)
     s = cl.stability(cl.prepare_matrix(X).X, 3, seed=0, n_seeds=3, n_boot=3)
     assert s["ari_seeds"] == pytest.approx(1.0) and s["ari_bootstrap"] == pytest.approx(1.0)
@@ -51,7 +50,7 @@ def test_loadings_aggregation_sums_to_one_per_pc():
     X = pd.DataFrame(rng.normal(size=(50, 6)), columns=list("abcdef"))
     X["b"] += 2 * X["a"]
     res = cl.pca(cl.prepare_matrix(X).X)
-    cats = {"a": "S-C", "b": "S-C", "c": "D-V", "d": "D-V", "e": "D-V"}   # f -> "other"
+    cats = {"a": "S-C", "b": "S-C", "c": "D-V", "d": "D-V", "e": "D-V"}  # f -> "other"
     agg = cl.loadings_by_category(res.loadings, cats, all_categories=["M-E"])
     assert np.allclose(agg.sum(axis=1), 1.0)
     assert set(agg.columns) == {"S-C", "D-V", "other", "M-E"} and (agg["M-E"] == 0).all()
@@ -69,15 +68,21 @@ def test_determinism_by_seed_and_cluster_numbering():
     r2 = cl.fit_kmeans(Z, 5, seed=7)
     assert (r1.labels == r2.labels).all()
     assert sorted(r1.labels.unique()) == [1, 2, 3, 4, 5]
-    assert np.all(np.diff(r1.centroids.iloc[:, 0].to_numpy()) >= 0)    # numbered along the first column
+    assert np.all(np.diff(r1.centroids.iloc[:, 0].to_numpy()) >= 0)  # numbered along the first column
     s1 = cl.kmeans_scan(Z, range(2, 5), seed=3)
     s2 = cl.kmeans_scan(Z, range(2, 5), seed=3)
     pd.testing.assert_frame_equal(s1, s2)
 
 
 def test_prepare_matrix_drops_constant_and_imputes():
-    df = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "b": [1.0, 1.0, 1.0, 1.0],
-                       "c": [np.nan, np.nan, np.nan, 1.0], "d": [3.0, 1.0, 2.0, 5.0]})
+    df = pd.DataFrame(
+        {
+            "a": [1.0, 2.0, np.nan, 4.0],
+            "b": [1.0, 1.0, 1.0, 1.0],
+            "c": [np.nan, np.nan, np.nan, 1.0],
+            "d": [3.0, 1.0, 2.0, 5.0],
+        }
+    )
     p = cl.prepare_matrix(df)
     assert list(p.X.columns) == ["a", "d"]
     assert p.dropped_constant == ["b"] and p.imputed == {"a": 1, "c": -1}

@@ -8,11 +8,11 @@ import re
 import tarfile
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
-import matmap_utils.data as data
-from matmap_utils.structures import StructureReadError, parse_cif_text, read_structures
+from matmap_utils.data import datasets, registry
+from matmap_utils.data import structures as data_structures
+from matmap_utils.data.structures import StructureReadError, parse_cif_text, read_structures
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,13 +42,13 @@ loop_
 
 def test_fetch_from_mirror_checks_hash(fake_repo):
     path = fake_repo("demo/a.txt", b"hello")
-    assert data.fetch("demo/a.txt") == path
+    assert registry.fetch("demo/a.txt") == path
 
 
 def test_hash_mismatch_names_file_and_both_hashes(fake_repo):
     fake_repo("demo/bad.txt", b"tampered", sha="0" * 64)
-    with pytest.raises(data.DataHashError) as err:
-        data.fetch("demo/bad.txt")
+    with pytest.raises(registry.DataHashError) as err:
+        registry.fetch("demo/bad.txt")
     msg = str(err.value)
     assert "demo/bad.txt" in msg and "0" * 64 in msg
     import hashlib
@@ -58,22 +58,22 @@ def test_hash_mismatch_names_file_and_both_hashes(fake_repo):
 
 def test_missing_offline_says_how_to_get_it(fake_repo):
     fake_repo("demo/absent.txt", b"x", in_mirror=False, url="https://example.org/absent.txt")
-    with pytest.raises(data.DataUnavailableError) as err:
-        data.fetch("demo/absent.txt")
+    with pytest.raises(registry.DataUnavailableError) as err:
+        registry.fetch("demo/absent.txt")
     assert "demo/absent.txt" in str(err.value) and "https://example.org/absent.txt" in str(err.value)
 
 
 def test_unknown_name_is_a_clear_error(fake_repo):
     fake_repo("demo/a.txt", b"hello")
-    with pytest.raises(data.UnknownDataError, match="not in the data registry"):
-        data.fetch("demo/nope.txt")
+    with pytest.raises(registry.UnknownDataError, match="not in the data registry"):
+        registry.fetch("demo/nope.txt")
 
 
 def test_verify_reports_each_status(fake_repo):
     fake_repo("demo/ok.txt", b"ok")
     fake_repo("demo/bad.txt", b"bad", sha="f" * 64)
     fake_repo("demo/gone.txt", b"gone", in_mirror=False)
-    status = data.verify().set_index("path")["status"].to_dict()
+    status = registry.verify().set_index("path")["status"].to_dict()
     assert status == {"demo/ok.txt": "ok", "demo/bad.txt": "MISMATCH", "demo/gone.txt": "missing"}
 
 
@@ -85,10 +85,10 @@ def test_corrupt_archive_is_reported(fake_repo):
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     fake_repo("demo/good.tar.gz", good.getvalue())
-    assert (data.extract_tar("demo/good.tar.gz") / "x" / "a.cif").read_text() == GOOD_CIF
+    assert (registry.extract_tar("demo/good.tar.gz") / "x" / "a.cif").read_text() == GOOD_CIF
     fake_repo("demo/truncated.tar.gz", good.getvalue()[: len(good.getvalue()) // 2])
-    with pytest.raises(data.CorruptArchiveError, match="demo/truncated.tar.gz"):
-        data.extract_tar("demo/truncated.tar.gz")
+    with pytest.raises(registry.CorruptArchiveError, match="demo/truncated.tar.gz"):
+        registry.extract_tar("demo/truncated.tar.gz")
 
 
 def test_corrupt_cif_is_reported_and_skipped(tmp_path):
@@ -110,14 +110,16 @@ def test_parse_failures_are_listed_not_dropped(tmp_cache, tmp_path):
     ok.write_text(GOOD_CIF)
     bad = tmp_path / "bad.cif"
     bad.write_text("not a cif at all")
-    table, failures = data.parse_cifs_cached([("ok", str(ok), "h1"), ("bad", str(bad), "h2")],
-                                             kind="unit", n_jobs=1)
+    table, failures = data_structures.parse_cifs_cached(
+        [("ok", str(ok), "h1"), ("bad", str(bad), "h2")], kind="unit", n_jobs=1
+    )
     assert list(table.index) == ["ok"]
     assert list(failures["id"]) == ["bad"] and failures["reason"].iloc[0]
     # the cache returns the same split the second time, without re-parsing
     bad.unlink()
-    table2, failures2 = data.parse_cifs_cached([("ok", str(ok), "h1"), ("bad", str(bad), "h2")],
-                                               kind="unit", n_jobs=1)
+    table2, failures2 = data_structures.parse_cifs_cached(
+        [("ok", str(ok), "h1"), ("bad", str(bad), "h2")], kind="unit", n_jobs=1
+    )
     assert list(table2.index) == ["ok"] and list(failures2["id"]) == ["bad"]
 
 
@@ -125,7 +127,7 @@ def test_structure_round_trip_keeps_disorder_and_oxidation():
     from pymatgen.core import Lattice, Structure
 
     s = Structure(Lattice.cubic(4.2), [{"Li+": 0.5, "Na+": 0.25}, "O2-"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    back = data.row_to_structure(**data.structure_to_row(s))
+    back = data_structures.row_to_structure(**data_structures.structure_to_row(s))
     assert back == s
     assert back[0].species.get_el_amt_dict() == s[0].species.get_el_amt_dict()
     assert str(list(back[1].species.keys())[0]) == "O2-"
@@ -141,29 +143,36 @@ def test_parse_cif_text_partial_occupancy_kept():
 
 # ------------------------------------------------------------------ the real registry and mirror
 
+
 def test_registry_generated_from_manifest_is_current():
     """`scripts/make_registry.py` regenerates exactly the committed registry from the mirror."""
     import subprocess
     import sys
 
-    from matmap_utils.paths import mirror_dir
+    from matmap_utils.core.paths import mirror_dir
 
     manifest = (mirror_dir() or Path("/nonexistent")) / "MANIFEST.tsv"
     if not manifest.exists():
         pytest.skip("no mirror manifest")
     out = REPO / ".cache" / "registry-check.tsv.gz"
     out.parent.mkdir(exist_ok=True)
-    subprocess.run([sys.executable, str(REPO / "scripts" / "make_registry.py"), "--manifest", str(manifest),
-                    "--out", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_registry.py"), "--manifest", str(manifest), "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     assert gzip.decompress(out.read_bytes()) == gzip.decompress((REPO / "data" / "registry.tsv.gz").read_bytes())
 
 
 def test_registry_covers_every_file_the_code_uses():
     """Every literal mirror path in the package and notebooks is registered."""
-    reg = set(data.registry().index)
-    prefixes = tuple(v["prefix"] for v in data.sources().values())
-    pattern = re.compile(r"""["']((?:%s)[^"'{}*]+\.(?:csv|json|yaml|hdf5|gz|npy|cif|tsv))["']""" %
-                         "|".join(re.escape(p) for p in prefixes))
+    reg = set(registry.registry().index)
+    prefixes = tuple(v["prefix"] for v in registry.sources().values())
+    pattern = re.compile(
+        r"""["']((?:{})[^"'{{}}*]+\.(?:csv|json|yaml|hdf5|gz|npy|cif|tsv))["']""".format(
+            "|".join(re.escape(p) for p in prefixes)
+        )
+    )
     used = set()
     for f in list((REPO / "matmap_utils").rglob("*.py")) + list((REPO / "notebooks").glob("*.py")):
         used |= {m.group(1) for m in pattern.finditer(f.read_text())}
@@ -173,8 +182,8 @@ def test_registry_covers_every_file_the_code_uses():
 
 
 def test_every_registry_source_has_a_citation_and_licence():
-    src = data.sources()
-    reg = data.registry()
+    src = registry.sources()
+    reg = registry.registry()
     assert set(reg["source"]) <= set(src)
     for key, meta in src.items():
         assert meta.get("citation") and meta.get("licence"), key
@@ -183,34 +192,36 @@ def test_every_registry_source_has_a_citation_and_licence():
 
 @pytest.mark.mirror
 def test_loaders_on_the_mirror():
-    idx = data.mp_li_index()
+    idx = datasets.mp_li_index()
     assert len(idx) == 21755
-    lio = data.lio_subset_ids(idx)
+    lio = datasets.lio_subset_ids(idx)
     assert len(lio) == 1349
     for mid in ["mp-942733", "mp-10499", "mp-1222522"]:
         assert mid in lio
-    sub = data.load_mp_li(subset="LiO", limit=12, seed=3, include=["mp-10499"])
+    sub = datasets.load_mp_li(subset="LiO", limit=12, seed=3, include=["mp-10499"])
     assert len(sub) == 12 and "mp-10499" in sub.index
     assert sub.at["mp-10499", "structure"].composition.reduced_formula == "LiZr2(PO4)3"
-    again = data.load_mp_li(subset="LiO", limit=12, seed=3, include=["mp-10499"])
+    again = datasets.load_mp_li(subset="LiO", limit=12, seed=3, include=["mp-10499"])
     assert list(again.index) == list(sub.index)
 
-    ob = data.load_obelix()
+    ob = datasets.load_obelix()
     assert len(ob) == 599 and int(ob["has_cif"].sum()) == 321
-    assert data.failures_of(ob).empty
+    assert registry.failures_of(ob).empty
     assert ob["structure"].notna().sum() == 321
     assert sum(not s.is_ordered for s in ob["structure"].dropna()) == 249
 
-    mch = data.load_mchaffie()
+    mch = datasets.load_mchaffie()
     assert len(mch) == 548 and len(mch.attrs["dropped"]) == 23
     assert mch["structure"].notna().sum() == 243
     assert (mch["superionic"] == (mch["sigma_rt"] >= 1e-4)).all()
     assert mch["split_test"].sum() == 55 and mch.loc[~mch["split_test"], "kfold"].notna().all()
 
-    runs = data.aimd_runs()
+    runs = datasets.aimd_runs()
     arg = runs[runs["format"] == "xdatcar"]
     assert len(arg) == 37 and set(arg["disorder"]) == {0.0, 50.0, 100.0}
     for name in runs["name"]:
-        assert data.fetch(name).exists()
-    hdf5, js = data.megnet_model_files("band_gap")
+        assert registry.fetch(name).exists()
+    from matmap_utils.screening.megnet.model import model_files
+
+    hdf5, js = model_files("band_gap")
     assert hdf5.suffix == ".hdf5" and js.name.endswith(".json")

@@ -1,4 +1,4 @@
-"""Tests of matmap_utils.descriptors: layout, invariances, a hand check, bad input, disorder."""
+"""Tests of matmap_utils.materials_map.descriptors: layout, invariances, a hand check, bad input, disorder."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.core.operations import SymmOp
-
-from matmap_utils import descriptors as D
 from structures_lib import li2o
+
+from matmap_utils.materials_map import descriptors as D
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +22,12 @@ def _tmp_cache(tmp_path, monkeypatch):
 
 def lialo2() -> Structure:
     """A low-symmetry, three-class test structure (gamma-LiAlO2-like, P4_12_12)."""
-    return Structure.from_spacegroup("P4_12_12", Lattice.tetragonal(5.17, 6.27), ["Li", "Al", "O"],
-                                     [[0.1793, 0.1793, 0.0], [0.1761, 0.1761, 0.5], [0.2935, 0.0848, 0.7804]])
+    return Structure.from_spacegroup(
+        "P4_12_12",
+        Lattice.tetragonal(5.17, 6.27),
+        ["Li", "Al", "O"],
+        [[0.1793, 0.1793, 0.0], [0.1761, 0.1761, 0.5], [0.2935, 0.0848, 0.7804]],
+    )
 
 
 def test_dimensions_and_layout():
@@ -54,8 +58,7 @@ def test_rotation_and_translation_do_not_change_it():
     st = lialo2()
     c1, s1 = D.featurize(st)
     rot = st.copy()
-    rot.apply_operation(SymmOp.from_axis_angle_and_translation([1, 2, 3], 37.0,
-                                                               translation_vec=[0.3, -1.1, 2.0]))
+    rot.apply_operation(SymmOp.from_axis_angle_and_translation([1, 2, 3], 37.0, translation_vec=[0.3, -1.1, 2.0]))
     shifted = st.copy()
     shifted.translate_sites(range(len(st)), [0.137, 0.42, 0.9], frac_coords=True)
     for other in (rot, shifted):
@@ -84,7 +87,7 @@ def test_li2o_structure_by_hand():
     rdf_lio = x[s.block("rdf:Li-O").slice]
     d = 4.61 * np.sqrt(3) / 4
     b = int(d / 0.1)
-    shell = 4 / 3 * np.pi * ((b + 1) ** 3 - b ** 3) * 0.1 ** 3
+    shell = 4 / 3 * np.pi * ((b + 1) ** 3 - b**3) * 0.1**3
     assert rdf_lio[b] == pytest.approx(4 / shell)
     assert rdf_lio[:b].sum() == 0
     # tetrahedral angle 109.47 deg: 6 angles per Li in bin 36 (108-111 deg)
@@ -158,8 +161,7 @@ def test_partially_occupied_sites_are_weighted_by_occupancy():
 
 
 def test_split_sites_are_a_clear_error():
-    st = Structure(Lattice.cubic(5.0), [{"Li": 0.5}, {"Li": 0.5}, "O"],
-                   [[0, 0, 0], [0.04, 0, 0], [0.5, 0.5, 0.5]])
+    st = Structure(Lattice.cubic(5.0), [{"Li": 0.5}, {"Li": 0.5}, "O"], [[0, 0, 0], [0.04, 0, 0], [0.5, 0.5, 0.5]])
     with pytest.raises(D.DescriptorError, match="apart"):
         D.structure_descriptor(st)
 
@@ -207,8 +209,8 @@ def test_composition_outside_element_list_is_an_error():
 
 @pytest.mark.mirror
 def test_mirror_examples_are_described():
-    from matmap_utils.data import fetch
-    from matmap_utils.structures import read_structure
+    from matmap_utils.data.registry import fetch
+    from matmap_utils.data.structures import read_structure
 
     ids = ["mp-10499", "mp-1222522"]
     r = D.describe([read_structure(fetch(f"mp_li/{i}.cif")) for i in ids], ids, n_jobs=1, progress=False)
@@ -220,15 +222,14 @@ def test_mirror_examples_are_described():
 def test_cli_describe_good_and_bad_files(tmp_path, capsys):
     from pymatgen.io.cif import CifWriter
 
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     good = tmp_path / "li2o.cif"
     CifWriter(li2o()).write_file(good)
     bad = tmp_path / "bad.cif"
     bad.write_text("data_x\n_cell_length_a 3\nnot a cif\n")
     out = tmp_path / "out.parquet"
-    assert main(["describe", str(good), str(bad), str(tmp_path / "missing.cif"), "-o", str(out),
-                 "--n-jobs", "1"]) == 0
+    assert main(["describe", str(good), str(bad), str(tmp_path / "missing.cif"), "-o", str(out), "--n-jobs", "1"]) == 0
     import pandas as pd
 
     df = pd.read_parquet(out)

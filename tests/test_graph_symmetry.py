@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from matmap_utils import graph_symmetry as gs
-from matmap_utils import megnet_kernels as mk
+from matmap_utils.screening.megnet import kernels as mk
+from matmap_utils.screening.megnet import model
+from matmap_utils.screening.megnet import symmetry as gs
 
 pytestmark = pytest.mark.skipif(not gs.available(), reason="numba is not installed")
 
 
 def _graph(structure, cutoff=5.0):
-    from matmap_utils.megnet import graph_from_arrays, structure_arrays
+    from matmap_utils.screening.megnet.graph import graph_from_arrays, structure_arrays
 
     return graph_from_arrays(structure_arrays(structure), cutoff)
 
@@ -28,8 +29,9 @@ def _spinel_like():
     """LiMn2O4 in its cubic cell: 56 atoms, 3 Wyckoff orbits (8a Li, 16d Mn, 32e O)."""
     from pymatgen.core import Lattice, Structure
 
-    return Structure.from_spacegroup("Fd-3m", Lattice.cubic(8.24), ["Li", "Mn", "O"],
-                                     [[0.125, 0.125, 0.125], [0.5, 0.5, 0.5], [0.263, 0.263, 0.263]])
+    return Structure.from_spacegroup(
+        "Fd-3m", Lattice.cubic(8.24), ["Li", "Mn", "O"], [[0.125, 0.125, 0.125], [0.5, 0.5, 0.5], [0.263, 0.263, 0.263]]
+    )
 
 
 # ------------------------------------------------------------------------------------ partition
@@ -88,12 +90,18 @@ def test_disordered_sites_are_labelled_by_composition():
     from pymatgen.core import Lattice, Structure
 
     lat = Lattice.cubic(4.2)
-    s = Structure(lat, [{"Li": 0.5, "Na": 0.5}, {"Li": 0.5, "Na": 0.5}, "Cl", "Cl"],
-                  [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]])
+    s = Structure(
+        lat,
+        [{"Li": 0.5, "Na": 0.5}, {"Li": 0.5, "Na": 0.5}, "Cl", "Cl"],
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]],
+    )
     lab = _graph(s).site_labels()
     assert lab[0] == lab[1] and lab[2] == lab[3] and lab[0] != lab[2]
-    s2 = Structure(lat, [{"Li": 0.5, "Na": 0.5}, {"Li": 0.25, "Na": 0.75}, "Cl", "Cl"],
-                   [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]])
+    s2 = Structure(
+        lat,
+        [{"Li": 0.5, "Na": 0.5}, {"Li": 0.25, "Na": 0.75}, "Cl", "Cl"],
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]],
+    )
     lab2 = _graph(s2).site_labels()
     assert lab2[0] != lab2[1]
 
@@ -152,14 +160,16 @@ def test_megnet_on_quotient_graph_equals_full_graph(name, monkeypatch):
     through three blocks) and the reduced graph is slightly *closer* (2.4e-5 vs 3.6e-5)."""
     from pymatgen.core import Lattice, Structure
 
-    from matmap_utils import megnet
-    from matmap_utils.megnet import load_model
+    from matmap_utils.screening.megnet.model import load_model
 
-    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 0)  # small run: use the kernels all the same
+    monkeypatch.setattr(model, "FAST_MIN_BONDS", 0)  # small run: use the kernels all the same
     moved = _spinel_like()
     moved.translate_sites([3], [0.05, 0.02, 0.0], frac_coords=False)
-    dis = Structure(Lattice.cubic(4.2), [{"Li": 0.5, "Na": 0.5}, {"Li": 0.5, "Na": 0.5}, "Cl", "Cl"],
-                    [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]])
+    dis = Structure(
+        Lattice.cubic(4.2),
+        [{"Li": 0.5, "Na": 0.5}, {"Li": 0.5, "Na": 0.5}, "Cl", "Cl"],
+        [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0], [0, 0.5, 0]],
+    )
     structures = [_rocksalt(), _spinel_like(), moved, dis]
     m = load_model(name)
     saved = m.reduce_graphs, m._fused
@@ -195,27 +205,26 @@ def test_reduced_graph_keeps_isolated_atom_count():
 def test_small_runs_skip_the_kernels_until_they_are_loaded(monkeypatch):
     """A one-structure call in a fresh process evaluates the full graph with torch ops (the
     kernels' one-time load would cost more than they save); once loaded, they are used."""
-    from matmap_utils import megnet
-    from matmap_utils.megnet import load_model
+    from matmap_utils.screening.megnet.model import load_model
 
     m = load_model("formation_energy")
     seen = []
-    real = megnet.MEGNetModel._batch_tensors
+    real = model.MEGNetModel._batch_tensors
 
     def spy(self, graphs):
         out = real(self, graphs)
         seen.append((out["weighted"], any(g.is_reduced for g in graphs)))
         return out
 
-    monkeypatch.setattr(megnet.MEGNetModel, "_batch_tensors", spy)
-    monkeypatch.setattr(megnet, "_KERNELS_USED", False)
+    monkeypatch.setattr(model.MEGNetModel, "_batch_tensors", spy)
+    monkeypatch.setattr(model, "_KERNELS_USED", False)
     g = m.structure_to_graph(_spinel_like())
-    assert g.n_bonds < megnet.FAST_MIN_BONDS
+    assert g.n_bonds < model.FAST_MIN_BONDS
     m.run_graphs([g])
     assert seen[-1] == (False, False)
-    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", g.n_bonds)  # a big enough run loads them
+    monkeypatch.setattr(model, "FAST_MIN_BONDS", g.n_bonds)  # a big enough run loads them
     m.run_graphs([g])
-    assert seen[-1] == (True, True) and megnet._KERNELS_USED
-    monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 10 ** 9)  # and later small runs use them
+    assert seen[-1] == (True, True) and model._KERNELS_USED
+    monkeypatch.setattr(model, "FAST_MIN_BONDS", 10**9)  # and later small runs use them
     m.run_graphs([g])
     assert seen[-1] == (True, True)

@@ -1,4 +1,4 @@
-"""Tests of matmap_utils.mapnet: determinism, batched == separate, save/load, shapes, bad input."""
+"""Tests of matmap_utils.materials_map: determinism, batched == separate, save/load, shapes, bad input."""
 
 from __future__ import annotations
 
@@ -11,41 +11,42 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from matmap_utils import mapnet as M  # noqa: E402
+from matmap_utils.materials_map import analysis, autoencoder, training
 
-FAST = dict(max_epochs=4, patience=80, comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,),
-            device="cpu", threads=1)
+FAST = dict(
+    max_epochs=4, patience=80, comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,), device="cpu", threads=1
+)
 
 
 @pytest.fixture(scope="module")
 def data():
-    return M.synthetic_descriptors(n=80, d_comp=24, d_struct=16, seed=3)
+    return autoencoder.synthetic_descriptors(n=80, d_comp=24, d_struct=16, seed=3)
 
 
 @pytest.fixture(scope="module")
 def sweep(data):
     Xc, Xs, y = data
-    return M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
+    return training.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
 
 
 def test_split_is_seeded_and_complete():
-    a, b, c = M.make_split(100, 0), M.make_split(100, 0), M.make_split(100, 1)
+    a, b, c = autoencoder.make_split(100, 0), autoencoder.make_split(100, 0), autoencoder.make_split(100, 1)
     assert (a == b).all() and not (a == c).all()
     assert (a == "test").sum() == 20 and (a == "val").sum() == 8 and (a == "train").sum() == 72
 
 
 def test_same_seed_same_metrics(data, sweep):
     Xc, Xs, y = data
-    again = M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
+    again = training.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=0, **FAST)
     pd.testing.assert_frame_equal(sweep.metrics, again.metrics)
-    other = M.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=1, **FAST)
+    other = training.train_maps(Xc, Xs, y, Ws=(0.0, 0.1, 1.0), seed=1, **FAST)
     assert not np.allclose(sweep.metrics["test_loss_comp"], other.metrics["test_loss_comp"])
 
 
 def test_batched_equals_separate(data, sweep):
     """Member W=0.1 of the batched sweep follows the trajectory of W=0.1 trained alone."""
     Xc, Xs, y = data
-    alone = M.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, **FAST)
+    alone = training.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, **FAST)
     a, b = sweep[0.1], alone[0.1]
     assert a.meta["best_epoch"] == b.meta["best_epoch"]
     za, zb = a.encode(Xc, Xs), b.encode(Xc, Xs)
@@ -59,8 +60,20 @@ def test_early_stopping_freezes_each_member(data):
     """A member stops when its validation Loss_all has not improved for `patience` epochs; its
     best epoch is final even if the batch trains on for the other members."""
     Xc, Xs, y = data
-    r = M.train_maps(Xc, Xs, y, Ws=(0.0, 1.0, 30.0), seed=0, max_epochs=120, patience=4,
-                     comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,), device="cpu", threads=1)
+    r = training.train_maps(
+        Xc,
+        Xs,
+        y,
+        Ws=(0.0, 1.0, 30.0),
+        seed=0,
+        max_epochs=120,
+        patience=4,
+        comp_hidden=(16, 4),
+        struct_hidden=(16, 4),
+        head_hidden=(8,),
+        device="cpu",
+        threads=1,
+    )
     best, stop = np.array(r.metrics["best_epoch"]), np.array(r.info["stop_epoch"])
     hist = r.history[:, :, 3]  # validation Loss_all per epoch and member
     assert r.info["epochs_run"] == stop.max() == len(hist)
@@ -70,15 +83,27 @@ def test_early_stopping_freezes_each_member(data):
     for k in range(3):
         b = best[k]
         assert hist[b - 1, k] == pytest.approx(hist[:b, k].min())
-        assert (hist[b:stop[k], k] >= hist[b - 1, k]).all()
+        assert (hist[b : stop[k], k] >= hist[b - 1, k]).all()
         if early[k]:  # it may improve after it stopped, but its best stays
             assert best[k] <= stop[k]
 
 
 def test_training_reduces_loss_and_head_learns(data):
     Xc, Xs, y = data
-    r = M.train_maps(Xc, Xs, y, Ws=(0.0, 1.0), seed=0, max_epochs=60, patience=80, device="cpu",
-                     comp_hidden=(16, 4), struct_hidden=(16, 4), head_hidden=(8,), threads=1)
+    r = training.train_maps(
+        Xc,
+        Xs,
+        y,
+        Ws=(0.0, 1.0),
+        seed=0,
+        max_epochs=60,
+        patience=80,
+        device="cpu",
+        comp_hidden=(16, 4),
+        struct_hidden=(16, 4),
+        head_hidden=(8,),
+        threads=1,
+    )
     h = r.history  # (epochs, K, 4) validation losses
     assert h.shape[1:] == (2, 4)
     assert h[-1, :, 3].min() < h[0, :, 3].min()
@@ -123,15 +148,29 @@ def test_map_axes_are_an_exact_monotone_transform_of_the_codes(data, sweep):
     np.testing.assert_allclose(dc, rc, atol=1e-5)
     np.testing.assert_allclose(ds, rs, atol=1e-5)
     # without axes the map coordinates are the raw codes
-    m2 = M.MaterialsMap(m.params, config=m.config, W=m.W, y_mean=m.y_mean, y_std=m.y_std,
-                        comp_columns=m.comp_columns, struct_columns=m.struct_columns)
+    m2 = autoencoder.MaterialsMap(
+        m.params,
+        config=m.config,
+        W=m.W,
+        y_mean=m.y_mean,
+        y_std=m.y_std,
+        comp_columns=m.comp_columns,
+        struct_columns=m.struct_columns,
+    )
     np.testing.assert_array_equal(m2.encode(Xc, Xs), z)
     np.testing.assert_allclose(m2.predict_me_from_codes(z[:, 0], z[:, 1]), m.predict_me(Xc, Xs), rtol=1e-5)
 
 
 def test_metrics_columns(sweep):
-    cols = {"test_loss_comp", "test_loss_str", "test_loss_me", "test_r2_comp", "test_r2_struct",
-            "test_r2_me", "best_epoch"}
+    cols = {
+        "test_loss_comp",
+        "test_loss_str",
+        "test_loss_me",
+        "test_r2_comp",
+        "test_r2_struct",
+        "test_r2_me",
+        "best_epoch",
+    }
     assert cols <= set(sweep.metrics.columns)
     assert list(sweep.metrics.index) == [0.0, 0.1, 1.0]
 
@@ -141,21 +180,22 @@ def test_loss_definition_matches_paper(data, sweep):
     Xc, Xs, y = data
     m = sweep[0.1]
     rc, rs = m.reconstruct(Xc, Xs)
-    ev = M.evaluate(m, Xc, Xs, y)
+    ev = autoencoder.evaluate(m, Xc, Xs, y)
     assert ev["loss_comp"] == pytest.approx(((rc - Xc.values) ** 2).sum(1).mean(), rel=1e-6)
     assert ev["r2_comp"] == pytest.approx(
-        1 - ((rc - Xc.values) ** 2).sum() / ((Xc.values - Xc.values.mean()) ** 2).sum(), rel=1e-6)
+        1 - ((rc - Xc.values) ** 2).sum() / ((Xc.values - Xc.values.mean()) ** 2).sum(), rel=1e-6
+    )
 
 
 def test_save_load_roundtrip(tmp_path, data, sweep):
     Xc, Xs, y = data
     m = sweep[0.1]
     m.meta["note"] = "x"
-    path = M.save_map(m, tmp_path / "map_W0.1.pt")
+    path = autoencoder.save_map(m, tmp_path / "map_W0.1.pt")
     assert path.exists() and path.with_suffix(".json").exists()
     cfg = json.loads(path.with_suffix(".json").read_text())
     assert cfg["W"] == 0.1 and len(cfg["comp_columns"]) == Xc.shape[1]
-    back = M.load_map(path)
+    back = autoencoder.load_map(path)
     np.testing.assert_array_equal(back.encode(Xc, Xs), m.encode(Xc, Xs))
     np.testing.assert_array_equal(back.predict_me(Xc, Xs), m.predict_me(Xc, Xs))
     for a, b in zip(back.decode(0.1, 0.2), m.decode(0.1, 0.2)):
@@ -167,16 +207,16 @@ def test_save_load_roundtrip(tmp_path, data, sweep):
 
 def test_load_errors(tmp_path, data, sweep):
     with pytest.raises(FileNotFoundError):
-        M.load_map(tmp_path / "nothing.pt")
-    path = M.save_map(sweep[0.1], tmp_path / "m.pt")
+        autoencoder.load_map(tmp_path / "nothing.pt")
+    path = autoencoder.save_map(sweep[0.1], tmp_path / "m.pt")
     js = json.loads(path.with_suffix(".json").read_text())
     js["comp_columns"] = js["comp_columns"][:-1]
     path.with_suffix(".json").write_text(json.dumps(js))
     with pytest.raises(ValueError, match="shape"):
-        M.load_map(path)
+        autoencoder.load_map(path)
     path.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match="cannot read"):
-        M.load_map(path)
+        autoencoder.load_map(path)
 
 
 def test_bad_input(data, sweep):
@@ -184,17 +224,17 @@ def test_bad_input(data, sweep):
     bad = Xc.copy()
     bad.iloc[3, 2] = np.nan
     with pytest.raises(ValueError, match="non-finite"):
-        M.train_maps(bad, Xs, y, **FAST)
+        training.train_maps(bad, Xs, y, **FAST)
     with pytest.raises(ValueError, match="number of samples"):
-        M.train_maps(Xc.iloc[:-1], Xs, y, **FAST)
+        training.train_maps(Xc.iloc[:-1], Xs, y, **FAST)
     with pytest.raises(ValueError, match="ME has"):
-        M.train_maps(Xc, Xs, y.iloc[:-1], **FAST)
+        training.train_maps(Xc, Xs, y.iloc[:-1], **FAST)
     yb = y.copy()
     yb.iloc[0] = np.nan
     with pytest.raises(ValueError, match="ME"):
-        M.train_maps(Xc, Xs, yb, **FAST)
+        training.train_maps(Xc, Xs, yb, **FAST)
     with pytest.raises(ValueError, match="W values"):
-        M.train_maps(Xc, Xs, y, Ws=(-1.0,), **FAST)
+        training.train_maps(Xc, Xs, y, Ws=(-1.0,), **FAST)
     m = sweep[0.1]
     with pytest.raises(ValueError, match="columns"):
         m.encode(Xc.values[:, :-1], Xs.values)
@@ -210,8 +250,7 @@ def test_bad_input(data, sweep):
 
 def test_grid_search_ranks(data):
     Xc, Xs, y = data
-    g = M.grid_search(Xc, Xs, y, batch_sizes=(16, 32), lrs=(1e-3, 1e-4), weight_decays=(1e-6,),
-                      seed=0, **FAST)
+    g = training.grid_search(Xc, Xs, y, batch_sizes=(16, 32), lrs=(1e-3, 1e-4), weight_decays=(1e-6,), seed=0, **FAST)
     assert len(g) == 4 and sorted(g["rank"]) == [1, 2, 3, 4]
     assert g.iloc[0]["val_loss_all"] == g["val_loss_all"].min()
     # members with different learning rates really differ
@@ -222,40 +261,62 @@ def test_place_structures(tmp_path, monkeypatch, data):
     """A map trained on real descriptors of two toy structures places them (and names a failure)."""
     warnings.simplefilter("ignore")
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "cache"))
-    D = pytest.importorskip("matmap_utils.descriptors")
+    D = pytest.importorskip("matmap_utils.materials_map.descriptors")
     from pymatgen.core import Lattice, Structure
 
-    structs = [Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["O", "Li"],
-                                         [[0, 0, 0], [0.25, 0.25, 0.25]]) for a in (4.5, 4.61, 4.7, 4.8)]
+    structs = [
+        Structure.from_spacegroup("Fm-3m", Lattice.cubic(a), ["O", "Li"], [[0, 0, 0], [0.25, 0.25, 0.25]])
+        for a in (4.5, 4.61, 4.7, 4.8)
+    ]
     res = D.describe(structs, [f"s{i}" for i in range(4)], n_jobs=1, progress=False)
     sc, ss = D.fit_scaler(res.comp, D.comp_spec()), D.fit_scaler(res.struct, D.struct_spec())
     Xc, Xs = D.transform(res.comp, sc, D.comp_spec()), D.transform(res.struct, ss, D.struct_spec())
     y = np.array([0.5, 0.6, 0.7, 0.8])
-    r = M.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, split=["train", "train", "val", "test"], **FAST)
+    r = training.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, split=["train", "train", "val", "test"], **FAST)
     m = r[0.1]
     m.meta.update(scaler_comp=sc, scaler_struct=ss, descriptor_settings=None)
-    path = M.save_map(m, tmp_path / "toy.pt")
-    out = M.place_structures(structs[:2] + [None], path, names=["a", "b", "broken"], n_jobs=1)
+    path = autoencoder.save_map(m, tmp_path / "toy.pt")
+    out = analysis.place_structures(structs[:2] + [None], path, names=["a", "b", "broken"], n_jobs=1)
     assert list(out.index) == ["a", "b", "broken"]
-    np.testing.assert_allclose(out.loc[["a", "b"], ["x_comp", "x_struct"]].to_numpy(float),
-                               m.encode(Xc.iloc[:2], Xs.iloc[:2]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        out.loc[["a", "b"], ["x_comp", "x_struct"]].to_numpy(float),
+        m.encode(Xc.iloc[:2], Xs.iloc[:2]),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     assert out.loc["broken", "error"] and np.isnan(out.loc["broken", "x_comp"])
     # the CLI: two good CIFs and one broken file; the broken one is named, the others are placed
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     for i, s in enumerate(structs[:2]):
         s.to(filename=str(tmp_path / f"s{i}.cif"))
     (tmp_path / "bad.cif").write_text("data_x\n_cell_length_a 1\n")
     out_csv = tmp_path / "placed.csv"
-    rc = main(["map", str(tmp_path / "s0.cif"), str(tmp_path / "s1.cif"), str(tmp_path / "bad.cif"),
-               "--model", str(path), "-o", str(out_csv), "-j", "1"])
+    rc = main(
+        [
+            "map",
+            str(tmp_path / "s0.cif"),
+            str(tmp_path / "s1.cif"),
+            str(tmp_path / "bad.cif"),
+            "--model",
+            str(path),
+            "-o",
+            str(out_csv),
+            "-j",
+            "1",
+        ]
+    )
     assert rc == 0
     placed = pd.read_csv(out_csv, index_col=0)
     assert list(placed.index) == ["s0", "s1"]
-    from matmap_utils.structures import read_structures
+    from matmap_utils.data.structures import read_structures
 
     _, back, _ = read_structures([tmp_path / "s0.cif", tmp_path / "s1.cif"])
-    expect = M.place_structures(back, path, names=["s0", "s1"], n_jobs=1)
-    np.testing.assert_allclose(placed[["x_comp", "x_struct", "ME_pred"]].to_numpy(float),
-                               expect[["x_comp", "x_struct", "ME_pred"]].to_numpy(float), rtol=1e-5, atol=1e-6)
+    expect = analysis.place_structures(back, path, names=["s0", "s1"], n_jobs=1)
+    np.testing.assert_allclose(
+        placed[["x_comp", "x_struct", "ME_pred"]].to_numpy(float),
+        expect[["x_comp", "x_struct", "ME_pred"]].to_numpy(float),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     assert main(["map", str(tmp_path / "s0.cif"), "--model", str(tmp_path / "none.pt")]) == 2

@@ -15,8 +15,11 @@ def li3n_cif(tmp_path_factory):
     from pymatgen.core import Lattice, Structure
 
     # Li3N (P6/mmm), 4 atoms
-    s = Structure(Lattice.hexagonal(3.65, 3.87), ["N", "Li", "Li", "Li"],
-                  [[0, 0, 0], [0, 0, 0.5], [1 / 3, 2 / 3, 0], [2 / 3, 1 / 3, 0]])
+    s = Structure(
+        Lattice.hexagonal(3.65, 3.87),
+        ["N", "Li", "Li", "Li"],
+        [[0, 0, 0], [0, 0, 0.5], [1 / 3, 2 / 3, 0], [2 / 3, 1 / 3, 0]],
+    )
     path = tmp_path_factory.mktemp("md") / "Li3N.cif"
     s.to(filename=str(path))
     return path
@@ -25,14 +28,38 @@ def li3n_cif(tmp_path_factory):
 def test_matmap_md_writes_a_readable_trajectory_with_velocities(li3n_cif, tmp_path):
     import torch
 
-    from matmap_utils.cli import main
-    from matmap_utils.trajectory import kinetic_temperature, read_trajectory
+    from matmap_utils.cli.main import main
+    from matmap_utils.data.trajectories import read_trajectory
+    from matmap_utils.transport.vibrations import kinetic_temperature
 
     torch.set_num_threads(1)
     out = tmp_path / "li3n.extxyz.gz"
-    rc = main(["md", str(li3n_cif), "--temperature", "600", "--steps", "12", "--equil-steps", "4",
-               "--timestep", "1", "--stride", "3", "--seed", "1", "--device", "cpu",
-               "--supercell", "2", "2", "1", "-o", str(out)])
+    rc = main(
+        [
+            "md",
+            str(li3n_cif),
+            "--temperature",
+            "600",
+            "--steps",
+            "12",
+            "--equil-steps",
+            "4",
+            "--timestep",
+            "1",
+            "--stride",
+            "3",
+            "--seed",
+            "1",
+            "--device",
+            "cpu",
+            "--supercell",
+            "2",
+            "2",
+            "1",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0
     traj = read_trajectory(out)
     assert traj.n_frames == 12 // 3 + 1 and traj.n_atoms == 16
@@ -47,9 +74,8 @@ def test_matmap_md_writes_a_readable_trajectory_with_velocities(li3n_cif, tmp_pa
 
 
 def test_md_refuses_bad_settings(li3n_cif, tmp_path):
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     assert main(["md", str(li3n_cif), "--temperature", "-5", "-o", str(tmp_path / "x.extxyz")]) == 2
     assert main(["md", str(li3n_cif), "--temperature", "300", "-o", str(tmp_path / "x.cif")]) == 2
-    assert main(["md", str(tmp_path / "missing.cif"), "--temperature", "300",
-                 "-o", str(tmp_path / "x.extxyz")]) == 2
+    assert main(["md", str(tmp_path / "missing.cif"), "--temperature", "300", "-o", str(tmp_path / "x.extxyz")]) == 2

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from matmap_utils.screening.megnet import kernels, model
+
 FIX = Path(__file__).parent / "fixtures" / "megnet"
 MODELS = ("formation_energy", "band_gap")
 
@@ -45,7 +47,7 @@ def structures(ref):
 
 @pytest.fixture(scope="module")
 def models():
-    from matmap_utils.megnet import load_model
+    from matmap_utils.screening.megnet.model import load_model
 
     return {k: load_model(k) for k in MODELS}
 
@@ -58,7 +60,7 @@ def test_fixture_is_big_enough(ref):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_model_files_are_the_reference_ones(ref, models, name):
-    from matmap_utils.megnet import _file_sha256
+    from matmap_utils.screening.megnet.model import _file_sha256
 
     m = models[name]
     assert _file_sha256(m.hdf5) == ref["models"][name]["sha256"]
@@ -70,12 +72,11 @@ def test_model_files_are_the_reference_ones(ref, models, name):
 def path(request, models, monkeypatch):
     """Both evaluation paths: quotient graphs + fused numba kernels (the default on a CPU), and
     plain torch ops on the full graph (the GPU path, and small runs before the kernels load)."""
-    from matmap_utils import megnet
 
     if request.param == "kernels":
-        if not (megnet.default_reduce() and megnet.kernels_available()):
+        if not (model.default_reduce() and kernels.available()):
             pytest.skip("numba is not installed")
-        monkeypatch.setattr(megnet, "FAST_MIN_BONDS", 0)
+        monkeypatch.setattr(model, "FAST_MIN_BONDS", 0)
     else:
         for m in models.values():
             monkeypatch.setattr(m, "reduce_graphs", False)
@@ -119,7 +120,7 @@ def test_batch_equals_single(ref, structures, models):
 
 def test_graph_matches_cutoff_definition(structures):
     """Bonds are every pair within the cutoff (both directions), as megnet's get_graphs_within_cutoff."""
-    from matmap_utils.megnet import graph_from_arrays, structure_arrays
+    from matmap_utils.screening.megnet.graph import graph_from_arrays, structure_arrays
 
     s = structures["mp-863659"]  # 4 sites
     g = graph_from_arrays(structure_arrays(s), 5.0)
@@ -144,7 +145,7 @@ def test_graph_matches_cutoff_definition(structures):
 
 
 def test_smaller_cutoff_from_larger_graph(structures):
-    from matmap_utils.megnet import graph_from_arrays, structure_arrays
+    from matmap_utils.screening.megnet.graph import graph_from_arrays, structure_arrays
 
     for i in ["mp-760808", "mp-1018769"]:
         arr = structure_arrays(structures[i])
@@ -176,7 +177,7 @@ def test_disordered_site_is_occupancy_weighted_embedding(models):
 def test_no_bonds_is_a_clear_error_and_a_failure_row(models):
     from pymatgen.core import Lattice, Structure
 
-    from matmap_utils.megnet import MEGNetGraphError
+    from matmap_utils.screening.megnet.graph import MEGNetGraphError
 
     m = models["formation_energy"]
     lonely = Structure(Lattice.cubic(12.0), ["Li"], [[0, 0, 0]])
@@ -204,7 +205,7 @@ def test_isolated_atom_handled_like_original(models):
 def test_bad_species_is_reported():
     from pymatgen.core import DummySpecies, Lattice, Structure
 
-    from matmap_utils.megnet import MEGNetGraphError, structure_arrays
+    from matmap_utils.screening.megnet.graph import MEGNetGraphError, structure_arrays
 
     s = Structure(Lattice.cubic(4.0), [DummySpecies("X"), "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     with pytest.raises(MEGNetGraphError, match="no MEGNet embedding"):
@@ -214,7 +215,7 @@ def test_bad_species_is_reported():
 def test_pool_compute_cache_and_features(ref, structures, models, tmp_path, monkeypatch):
     from pymatgen.core import Lattice, Structure
 
-    from matmap_utils.megnet import SiteFeatures, pool_compute
+    from matmap_utils.screening.megnet.pool import SiteFeatures, pool_compute
 
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path))
     ids = ref["ids"][:3]
@@ -242,12 +243,14 @@ def test_pool_compute_cache_and_features(ref, structures, models, tmp_path, monk
 
 
 def test_band_gaps_vs_mp_join():
-    from matmap_utils.megnet import load_mp_band_gaps, megnet_vs_mp_band_gaps
+    from matmap_utils.data.datasets import load_mp_band_gaps
+    from matmap_utils.screening.megnet.pool import megnet_vs_mp_band_gaps
 
     mp = load_mp_band_gaps()
     ids = list(mp.index[:3])
-    preds = pd.DataFrame({"band_gap_eV": [1.0, 2.0, 3.0], "formation_energy_eV_atom": 0.0},
-                         index=ids + []).rename_axis("id")
+    preds = pd.DataFrame({"band_gap_eV": [1.0, 2.0, 3.0], "formation_energy_eV_atom": 0.0}, index=ids + []).rename_axis(
+        "id"
+    )
     preds.loc["mp-not-in-csv"] = [5.0, 0.0]
     joined, metrics = megnet_vs_mp_band_gaps(preds)
     assert list(joined.index) == ids
@@ -258,8 +261,8 @@ def test_band_gaps_vs_mp_join():
 
 def test_fixture_structures_are_the_mirror_cifs(ref):
     """The structures of the fixture are the mirror CIFs as our reader parses them."""
-    from matmap_utils.data import fetch
-    from matmap_utils.structures import read_structure
+    from matmap_utils.data.registry import fetch
+    from matmap_utils.data.structures import read_structure
 
     for i in ref["ids"][:3] + ref["ids"][-1:]:
         ours = read_structure(fetch(f"mp_li/{i}.cif"))
@@ -273,7 +276,7 @@ def test_fixture_structures_are_the_mirror_cifs(ref):
 def test_cli(ref, structures, tmp_path, capsys):
     from pymatgen.io.cif import CifWriter
 
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     ids = ref["ids"][:2]
     for i in ids:
@@ -298,7 +301,7 @@ def test_cli(ref, structures, tmp_path, capsys):
 
 
 def test_pool_compute_in_worker_processes_equals_in_process(ref, structures, tmp_path, monkeypatch):
-    from matmap_utils.megnet import pool_compute
+    from matmap_utils.screening.megnet.pool import pool_compute
 
     monkeypatch.setenv("MATMAP_CACHE", str(tmp_path))
     ids = ref["ids"][:4]
@@ -312,7 +315,7 @@ def test_pool_compute_in_worker_processes_equals_in_process(ref, structures, tmp
 
 
 def test_thread_count_default_and_override(ref, structures, models, monkeypatch):
-    from matmap_utils.megnet import default_threads
+    from matmap_utils.screening.megnet.model import default_threads
 
     monkeypatch.setenv("MATMAP_MEGNET_THREADS", "3")
     assert default_threads() == 3

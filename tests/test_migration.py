@@ -1,4 +1,4 @@
-"""Tests of matmap_utils.migration: BVSE percolation barriers via bvlain, failures as rows, cache."""
+"""Tests of matmap_utils.materials_map.bvse: BVSE percolation barriers via bvlain, failures as rows, cache."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
-
-from matmap_utils import migration as M
 from structures_lib import li2o
+
+from matmap_utils.materials_map import bvse as M
 
 FAST = {"resolution": 0.4}
 
@@ -56,8 +56,13 @@ def test_failures_are_rows_with_reasons():
     disordered.replace(1, {"Li": 0.5, "Na": 0.5})
     # Li metal: oxidation states cannot be assigned to a metal
     metal = Structure(Lattice.cubic(3.51), ["Li", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5]])
-    df = M.migration_table([li2o(), no_li, disordered, metal, None], ["ok", "noli", "dis", "metal", "none"],
-                           settings=FAST, n_jobs=1, progress=False)
+    df = M.migration_table(
+        [li2o(), no_li, disordered, metal, None],
+        ["ok", "noli", "dis", "metal", "none"],
+        settings=FAST,
+        n_jobs=1,
+        progress=False,
+    )
     assert list(df.columns) == M.COLUMNS
     assert len(df) == 5
     assert math.isfinite(df.loc["ok", "ME"]) and df.loc["ok", "reason"] == ""
@@ -106,8 +111,8 @@ def test_coarse_grid_for_big_cells():
 
 @pytest.mark.mirror
 def test_nasicon_from_the_mirror():
-    from matmap_utils.data import fetch
-    from matmap_utils.structures import read_structure
+    from matmap_utils.data.registry import fetch
+    from matmap_utils.data.structures import read_structure
 
     st = read_structure(fetch("mp_li/mp-10499.cif"))
     e = M.bvse_barriers(st, {"resolution": 0.4})
@@ -118,7 +123,7 @@ def test_cli_migrate(tmp_path, capsys):
     import pandas as pd
     from pymatgen.io.cif import CifWriter
 
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     good = tmp_path / "li2o.cif"
     CifWriter(li2o()).write_file(good)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from matmap_utils import book
+from matmap_utils.book import build, execute, profiles
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = book.all_notebooks()
+NOTEBOOKS = execute.all_notebooks()
 
 
 def test_there_are_notebooks():
@@ -27,15 +26,15 @@ def test_parameters_cell(nb):
     cells = jupytext.read(nb).cells
     tagged = [c for c in cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, f"{nb.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
-    params = book.notebook_parameters(nb)
+    params = profiles.notebook_parameters(nb)
     assert {"profile", "seed"} <= set(params), f"{nb.name} must take `profile` and `seed` parameters"
 
 
 @pytest.mark.parametrize("profile", ["ci", "paper"])
 def test_profiles_only_name_declared_parameters(profile):
-    prof = book.load_profile(profile)
+    prof = profiles.load_profile(profile)
     for nb in NOTEBOOKS:
-        declared = set(book.notebook_parameters(nb))
+        declared = set(profiles.notebook_parameters(nb))
         section = prof.get(nb.stem) or {}
         unknown = set(section) - declared
         assert not unknown, f"params/{profile}.yaml section {nb.stem} names undeclared {sorted(unknown)}"
@@ -43,12 +42,12 @@ def test_profiles_only_name_declared_parameters(profile):
 
 def test_unknown_override_is_rejected():
     with pytest.raises(ValueError, match="no parameter"):
-        book.merged_parameters(NOTEBOOKS[0], "ci", overrides={"no_such_parameter": 1})
+        profiles.merged_parameters(NOTEBOOKS[0], "ci", overrides={"no_such_parameter": 1})
 
 
 def test_toc_lists_only_existing_notebooks():
     stems = {p.stem for p in NOTEBOOKS}
-    listed = book.toc_notebooks()
+    listed = build.toc_notebooks()
     assert listed and set(listed) <= stems
 
 
@@ -60,10 +59,11 @@ def test_failing_notebook_reports_the_cell(tmp_path, monkeypatch):
     (root / "data" / "registry.tsv.gz").write_bytes(b"")
     (root / "params" / "ci.yaml").write_text("_all: {profile: ci, seed: 0}\n")
     (root / "notebooks" / "99_boom.py").write_text(
-        '# %% tags=["parameters"]\nprofile = "paper"\nseed = 0\n\n# %%\nx = 1\n\n# %%\nraise RuntimeError("kaboom " + profile)\n')
+        '# %% tags=["parameters"]\nprofile = "paper"\nseed = 0\n\n# %%\nx = 1\n\n# %%\nraise RuntimeError("kaboom " + profile)\n'
+    )
     monkeypatch.setenv("MATMAP_ROOT", str(root))
-    with pytest.raises(book.NotebookFailed) as err:
-        book.execute_notebook("99_boom", profile="ci")
+    with pytest.raises(execute.NotebookFailed) as err:
+        execute.execute_notebook("99_boom", profile="ci")
     assert "kaboom ci" in str(err.value) and "RuntimeError" in str(err.value)
 
 
@@ -76,8 +76,8 @@ def test_smoke_all_notebooks_ci_profile(tmp_path, monkeypatch):
     failures = []
     for nb in NOTEBOOKS:
         try:
-            book.execute_notebook(nb.stem, profile="ci", output_dir=tmp_path / "executed", force=True)
-        except book.NotebookFailed as exc:
+            execute.execute_notebook(nb.stem, profile="ci", output_dir=tmp_path / "executed", force=True)
+        except execute.NotebookFailed as exc:
             failures.append(str(exc)[-3000:])
             continue
         metrics = tmp_path / "results" / nb.stem / "metrics.json"

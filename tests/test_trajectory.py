@@ -1,4 +1,4 @@
-"""Tests of matmap_utils.trajectory on tiny synthetic trajectories with known answers."""
+"""Tests of matmap_utils.transport on tiny synthetic trajectories with known answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from matmap_utils import trajectory as tj
+from matmap_utils.data import trajectories
+from matmap_utils.transport import diffusion, vibrations
+from matmap_utils.transport import runs as transport_runs
 
 
 def _xdatcar_text(frac: np.ndarray, lattice: np.ndarray, symbols, counts, lattices=None) -> str:
@@ -38,8 +40,8 @@ def _random_walk(n_frames=1200, n_atoms=150, dt=2.0, D_A2_fs=0.05, seed=0):
 def test_fft_msd_equals_direct_msd():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(41, 7, 3)).cumsum(axis=0)
-    np.testing.assert_allclose(tj.msd_fft(x), tj.msd_direct(x), atol=1e-9)
-    np.testing.assert_allclose(tj.msd_fft(x, max_lag=30), tj.msd_direct(x, max_lag=30), atol=1e-9)
+    np.testing.assert_allclose(diffusion.msd_fft(x), diffusion.msd_direct(x), atol=1e-9)
+    np.testing.assert_allclose(diffusion.msd_fft(x, max_lag=30), diffusion.msd_direct(x, max_lag=30), atol=1e-9)
 
 
 def test_fft_msd_matches_eq3_double_sum_for_one_lag():
@@ -47,15 +49,15 @@ def test_fft_msd_matches_eq3_double_sum_for_one_lag():
     x = rng.normal(size=(20, 3, 3)).cumsum(axis=0)
     m = 4
     expect = sum(((x[j + m] - x[j]) ** 2).sum() for j in range(20 - m)) / (3 * (20 - m))
-    assert tj.msd_fft(x)[m].sum() == pytest.approx(expect)
+    assert diffusion.msd_fft(x)[m].sum() == pytest.approx(expect)
 
 
 def test_random_walk_recovers_known_D():
     D_true = 0.05  # Å²/fs → 5e-3 cm²/s
     pos = _random_walk(n_atoms=600, D_A2_fs=D_true)
     species = ["Li"] * 600
-    traj = tj.Trajectory(species, np.eye(3) * 50.0, pos, 2.0, 300.0)
-    res = tj.diffusion(traj, "Li")
+    traj = trajectories.Trajectory(species, np.eye(3) * 50.0, pos, 2.0, 300.0)
+    res = diffusion.diffusion(traj, "Li")
     D_cm2 = D_true * 0.1
     assert res.D_cm2_s == pytest.approx(D_cm2, rel=0.06)
     np.testing.assert_allclose(res.D_xyz_cm2_s, D_cm2, rtol=0.12)
@@ -69,11 +71,11 @@ def test_random_walk_recovers_known_D():
 def test_anisotropic_walk_components_and_pooling():
     rng = np.random.default_rng(3)
     runs = []
-    for k in range(3):
+    for _k in range(3):
         steps = rng.normal(size=(600, 250, 3)) * np.array([0.1, 0.1, 0.4])
         pos = np.concatenate([np.zeros((1, 250, 3)), steps.cumsum(axis=0)])
-        runs.append(tj.Trajectory(["Li"] * 250, np.eye(3) * 30, pos, 1.0, 500.0))
-    res = tj.diffusion(runs, "Li")
+        runs.append(trajectories.Trajectory(["Li"] * 250, np.eye(3) * 30, pos, 1.0, 500.0))
+    res = diffusion.diffusion(runs, "Li")
     expect = np.array([0.01, 0.01, 0.16]) / 2 * 0.1  # σ²/(2Δt) in Å²/fs → cm²/s
     np.testing.assert_allclose(res.D_xyz_cm2_s, expect, rtol=0.15)
     assert res.n_runs == 3 and "3 runs" in res.err_method
@@ -87,31 +89,31 @@ def test_drift_removal_cancels_a_rigid_translation():
     full = np.concatenate([pos, frame], axis=1)
     shift = np.linspace(0, 30, 300)[:, None, None] * np.array([1.0, 0, 0])
     sp = ["Li"] * 20 + ["S"] * 10
-    ref = tj.diffusion(tj.Trajectory(sp, np.eye(3) * 40, full, 2.0), "Li").D_cm2_s
-    drifted = tj.Trajectory(sp, np.eye(3) * 40, full + shift, 2.0)
-    assert tj.diffusion(drifted, "Li").D_cm2_s > 2 * ref
-    assert tj.diffusion(drifted, "Li", drift=True).D_cm2_s == pytest.approx(ref, rel=0.05)
+    ref = diffusion.diffusion(trajectories.Trajectory(sp, np.eye(3) * 40, full, 2.0), "Li").D_cm2_s
+    drifted = trajectories.Trajectory(sp, np.eye(3) * 40, full + shift, 2.0)
+    assert diffusion.diffusion(drifted, "Li").D_cm2_s > 2 * ref
+    assert diffusion.diffusion(drifted, "Li", drift=True).D_cm2_s == pytest.approx(ref, rel=0.05)
 
 
 def test_arrhenius_recovers_Ea_and_D0():
     T = np.array([600.0, 800.0, 1000.0, 1200.0])
-    D = 1e-3 * np.exp(-0.25 / (tj.KB_EV * T))
-    fit = tj.arrhenius(T, D, 0.05 * D)
+    D = 1e-3 * np.exp(-0.25 / (diffusion.KB_EV * T))
+    fit = diffusion.arrhenius(T, D, 0.05 * D)
     assert fit.Ea_eV == pytest.approx(0.25, rel=1e-6)
     assert fit.D0_cm2_s == pytest.approx(1e-3, rel=1e-6)
     assert fit.weighted and fit.Ea_err_eV > 0
-    two = tj.arrhenius(T[:2], D[:2])
+    two = diffusion.arrhenius(T[:2], D[:2])
     assert two.Ea_eV == pytest.approx(0.25, rel=1e-6) and np.isnan(two.Ea_err_eV)
     with pytest.raises(ValueError):
-        tj.arrhenius([600.0], [1e-6])
+        diffusion.arrhenius([600.0], [1e-6])
 
 
 def test_nernst_einstein_against_hand_formula():
     from scipy.constants import Boltzmann, elementary_charge
 
-    sigma = tj.nernst_einstein(1e-6, 20, 1000.0, 600.0)
+    sigma = diffusion.nernst_einstein(1e-6, 20, 1000.0, 600.0)
     n = 20 / 1000e-24
-    assert sigma == pytest.approx(n * elementary_charge ** 2 * 1e-6 / (Boltzmann * 600.0))
+    assert sigma == pytest.approx(n * elementary_charge**2 * 1e-6 / (Boltzmann * 600.0))
 
 
 # ---------------------------------------------------------------------------- readers
@@ -129,11 +131,11 @@ def test_unwrap_particle_crossing_the_boundary(tmp_path):
     path = tmp_path / "XDATCAR.gz"
     with gzip.open(path, "wt") as fh:
         fh.write(_xdatcar_text(frac, lattice, ["Li", "S"], [1, 1]))
-    traj = tj.read_xdatcar(path, timestep_fs=1.0, stride=2)
+    traj = trajectories.read_xdatcar(path, timestep_fs=1.0, stride=2)
     np.testing.assert_allclose(traj.positions[:, 0, 0], x_true, atol=1e-6)
     assert traj.dt_fs == 2.0 and list(traj.species) == ["Li", "S"]
     cart = frac @ lattice
-    np.testing.assert_allclose(tj.unwrap_cartesian(cart, lattice)[:, 0, 0], x_true, atol=1e-6)
+    np.testing.assert_allclose(trajectories.unwrap_cartesian(cart, lattice)[:, 0, 0], x_true, atol=1e-6)
 
 
 def test_npy_reader_with_structure(tmp_path):
@@ -143,7 +145,7 @@ def test_npy_reader_with_structure(tmp_path):
     frac = np.tile(s.frac_coords, (10, 1, 1))
     frac[:, 0, 2] = (0.95 + 0.02 * np.arange(10)) % 1.0
     np.save(tmp_path / "t.npy", frac)
-    traj = tj.read_trajectory(tmp_path / "t.npy", structure=s, timestep_fs=2, stride=10)
+    traj = trajectories.read_trajectory(tmp_path / "t.npy", structure=s, timestep_fs=2, stride=10)
     assert traj.dt_fs == 20.0
     np.testing.assert_allclose(np.diff(traj.positions[:, 0, 2]), 0.12, atol=1e-9)
 
@@ -154,10 +156,16 @@ def test_pmg_json_reader(tmp_path):
     s = Structure(Lattice.cubic(6.0), ["Li", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     disp = np.zeros((2, 5, 3))
     disp[0, :, 0] = np.arange(5) * 0.7
-    d = {"structure": s.as_dict(), "displacements": disp.tolist(), "time_step": 2,
-         "step_skip": 10, "temperature": 600, "specie": "Li"}
+    d = {
+        "structure": s.as_dict(),
+        "displacements": disp.tolist(),
+        "time_step": 2,
+        "step_skip": 10,
+        "temperature": 600,
+        "specie": "Li",
+    }
     (tmp_path / "da.json").write_text(json.dumps(d))
-    traj = tj.read_trajectory(tmp_path / "da.json")
+    traj = trajectories.read_trajectory(tmp_path / "da.json")
     assert traj.dt_fs == 20.0 and traj.temperature_K == 600.0
     np.testing.assert_allclose(traj.positions[:, 0, 0], np.arange(5) * 0.7)
 
@@ -166,15 +174,17 @@ def test_extxyz_reader_velocities_and_metadata(tmp_path):
     lines = []
     for k in range(4):
         lines.append("2")
-        lines.append('Lattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3:velocities:R:3 '
-                     f'velocity_unit=A/fs Time={10 * k} md_timestep_fs=2.0 md_stride=5 '
-                     'md_temperature_K=900 pbc="T T T"')
+        lines.append(
+            'Lattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3:velocities:R:3 '
+            f"velocity_unit=A/fs Time={10 * k} md_timestep_fs=2.0 md_stride=5 "
+            'md_temperature_K=900 pbc="T T T"'
+        )
         lines.append(f"Li {(1.0 + 1.5 * k) % 5:.5f} 1 1 0.15 0 0")
         lines.append("S 3 3 3 0 0 0")
     path = tmp_path / "t.extxyz.gz"
     with gzip.open(path, "wt") as fh:
         fh.write("\n".join(lines) + "\n")
-    traj = tj.read_trajectory(path)
+    traj = trajectories.read_trajectory(path)
     assert traj.dt_fs == 10.0 and traj.temperature_K == 900.0
     np.testing.assert_allclose(traj.positions[:, 0, 0], 1.0 + 1.5 * np.arange(4), atol=1e-5)
     np.testing.assert_allclose(traj.velocities[:, 0, 0], 0.15)
@@ -189,22 +199,22 @@ def test_bad_inputs_raise_naming_the_file(tmp_path):
     s = Structure(Lattice.cubic(6.0), ["Na", "S"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     one = tmp_path / "one.npy"
     np.save(one, np.zeros((1, 2, 3)))
-    with pytest.raises(tj.TrajectoryError, match="one.npy.*2 frames"):
-        tj.read_positions_array(one, s, 2.0)
+    with pytest.raises(trajectories.TrajectoryError, match="one.npy.*2 frames"):
+        trajectories.read_positions_array(one, s, 2.0)
     nan = tmp_path / "nan.npy"
     arr = np.zeros((5, 2, 3))
     arr[2, 1, 0] = np.nan
     np.save(nan, arr)
-    with pytest.raises(tj.TrajectoryError, match="nan.npy.*NaN"):
-        tj.read_positions_array(nan, s, 2.0)
+    with pytest.raises(trajectories.TrajectoryError, match="nan.npy.*NaN"):
+        trajectories.read_positions_array(nan, s, 2.0)
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((5, 3, 3)))
-    with pytest.raises(tj.TrajectoryError, match="wrong.npy.*3 atoms.*2 sites"):
-        tj.read_positions_array(wrong, s, 2.0)
+    with pytest.raises(trajectories.TrajectoryError, match="wrong.npy.*3 atoms.*2 sites"):
+        trajectories.read_positions_array(wrong, s, 2.0)
     obj = tmp_path / "obj.npy"
     np.save(obj, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(tj.TrajectoryError, match="obj.npy"):
-        tj.read_positions_array(obj, s, 2.0)
+    with pytest.raises(trajectories.TrajectoryError, match="obj.npy"):
+        trajectories.read_positions_array(obj, s, 2.0)
 
 
 def test_variable_cell_xdatcar_is_refused(tmp_path):
@@ -212,20 +222,20 @@ def test_variable_cell_xdatcar_is_refused(tmp_path):
     lats = [np.eye(3) * 5.0, np.eye(3) * 5.1, np.eye(3) * 5.2]
     path = tmp_path / "XDATCAR_npt"
     path.write_text(_xdatcar_text(frac, lats[0], ["Li"], [1], lattices=lats))
-    with pytest.raises(tj.TrajectoryError, match="XDATCAR_npt.*variable-cell"):
-        tj.read_xdatcar(path, 2.0)
-    with pytest.raises(tj.TrajectoryError, match="time step"):
-        tj.read_trajectory(path, format="xdatcar")
+    with pytest.raises(trajectories.TrajectoryError, match="XDATCAR_npt.*variable-cell"):
+        trajectories.read_xdatcar(path, 2.0)
+    with pytest.raises(trajectories.TrajectoryError, match="time step"):
+        trajectories.read_trajectory(path, format="xdatcar")
 
 
 def test_species_mismatch_and_single_frame_in_memory():
-    with pytest.raises(tj.TrajectoryError, match="species"):
-        tj.Trajectory(["Li"], np.eye(3) * 5, np.zeros((3, 2, 3)), 1.0)
-    with pytest.raises(tj.TrajectoryError, match="at least 2 frames"):
-        tj.Trajectory(["Li"], np.eye(3) * 5, np.zeros((1, 1, 3)), 1.0)
-    traj = tj.Trajectory(["S", "S"], np.eye(3) * 5, np.zeros((3, 2, 3)), 1.0)
-    with pytest.raises(tj.TrajectoryError, match="no atoms of species"):
-        tj.diffusion(traj, "Li")
+    with pytest.raises(trajectories.TrajectoryError, match="species"):
+        trajectories.Trajectory(["Li"], np.eye(3) * 5, np.zeros((3, 2, 3)), 1.0)
+    with pytest.raises(trajectories.TrajectoryError, match="at least 2 frames"):
+        trajectories.Trajectory(["Li"], np.eye(3) * 5, np.zeros((1, 1, 3)), 1.0)
+    traj = trajectories.Trajectory(["S", "S"], np.eye(3) * 5, np.zeros((3, 2, 3)), 1.0)
+    with pytest.raises(trajectories.TrajectoryError, match="no atoms of species"):
+        diffusion.diffusion(traj, "Li")
 
 
 # ---------------------------------------------------------------------------- VDOS
@@ -244,19 +254,19 @@ def _oscillators(f_thz=5.0, n=2000, dt=2.0, n_atoms=8, seed=0, amp=0.5):
 def test_vdos_of_harmonic_oscillator_peaks_at_its_frequency():
     f = 5.0
     pos, vel = _oscillators(f)
-    traj = tj.Trajectory(["Ar"] * 8, np.eye(3) * 20, pos, 2.0, 300.0, vel)
-    d = tj.vdos(traj)
-    E0 = f * tj.H_MEV_THZ
+    traj = trajectories.Trajectory(["Ar"] * 8, np.eye(3) * 20, pos, 2.0, 300.0, vel)
+    d = vibrations.vdos(traj)
+    E0 = f * diffusion.H_MEV_THZ
     assert d.energy_meV[np.argmax(d.g)] == pytest.approx(E0, abs=0.3)
     assert np.trapezoid(d.g, d.energy_meV) == pytest.approx(3.0)
-    desc = tj.vibrational_descriptors(d, 300.0)
+    desc = vibrations.vibrational_descriptors(d, 300.0)
     assert desc["omega_mean_meV"] == pytest.approx(E0, rel=0.03)
-    x = E0 * 1e-3 / (tj.KB_EV * 300.0)
+    x = E0 * 1e-3 / (diffusion.KB_EV * 300.0)
     cv_einstein = 3 * x * x * np.exp(x) / np.expm1(x) ** 2
     assert desc["Cv_kB_atom"] == pytest.approx(cv_einstein, rel=0.02)
     e_einstein = 3 * E0 * (0.5 + 1 / np.expm1(x))
     assert desc["Evib_meV_atom"] == pytest.approx(e_einstein, rel=0.02)
-    f_einstein = 3 * tj.KB_EV * 1e3 * 300 * np.log(2 * np.sinh(x / 2))
+    f_einstein = 3 * diffusion.KB_EV * 1e3 * 300 * np.log(2 * np.sinh(x / 2))
     assert desc["Fvib_meV_atom"] == pytest.approx(f_einstein, rel=0.05, abs=0.3)
     # the ω30 cut-off keeps only modes below 30 meV
     assert desc["omega30_meV"] == pytest.approx(E0, rel=0.03)
@@ -264,11 +274,11 @@ def test_vdos_of_harmonic_oscillator_peaks_at_its_frequency():
 
 def test_finite_difference_velocities_warn_with_nyquist():
     pos, _ = _oscillators(2.0, n=400, dt=10.0)
-    traj = tj.Trajectory(["Ar"] * 8, np.eye(3) * 20, pos, 10.0, 300.0)
+    traj = trajectories.Trajectory(["Ar"] * 8, np.eye(3) * 20, pos, 10.0, 300.0)
     with pytest.warns(UserWarning, match="Nyquist frequency 50.00 THz"):
-        d = tj.vdos(traj)
+        d = vibrations.vdos(traj)
     assert not d.from_velocities
-    assert d.energy_meV[np.argmax(d.g)] == pytest.approx(2.0 * tj.H_MEV_THZ, abs=0.5)
+    assert d.energy_meV[np.argmax(d.g)] == pytest.approx(2.0 * diffusion.H_MEV_THZ, abs=0.5)
 
 
 def test_classification_and_lindemann():
@@ -279,10 +289,10 @@ def test_classification_and_lindemann():
     frame = grid[None] + rng.normal(scale=0.1, size=(n, 8, 3))
     mover = 1.0 + np.linspace(0, 6, n)[:, None, None] * np.array([1.0, 0, 0]) + np.zeros((n, 1, 3))
     pos = np.concatenate([frame, mover], axis=1)
-    traj = tj.Trajectory(["S"] * 8 + ["Li"], lattice, pos, 2.0, 500.0)
-    diff = tj.classify_diffusive(traj)
+    traj = trajectories.Trajectory(["S"] * 8 + ["Li"], lattice, pos, 2.0, 500.0)
+    diff = vibrations.classify_diffusive(traj)
     assert diff.tolist() == [False] * 8 + [True]
-    lind = tj.lindemann_ratio(traj, np.flatnonzero(~diff))
+    lind = vibrations.lindemann_ratio(traj, np.flatnonzero(~diff))
     assert lind["d_nn_A"] == pytest.approx(5.0, abs=0.05)
     assert lind["rms_disp_A"] == pytest.approx(0.1 * np.sqrt(3), rel=0.05)
 
@@ -294,14 +304,14 @@ def test_kinetic_temperature_of_maxwell_boltzmann_velocities():
     rng = np.random.default_rng(6)
     T = 700.0
     m = atomic_masses[atomic_numbers["Li"]]
-    sigma = np.sqrt(tj.KB_EV * T / m) * units.fs  # Å/fs (√(eV/amu) is an ASE velocity)
+    sigma = np.sqrt(diffusion.KB_EV * T / m) * units.fs  # Å/fs (√(eV/amu) is an ASE velocity)
     vel = rng.normal(scale=sigma, size=(50, 400, 3))
-    traj = tj.Trajectory(["Li"] * 400, np.eye(3) * 20, np.zeros((50, 400, 3)), 1.0, T, vel)
-    assert tj.kinetic_temperature(traj)["Li"] == pytest.approx(T, rel=0.02)
+    traj = trajectories.Trajectory(["Li"] * 400, np.eye(3) * 20, np.zeros((50, 400, 3)), 1.0, T, vel)
+    assert vibrations.kinetic_temperature(traj)["Li"] == pytest.approx(T, rel=0.02)
 
 
 def test_cli_diffusion_json_pools_files(tmp_path, capsys):
-    from matmap_utils.cli import main
+    from matmap_utils.cli.main import main
 
     rng = np.random.default_rng(7)
     paths = []
@@ -310,8 +320,7 @@ def test_cli_diffusion_json_pools_files(tmp_path, capsys):
         p = tmp_path / f"XDATCAR_{k}"
         p.write_text(_xdatcar_text(frac, np.eye(3) * 10.0, ["Li"], [30]))
         paths.append(str(p))
-    rc = main(["diffusion", *paths, "--timestep", "1", "--stride", "2", "--temperature", "500",
-               "--json"])
+    rc = main(["diffusion", *paths, "--timestep", "1", "--stride", "2", "--temperature", "500", "--json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_runs"] == 2 and out["n_ions"] == 60 and out["dt_frame_fs"] == 2.0
@@ -327,11 +336,10 @@ def test_ase_traj_reader_converts_velocities(tmp_path):
     path = tmp_path / "run.traj"
     with AseTraj(str(path), "w") as tr:
         for k in range(5):
-            a = Atoms("LiS", positions=[[(0.5 + 1.2 * k) % 4.0, 1, 1], [2, 2, 2]], cell=[4, 4, 4],
-                      pbc=True)
+            a = Atoms("LiS", positions=[[(0.5 + 1.2 * k) % 4.0, 1, 1], [2, 2, 2]], cell=[4, 4, 4], pbc=True)
             a.set_velocities(np.array([[0.02, 0, 0], [0, 0, 0]]) / units.fs)  # 0.02 Å/fs
             tr.write(a)
-    traj = tj.read_trajectory(path, timestep_fs=1.0, stride=10)
+    traj = trajectories.read_trajectory(path, timestep_fs=1.0, stride=10)
     assert traj.dt_fs == 10.0
     np.testing.assert_allclose(traj.velocities[:, 0, 0], 0.02, rtol=1e-6)
     np.testing.assert_allclose(traj.positions[:, 0, 0], 0.5 + 1.2 * np.arange(5), atol=1e-9)
@@ -346,9 +354,13 @@ def test_framework_mobile_flags_diffusing_cations_not_rotating_anions():
     ramp = np.linspace(0, 3, n)[:, None]
     anion_moves = pos.copy()
     anion_moves[:, 2, 0] += ramp[:, 0]  # an S atom moves 3 Å, P stays
-    row, _ = tj.descriptor_row(tj.Trajectory(species, np.eye(3) * 10, anion_moves, 2.0, 500.0), "Li")
+    row, _ = transport_runs.descriptor_row(
+        trajectories.Trajectory(species, np.eye(3) * 10, anion_moves, 2.0, 500.0), "Li"
+    )
     assert row["anion_diffusive_fraction"] == pytest.approx(1 / 3) and not row["framework_mobile"]
     cation_moves = pos.copy()
     cation_moves[:, 1, 1] += ramp[:, 0]  # P diffuses
-    row, _ = tj.descriptor_row(tj.Trajectory(species, np.eye(3) * 10, cation_moves, 2.0, 500.0), "Li")
+    row, _ = transport_runs.descriptor_row(
+        trajectories.Trajectory(species, np.eye(3) * 10, cation_moves, 2.0, 500.0), "Li"
+    )
     assert row["framework_cation_diffusive_fraction"] == 1.0 and row["framework_mobile"]

@@ -6,9 +6,10 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from sklearn.metrics import average_precision_score, matthews_corrcoef, roc_auc_score
 
-from matmap_utils.validation import (best_checkpoint, classification_metrics, cluster_folds, control_metrics,
-                                     elmd_matrix, logistic_baseline, paper_folds, run_cv, sendek_features,
-                                     stratified_kfold, summarize)
+from matmap_utils.screening.baselines import logistic_baseline, sendek_features
+from matmap_utils.screening.cv import best_checkpoint, run_cv, summarize
+from matmap_utils.screening.metrics import classification_metrics, control_metrics
+from matmap_utils.screening.splits import cluster_folds, elmd_matrix, paper_folds, stratified_kfold
 
 
 def test_metrics_against_sklearn():
@@ -40,12 +41,16 @@ def test_controls():
 
 
 def test_split_logic():
-    df = pd.DataFrame({"split_test": [True, False, False, False, False, False],
-                       "kfold": pd.array([pd.NA, 0, 1, 0, 1, 1], dtype="Int64"),
-                       "loco_cluster": pd.array([3, 0, 0, 2, 2, 5], dtype="Int64")})
+    df = pd.DataFrame(
+        {
+            "split_test": [True, False, False, False, False, False],
+            "kfold": pd.array([pd.NA, 0, 1, 0, 1, 1], dtype="Int64"),
+            "loco_cluster": pd.array([3, 0, 0, 2, 2, 5], dtype="Int64"),
+        }
+    )
     kf = paper_folds(df, "kfold")
     assert [list(v) for _, v in kf] == [[1, 3], [2, 4, 5]]
-    assert all(0 not in np.concatenate(f) for f in kf)           # test row never used
+    assert all(0 not in np.concatenate(f) for f in kf)  # test row never used
     lo = paper_folds(df, "loco")
     assert [list(v) for _, v in lo] == [[1, 2], [3, 4], [5]]
     for tr, va in lo:
@@ -93,7 +98,7 @@ def test_sendek_features_simple_and_disordered():
     assert f["LASD"] == pytest.approx(2.57, abs=0.01)
     assert f["LLSD"] == pytest.approx(5.14 / np.sqrt(2), abs=0.01)
     assert f["LLB"] == 0.0
-    assert f["SBI"] == 0.0                       # no framework-framework bonds
+    assert f["SBI"] == 0.0  # no framework-framework bonds
     f_close = sendek_features(s, li_li_cutoff=3.7)
     assert f_close["LLB"] == pytest.approx(12.0)
     # half-occupied Li: LLB per Li counts neighbours by occupancy
@@ -112,7 +117,7 @@ def test_logistic_baseline_learns():
 
 
 def test_hpo_space_maps_to_config():
-    from matmap_utils.validation import HPO_SPACE, config_from_trial
+    from matmap_utils.screening.hpo import HPO_SPACE, config_from_trial
 
     trial = {k: v[-1] for k, v in HPO_SPACE.items()}
     cfg = config_from_trial(trial, input_dim=32, epochs=7)
@@ -126,14 +131,25 @@ def test_hpo_search_runs_and_returns_a_point_of_the_space():
     """Two Ray Tune trials (local Ray, ASHA + HyperOpt) on tiny random sets."""
     pytest.importorskip("ray.tune")
     pytest.importorskip("hyperopt")
-    from matmap_utils.validation import HPO_SPACE, hpo_search
+    from matmap_utils.screening.hpo import HPO_SPACE, hpo_search
 
     rng = np.random.default_rng(0)
     mats = [rng.normal(size=(int(rng.integers(2, 6)), 4)) for _ in range(24)]
     y = np.array([0, 1] * 12)
     small = {**HPO_SPACE, "n_neurons": [8, 16], "n_layers": [1, 2]}
-    r = hpo_search(mats, y, np.arange(16), np.arange(16, 24), input_dim=4, num_samples=2, epochs=3,
-                   grace_period=1, num_cpus=1, seed=0, space=small)
+    r = hpo_search(
+        mats,
+        y,
+        np.arange(16),
+        np.arange(16, 24),
+        input_dim=4,
+        num_samples=2,
+        epochs=3,
+        grace_period=1,
+        num_cpus=1,
+        seed=0,
+        space=small,
+    )
     assert r["n_trials"] == 2 and len(r["trials"]) == 2
     for k, v in r["best_config"].items():
         assert v in small[k], k

@@ -1,0 +1,226 @@
+"""The book pipeline: jupytext → papermill (with a parameter profile) → Jupyter Book.
+
+``execute_notebook`` runs one ``notebooks/NN_name.py`` with papermill into ``book/executed/``;
+``build_book`` executes every notebook listed in ``_toc.yml`` whose inputs changed, then runs
+``jupyter-book build . -n -W --keep-going`` (``execute_notebooks: "off"``: papermill is the only
+executor).
+
+Incremental builds: each executed notebook has a stamp (``book/executed/.stamps/NN.json``)
+holding a hash of what it depends on — its source, the ``matmap_utils`` sources, its merged
+parameters, the data registry and the stamps of the notebooks it reads from.  A notebook re-executes
+only when that hash changes; Sphinx then rebuilds only the pages whose files changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from matmap_utils.book.profiles import _to_ipynb, merged_parameters
+from matmap_utils.core.cache import atomic_write_json, hash_key
+from matmap_utils.core.paths import repo_root
+
+#: Which earlier notebooks' tables each notebook reads (re-execution cascades along these).
+DEPENDS_ON = {
+    "02_autoencoder_map": ["01_descriptors"],
+    "04_correlograms": ["01_descriptors", "03_aimd_trajectories"],
+    "05_clustering": ["04_correlograms"],
+    "06_atomsets_screening": [],
+}
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised; the message holds the failing cell's traceback."""
+
+
+def notebooks_dir() -> Path:
+    return repo_root() / "notebooks"
+
+
+def executed_dir() -> Path:
+    path = repo_root() / "book" / "executed"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def resolve_notebook(name: str) -> Path:
+    """``01``, ``01_descriptors``, ``notebooks/01_descriptors.py`` → the ``.py`` source path."""
+    p = Path(name)
+    if p.suffix in {".py", ".ipynb"} and p.exists():
+        return p.with_suffix(".py").resolve() if p.with_suffix(".py").exists() else p.resolve()
+    stem = p.stem
+    matches = sorted(notebooks_dir().glob(f"{stem}*.py"))
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise FileNotFoundError(
+            f"no notebook {name!r} in {notebooks_dir()} (have: {', '.join(q.stem for q in all_notebooks())})"
+        )
+    raise ValueError(f"{name!r} is ambiguous: {', '.join(m.stem for m in matches)}")
+
+
+def all_notebooks() -> list[Path]:
+    return sorted(p for p in notebooks_dir().glob("[0-9][0-9]_*.py"))
+
+
+def _imported_modules(source: str, package_dir: Path, current: str | None = None) -> set[str]:
+    """``matmap_utils`` modules imported by ``source`` (absolute or relative imports)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # e.g. IPython magics in a notebook: fall back to a regex scan
+        return set(re.findall(r"matmap_utils\.([A-Za-z_][\w.]*)", source))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("matmap_utils."):
+                    found.add(a.name.split(".", 1)[1])
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import inside the package
+                parts = (current or "").split(".")[: -node.level] if current else []
+                base = ".".join([*parts, base] if base else parts)
+            elif base.startswith("matmap_utils"):
+                base = base[len("matmap_utils") :].lstrip(".")
+            else:
+                continue
+            for a in node.names:
+                cand = f"{base}.{a.name}" if base else a.name
+                found.add(cand if _module_file(package_dir, cand) else base)
+    return {m for m in found if m}
+
+
+def _module_file(package_dir: Path, dotted: str) -> Path | None:
+    base = package_dir.joinpath(*dotted.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def library_dependencies(source: str) -> list[Path]:
+    """Files of ``matmap_utils`` that ``source`` depends on, following imports transitively."""
+    package_dir = repo_root() / "matmap_utils"
+    todo = list(_imported_modules(source, package_dir)) + ["__init__"]
+    seen: dict[str, Path] = {}
+    while todo:
+        mod = todo.pop()
+        if mod in seen:
+            continue
+        path = _module_file(package_dir, mod) if mod != "__init__" else package_dir / "__init__.py"
+        if path is None or not path.exists():
+            continue
+        seen[mod] = path
+        parts = mod.split(".")
+        todo.extend(".".join(parts[:k]) for k in range(1, len(parts)))  # parent packages run on import
+        todo.extend(
+            _imported_modules(
+                path.read_text(), package_dir, current=mod if path.name != "__init__.py" else f"{mod}.__init__"
+            )
+        )
+    return sorted(set(seen.values()))
+
+
+def _library_hash(source: str) -> str:
+    root = repo_root() / "matmap_utils"
+    return hash_key([(str(f.relative_to(root)), f.read_text(errors="replace")) for f in library_dependencies(source)])
+
+
+def _stamp_path(stem: str) -> Path:
+    return executed_dir() / ".stamps" / f"{stem}.json"
+
+
+def input_hash(nb_py: Path, params: dict) -> str:
+    reg = repo_root() / "data" / "registry.tsv.gz"
+    upstream = []
+    for dep in DEPENDS_ON.get(nb_py.stem, []):
+        sp = _stamp_path(dep)
+        upstream.append(json.loads(sp.read_text()).get("hash") if sp.exists() else None)
+    import hashlib
+
+    source = nb_py.read_text()
+    return hash_key(source, _library_hash(source), params, hashlib.sha256(reg.read_bytes()).hexdigest(), upstream)
+
+
+def execute_notebook(
+    nb: str | Path,
+    *,
+    profile: str | os.PathLike = "paper",
+    overrides: dict | None = None,
+    extra_file: str | os.PathLike | None = None,
+    output_dir: Path | None = None,
+    force: bool = False,
+    log_output: bool = False,
+) -> dict[str, Any]:
+    """Execute one notebook with papermill; skip when its inputs are unchanged (unless ``force``).
+
+    Returns ``{"notebook", "output", "executed" (bool), "seconds", "parameters"}``.  On failure raises
+    :class:`NotebookFailed` with the failing cell's traceback.
+    """
+    import papermill as pm
+
+    nb_py = resolve_notebook(str(nb))
+    params = merged_parameters(nb_py, profile, overrides, extra_file)
+    out_dir = Path(output_dir) if output_dir else executed_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / (nb_py.stem + ".ipynb")
+    h = input_hash(nb_py, params)
+    stamp = _stamp_path(nb_py.stem)
+    if not force and output_dir is None and out.exists() and stamp.exists():
+        info = json.loads(stamp.read_text())
+        if info.get("hash") == h:
+            return {
+                "notebook": nb_py.stem,
+                "output": out,
+                "executed": False,
+                "seconds": info.get("seconds"),
+                "parameters": params,
+            }
+    ipynb = _to_ipynb(nb_py)
+    os.environ.setdefault("MATMAP_PROGRESS", "0")  # no progress bars in executed pages (the kernel inherits this)
+    t0 = time.perf_counter()
+    tmp_out = out.with_name(f".{out.stem}.running.ipynb")
+    try:
+        pm.execute_notebook(
+            str(ipynb),
+            str(tmp_out),
+            parameters=params,
+            cwd=str(notebooks_dir()),
+            kernel_name="python3",
+            log_output=log_output,
+            progress_bar=False,
+            report_mode=False,
+        )
+    except pm.PapermillExecutionError as exc:
+        raise NotebookFailed(
+            f"{nb_py.name} failed in cell {exc.exec_count} "
+            f"({exc.ename}: {exc.evalue})\n"
+            + "\n".join(_strip_ansi(t) for t in exc.traceback)
+            + f"\n(partial output kept in {tmp_out})"
+        ) from None
+    seconds = time.perf_counter() - t0
+    os.replace(tmp_out, out)
+    if output_dir is None:
+        atomic_write_json(
+            stamp,
+            {
+                "hash": h,
+                "seconds": round(seconds, 1),
+                "parameters": params,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            },
+        )
+    return {"notebook": nb_py.stem, "output": out, "executed": True, "seconds": seconds, "parameters": params}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)

@@ -1,0 +1,206 @@
+"""Pages of the book generated from the project's own records (never typed by hand):
+
+* ``book/data_provenance.md`` — every dataset of the registry: files, size, licence, citation.
+* ``book/reproducibility.md`` — profile, seeds, package versions, git commit, wall time per notebook.
+* ``book/performance.md`` — the benchmark tables written by ``benchmarks/*.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+
+from matmap_utils.core.cache import atomic_write_text
+from matmap_utils.core.paths import repo_root
+
+#: Packages whose versions the Reproducibility page records.
+KEY_PACKAGES = [
+    "numpy",
+    "scipy",
+    "pandas",
+    "scikit-learn",
+    "torch",
+    "pymatgen",
+    "ase",
+    "bvlain",
+    "umap-learn",
+    "ElMD",
+    "kinisi",
+    "pymatgen-analysis-diffusion",
+    "chgnet",
+    "matminer",
+    "papermill",
+    "jupytext",
+    "jupyter-book",
+    "matplotlib",
+    "seaborn",
+    "plotly",
+    "pooch",
+    "h5py",
+]
+
+
+def _human(nbytes: float) -> str:
+    for unit in ["B", "kB", "MB", "GB"]:
+        if nbytes < 1000:
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1000
+    return f"{nbytes:.1f} TB"
+
+
+def data_provenance_md() -> str:
+    from matmap_utils.data.registry import registry, sources
+
+    reg = registry()
+    src = sources()
+    lines = [
+        "# Data and provenance",
+        "",
+        "Every file the book reads is listed in the project's registry "
+        "(`data/registry.tsv.gz`, generated from the mirror's `MANIFEST.tsv` by "
+        "`scripts/make_registry.py`) with its public URL and sha256. `matmap_utils.data.registry.fetch` reads "
+        "the offline mirror first (`MATMAP_DATA_MIRROR`, default `../shared/data`), otherwise downloads "
+        "the file from its URL into `MATMAP_CACHE`; the sha256 is checked either way. "
+        "`matmap data verify` re-checks every file.",
+        "",
+        "| dataset | files | size | licence |",
+        "|---|---:|---:|---|",
+    ]
+    for key, meta in src.items():
+        rows = reg[reg["source"] == key]
+        lines.append(
+            f"| [{meta['title']}](#src-{key.replace('_', '-')}) | {len(rows):,} | "
+            f"{_human(rows['bytes'].sum())} | {meta['licence']} |"
+        )
+    lines.append("")
+    for key, meta in src.items():
+        rows = reg[reg["source"] == key]
+        lines += [
+            f"(src-{key.replace('_', '-')})=",
+            f"## {meta['title']}",
+            "",
+            meta["description"].strip(),
+            "",
+            f"- **Citation**: {meta['citation'].strip()}",
+            f"- **Licence**: {meta['licence']}",
+            f"- **Files**: {len(rows):,} ({_human(rows['bytes'].sum())}), under `{meta['prefix']}`",
+        ]
+        if len(rows) <= 12:
+            lines += ["", "| file | size | sha256 |", "|---|---:|---|"]
+            lines += [f"| [`{r.path}`]({r.url}) | {_human(r.bytes)} | `{r.sha256[:16]}…` |" for r in rows.itertuples()]
+        else:
+            ex = rows.iloc[0]
+            lines += [f"- **Example**: [`{ex.path}`]({ex.url}) (`{ex.sha256[:16]}…`)"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _pkg_versions() -> list[tuple[str, str]]:
+    out = []
+    for name in KEY_PACKAGES:
+        try:
+            out.append((name, version(name)))
+        except PackageNotFoundError:
+            out.append((name, "not installed"))
+    return out
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def reproducibility_md(profile: str, timings: list[dict]) -> str:
+    from matmap_utils.book.profiles import load_profile
+
+    prof = load_profile(profile)
+    commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+    lines = [
+        "# Reproducibility",
+        "",
+        f"This build executed the notebooks with the **`{profile}`** profile "
+        f"(`params/{profile}.yaml`), at git commit `{commit}`"
+        + (" with uncommitted changes" if dirty else "")
+        + f", on Python {platform.python_version()} "
+        f"({platform.machine()}, {platform.system()}).",
+        "",
+        "Every random step takes its seed from the notebook parameters; rerun one notebook with "
+        "`matmap run NN_name --profile paper -p seed 1` to see how a result depends on it.",
+        "",
+        "## Wall time per notebook",
+        "",
+        "| notebook | wall time (s) | this build |",
+        "|---|---:|---|",
+    ]
+    for t in timings:
+        secs = "" if t.get("seconds") is None else f"{t['seconds']:.0f}"
+        lines.append(
+            f"| {t['notebook']} | {secs} | {'executed' if t.get('executed_now') else 'cached (inputs unchanged)'} |"
+        )
+    lines += [
+        "",
+        "## Parameters",
+        "",
+        "```yaml",
+        _yaml_dump(prof),
+        "```",
+        "",
+        "## Package versions",
+        "",
+        "| package | version |",
+        "|---|---|",
+    ]
+    lines += [f"| {n} | {v} |" for n, v in _pkg_versions()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _yaml_dump(obj) -> str:
+    import yaml
+
+    return yaml.safe_dump(obj, sort_keys=False).strip()
+
+
+def performance_md() -> str:
+    root = repo_root()
+    lines = [
+        "# Performance",
+        "",
+        "Speed matters: the book targets 2-core laptops without a GPU. Each table below is written by "
+        "a script in `benchmarks/` that times our implementation against the library a user would "
+        "otherwise reach for, on the same inputs in the same process, and reports medians of repeated "
+        "runs and their ratio (machines are shared and noisy: ratios are more stable than seconds). "
+        "Rerun them with `make bench`.",
+        "",
+    ]
+    results = sorted((root / "benchmarks" / "results").glob("*.md"))
+    if not results:
+        lines.append("No benchmark has been run yet (`make bench`).")
+    for md in results:
+        body = md.read_text().strip()
+        if not body.startswith("#"):
+            lines.append(f"## {md.stem}")
+            lines.append("")
+        else:  # demote the file's own headings below this page's title
+            body = "\n".join(("#" + l) if l.startswith("#") else l for l in body.splitlines())
+        lines += [body, ""]
+    return "\n".join(lines)
+
+
+def write_generated_pages(profile: str = "paper", timings: list[dict] | None = None) -> None:
+    book = repo_root() / "book"
+    atomic_write_text(book / "data_provenance.md", data_provenance_md())
+    atomic_write_text(book / "performance.md", performance_md())
+    if timings is None:
+        timings = []
+        for stamp in sorted((book / "executed" / ".stamps").glob("*.json")):
+            info = json.loads(stamp.read_text())
+            timings.append({"notebook": stamp.stem, "seconds": info.get("seconds"), "executed_now": False})
+    atomic_write_text(book / "reproducibility.md", reproducibility_md(profile, timings))

@@ -1,0 +1,86 @@
+"""What a notebook leaves behind: ``results/NN_name/metrics.json`` and its main tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matmap_utils.core.cache import atomic_write_json, atomic_write_parquet
+from matmap_utils.core.paths import repo_root
+
+
+def results_dir(notebook: str) -> Path:
+    """``results/<notebook>/`` under the repository root (``MATMAP_RESULTS`` overrides the root)."""
+    base = Path(os.environ.get("MATMAP_RESULTS", repo_root() / "results"))
+    path = base / notebook
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Timer:
+    """Wall-clock timer started at notebook start; ``Timer().elapsed`` in seconds."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_root(), capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def write_metrics(
+    notebook: str, metrics: dict[str, Any], *, profile: str, seed: int | None, wall_time_s: float
+) -> Path:
+    """Write ``results/<notebook>/metrics.json`` with the profile, seed, wall time and environment."""
+    payload = dict(metrics)
+    payload.update(
+        {
+            "notebook": notebook,
+            "profile": profile,
+            "seed": seed,
+            "wall_time_s": round(float(wall_time_s), 2),
+            "git_commit": git_commit(),
+            "python": platform.python_version(),
+        }
+    )
+    return atomic_write_json(results_dir(notebook) / "metrics.json", payload)
+
+
+def write_table(notebook: str, name: str, df: pd.DataFrame) -> Path:
+    """Save a notebook's main table as parquet (and CSV for people) under ``results/<notebook>/``."""
+    out = results_dir(notebook) / f"{name}.parquet"
+    atomic_write_parquet(out, df)
+    df.to_csv(out.with_suffix(".csv"))
+    return out
+
+
+def read_table(notebook: str, name: str) -> pd.DataFrame:
+    """Read a table written by :func:`write_table`; a clear error says which notebook to run first."""
+    path = results_dir(notebook) / f"{name}.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run notebook {notebook} first (e.g. `matmap run {notebook}`)")
+    return pd.read_parquet(path)
+
+
+def savefig(fig, notebook: str, name: str) -> Path:
+    """Save a matplotlib figure as PNG under ``results/<notebook>/figures/``."""
+    from matmap_utils.chapters.results import results_dir
+
+    out = results_dir(notebook) / "figures" / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    return out

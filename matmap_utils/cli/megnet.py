@@ -1,0 +1,155 @@
+"""``matmap megnet CIF… [--layers 0,1,2,3] [--json] [-o FILE]`` — MEGNet predictions and site features.
+
+Prints (or writes) the formation energy (eV/atom, mp-2019.4.1 model) and band gap (eV,
+mp-2018.6.1 model) of every structure; with ``--layers`` also the site-feature matrices V0..V3 of
+the formation-energy model (V0 = elemental embedding, Vk = after k graph convolutions; see
+:mod:`matmap_utils.screening.megnet`).  Output format by ``-o``: ``.npz`` (concatenated float32 feature
+arrays + offsets), ``.json`` (or ``--json``: one record per structure, features as nested lists),
+``.csv``/``.parquet`` (table only).  Unreadable files and structures without bonds are listed in a
+failure summary; the exit code is non-zero only if nothing could be processed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from matmap_utils.cli._common import exit_code, report_failures, write_frame
+
+
+def _parse_layers(text: str | None) -> tuple[int, ...]:
+    if text is None or text == "":
+        return ()
+    try:
+        layers = tuple(sorted({int(x) for x in text.split(",") if x.strip() != ""}))
+    except ValueError:
+        raise ValueError(f"--layers: expected comma-separated integers 0..3, got {text!r}") from None
+    if any(k < 0 or k > 3 for k in layers):
+        raise ValueError(f"--layers: layers must be in 0..3, got {text!r}")
+    return layers
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "megnet",
+        help="MEGNet formation energy, band gap and site features (V0..V3) of structures",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    p.add_argument("cifs", nargs="+", metavar="CIF", help="structure files or folders of *.cif")
+    p.add_argument(
+        "--layers",
+        default=None,
+        metavar="LIST",
+        help="also output site features of these levels, e.g. 0,1,2,3 (0 = embedding)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="write to FILE (.npz, .json, .csv or .parquet) instead of standard output",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="processes for graph building (default 1)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="at most this many structures per inference batch (default 256; on a CPU batches also hold at most 10,000 bonds)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
+    from matmap_utils.screening.megnet.model import load_model
+    from matmap_utils.screening.megnet.pool import predict_structures
+
+    layers = _parse_layers(args.layers)
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".npz", ".json", ".csv", ".parquet", ".txt", ""):
+        raise ValueError(f"{out}: unknown output format {out.suffix!r} (use .npz, .json, .csv or .parquet)")
+    paths = expand_paths(args.cifs)
+    if not paths:
+        raise ValueError("no structure files given (folders are searched for *.cif)")
+    keys, structures, failures = [], [], []
+    for p in paths:
+        try:
+            structures.append(read_structure(p))
+            keys.append(str(p))
+        except StructureReadError as exc:
+            failures.append((str(p), str(exc)))
+    table = None
+    feats: list[dict] = []
+    if structures:
+        table = predict_structures(structures, ids=keys, n_jobs=args.jobs, batch_size=args.batch_size)
+        for _, row in table.attrs["failures"].iterrows():
+            failures.append((str(row["id"]), str(row["reason"])))
+        ok_keys = list(table.index)
+        by_key = dict(zip(keys, structures))
+        table.insert(0, "name", [Path(k).stem for k in ok_keys])
+        table.insert(1, "formula", [by_key[k].composition.reduced_formula for k in ok_keys])
+        table.index.name = "path"
+        if layers and ok_keys:
+            feats = load_model("formation_energy").atom_features(
+                [by_key[k] for k in ok_keys], layers=layers, batch_size=args.batch_size
+            )
+    n_ok = 0 if table is None else len(table)
+    report_failures(failures, len(paths))
+    if n_ok == 0:
+        return exit_code(0)
+    table = table.drop(columns=["n_isolated"], errors="ignore")
+    suffix = out.suffix.lower() if out is not None else ""
+    if suffix == ".npz":
+        from matmap_utils.core.cache import atomic_write_npz
+
+        sizes = [int(n) for n in table["nsites"]]
+        arrays = {
+            "path": np.asarray(list(table.index)),
+            "name": np.asarray(list(table["name"])),
+            "formula": np.asarray(list(table["formula"])),
+            "formation_energy_eV_atom": table["formation_energy_eV_atom"].to_numpy(),
+            "band_gap_eV": table["band_gap_eV"].to_numpy(),
+            "offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        }
+        for k in layers:
+            arrays[f"V{k}"] = np.concatenate([f[k] for f in feats]).astype(np.float32)
+        atomic_write_npz(out, **arrays)
+        print(
+            f"wrote {n_ok} structures to {out}"
+            + (
+                f" (features V{', V'.join(map(str, layers))}; rows of structure i are offsets[i]:offsets[i+1])"
+                if layers
+                else ""
+            ),
+            file=sys.stderr,
+        )
+    elif args.json or suffix == ".json":
+        records = []
+        for (path, row), f in zip(table.iterrows(), feats or [None] * len(table)):
+            rec = {
+                "path": path,
+                "name": row["name"],
+                "formula": row["formula"],
+                "nsites": int(row["nsites"]),
+                "formation_energy_eV_atom": float(row["formation_energy_eV_atom"]),
+                "band_gap_eV": float(row["band_gap_eV"]),
+            }
+            if f is not None:
+                rec["features"] = {f"V{k}": np.round(f[k].astype(float), 7).tolist() for k in layers}
+            records.append(rec)
+        text = json.dumps(records, indent=1)
+        if out is None:
+            print(text)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text + "\n")
+            print(f"wrote {n_ok} structures to {out}", file=sys.stderr)
+    else:
+        if layers:
+            print("note: feature matrices are only written with -o FILE.npz or --json", file=sys.stderr)
+        write_frame(table, out)
+    return exit_code(n_ok)

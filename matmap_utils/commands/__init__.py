@@ -1,1 +1,0 @@
-"""One module per ``matmap`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""matmap_utils.screening.atomsets."""

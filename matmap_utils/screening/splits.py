@@ -1,0 +1,82 @@
+"""Validation splits: the paper's k-fold and LOCO folds, stratified k-fold, ElMD leave-one-cluster-out clusters (McHaffie et al. 2025, Sec. 2.5)."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def paper_folds(df: pd.DataFrame, scheme: str = "kfold") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, val) positional indices from the paper's split columns of ``load_mchaffie`` rows.
+
+    ``scheme``: ``"kfold"`` (column ``kfold``, 5 folds) or ``"loco"`` (column ``loco_cluster``).
+    Test-set rows (``split_test``) are never used.
+    """
+    col = {"kfold": "kfold", "loco": "loco_cluster"}[scheme]
+    trval = ~df["split_test"].to_numpy(bool)
+    groups = df[col].to_numpy()
+    folds = []
+    for g in sorted(pd.unique(df.loc[trval, col].dropna())):
+        val = np.where(trval & (groups == g))[0]
+        tr = np.where(trval & (groups != g))[0]
+        if len(val):
+            folds.append((tr, val))
+    return folds
+
+
+def stratified_kfold(y: Sequence, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y).astype(int)
+    skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [(tr, va) for tr, va in skf.split(np.zeros(len(y)), y)]
+
+
+def cluster_folds(clusters: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Leave-one-cluster-out folds; DBSCAN noise (-1) stays in training only."""
+    c = np.asarray(clusters)
+    return [(np.where(c != g)[0], np.where(c == g)[0]) for g in sorted(set(c.tolist())) if g != -1]
+
+
+def _petti_vectors(formulas: Sequence[str]) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ElMD import ElMD
+
+        return np.stack([ElMD(f, metric="mod_petti").feature_vector for f in formulas])
+
+
+def elmd_matrix(formulas: Sequence[str]) -> np.ndarray:
+    """All-pairs ElMD (modified Pettifor scale) distance matrix of chemical formulas."""
+    cdf = np.cumsum(_petti_vectors(formulas), axis=1)
+    n = len(cdf)
+    d = np.zeros((n, n))
+    for i in range(n):
+        d[i] = np.abs(cdf - cdf[i]).sum(1)
+    return d
+
+
+def loco_clusters(
+    formulas: Sequence[str],
+    *,
+    spread: float = 5.0,
+    eps: float = 4.0,
+    min_samples: int = 5,
+    n_neighbors: int = 15,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """ElMD -> UMAP (2-D, spread 5, precomputed distances) -> DBSCAN (eps 4); returns (labels, embedding)."""
+    import umap
+    from sklearn.cluster import DBSCAN
+
+    d = elmd_matrix(formulas)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        emb = umap.UMAP(
+            n_components=2, metric="precomputed", spread=spread, n_neighbors=n_neighbors, random_state=seed
+        ).fit_transform(d)
+    labels = DBSCAN(eps=eps, min_samples=min_samples).fit_predict(emb)
+    return labels, emb
