@@ -8,13 +8,14 @@
 from __future__ import annotations
 
 import matplotlib as mpl
+import seaborn as sns
+from IPython.display import HTML, display
 
 _PLOTLY_JS_DONE = False
 
 
 def set_style() -> None:
     """The book's matplotlib defaults (readable in HTML, colour-blind friendly)."""
-    import seaborn as sns
 
     sns.set_theme(context="notebook", style="ticks", palette="colorblind")
     mpl.rcParams.update(
@@ -30,7 +31,6 @@ def set_style() -> None:
 
 def show_plotly(fig, *, height: int | None = None):
     """Display a plotly figure as self-contained HTML (plotly.js embedded, no network needed)."""
-    from IPython.display import HTML, display
 
     if height is not None:
         fig.update_layout(height=height)
@@ -43,7 +43,6 @@ def interactive_table(df, **kwargs):
 
     Unlike ``itables.init_notebook_mode`` this does not change how later DataFrames display.
     """
-    from IPython.display import HTML, display
     from itables import options
     from itables.javascript import generate_init_offline_itables_html, to_html_datatable
 

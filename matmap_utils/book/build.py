@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from matmap_utils.book.execute import execute_notebook
+from matmap_utils.book.pages import write_generated_pages
 from matmap_utils.core.paths import repo_root
 
 
@@ -20,7 +21,6 @@ def toc_notebooks() -> list[str]:
 def build_book(profile: str = "paper", *, force: bool = False, builder: str = "html") -> Path:
     """Execute every notebook of the table of contents (incrementally), write the generated pages,
     and build the HTML with warnings as errors.  Returns the path of ``index.html``."""
-    from matmap_utils.book.pages import write_generated_pages
 
     root = repo_root()
     timings = []

@@ -13,12 +13,16 @@ only when that hash changes; Sphinx then rebuilds only the pages whose files cha
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import os
 import re
 import time
 from pathlib import Path
 from typing import Any
+
+import papermill as pm
 
 from matmap_utils.book.profiles import _to_ipynb, merged_parameters
 from matmap_utils.core.cache import atomic_write_json, hash_key
@@ -69,7 +73,6 @@ def all_notebooks() -> list[Path]:
 
 def _imported_modules(source: str, package_dir: Path, current: str | None = None) -> set[str]:
     """``matmap_utils`` modules imported by ``source`` (absolute or relative imports)."""
-    import ast
 
     try:
         tree = ast.parse(source)
@@ -142,7 +145,6 @@ def input_hash(nb_py: Path, params: dict) -> str:
     for dep in DEPENDS_ON.get(nb_py.stem, []):
         sp = _stamp_path(dep)
         upstream.append(json.loads(sp.read_text()).get("hash") if sp.exists() else None)
-    import hashlib
 
     source = nb_py.read_text()
     return hash_key(source, _library_hash(source), params, hashlib.sha256(reg.read_bytes()).hexdigest(), upstream)
@@ -163,7 +165,6 @@ def execute_notebook(
     Returns ``{"notebook", "output", "executed" (bool), "seconds", "parameters"}``.  On failure raises
     :class:`NotebookFailed` with the failing cell's traceback.
     """
-    import papermill as pm
 
     nb_py = resolve_notebook(str(nb))
     params = merged_parameters(nb_py, profile, overrides, extra_file)

@@ -12,8 +12,12 @@ import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 
+import yaml
+
+from matmap_utils.book.profiles import load_profile
 from matmap_utils.core.cache import atomic_write_text
 from matmap_utils.core.paths import repo_root
+from matmap_utils.data.registry import registry, sources
 
 #: Packages whose versions the Reproducibility page records.
 KEY_PACKAGES = [
@@ -51,7 +55,6 @@ def _human(nbytes: float) -> str:
 
 
 def data_provenance_md() -> str:
-    from matmap_utils.data.registry import registry, sources
 
     reg = registry()
     src = sources()
@@ -117,7 +120,6 @@ def _git(*args: str) -> str:
 
 
 def reproducibility_md(profile: str, timings: list[dict]) -> str:
-    from matmap_utils.book.profiles import load_profile
 
     prof = load_profile(profile)
     commit = _git("rev-parse", "--short", "HEAD") or "unknown"
@@ -163,7 +165,6 @@ def reproducibility_md(profile: str, timings: list[dict]) -> str:
 
 
 def _yaml_dump(obj) -> str:
-    import yaml
 
     return yaml.safe_dump(obj, sort_keys=False).strip()
 

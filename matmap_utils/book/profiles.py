@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import jupytext
+import papermill as pm
 import yaml
 
 from matmap_utils.core.paths import repo_root
@@ -29,7 +31,6 @@ def load_profile(profile: str | os.PathLike) -> dict[str, Any]:
 
 def notebook_parameters(nb_py: Path) -> dict[str, dict]:
     """Parameters declared in the notebook's ``parameters`` cell (name → papermill's inference)."""
-    import papermill as pm
 
     ipynb = _to_ipynb(nb_py)
     return pm.inspect_notebook(str(ipynb))
@@ -65,7 +66,6 @@ def merged_parameters(
 
 def _to_ipynb(nb_py: Path) -> Path:
     """Convert the py:percent source to an ``.ipynb`` (cached by the source's mtime)."""
-    import jupytext
 
     out = repo_root() / ".cache" / "ipynb" / (nb_py.stem + ".ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)

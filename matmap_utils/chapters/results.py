@@ -78,7 +78,6 @@ def read_table(notebook: str, name: str) -> pd.DataFrame:
 
 def savefig(fig, notebook: str, name: str) -> Path:
     """Save a matplotlib figure as PNG under ``results/<notebook>/figures/``."""
-    from matmap_utils.chapters.results import results_dir
 
     out = results_dir(notebook) / "figures" / f"{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)

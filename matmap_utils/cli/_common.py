@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from matmap_utils.core.errors import UserError
+from matmap_utils.data.structures import expand_paths, read_structures
+
 
 def write_frame(df: pd.DataFrame, out: str | Path | None) -> None:
     """Write ``df`` to ``out`` (``.csv``, ``.parquet`` or ``.json`` by suffix) or print it."""
@@ -58,8 +61,6 @@ def read_cli_structures(args_paths: list[str]):
     Returns ``(paths, names, structures, failures)``: names are unique file stems, failures are
     ``(file, reason)`` pairs for files that could not be read.  No file at all is a user error.
     """
-    from matmap_utils.core.errors import UserError
-    from matmap_utils.data.structures import expand_paths, read_structures
 
     paths = expand_paths(args_paths)
     if not paths:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import sys
+import time
+
+from matmap_utils.book.build import build_book
+from matmap_utils.book.execute import NotebookFailed
 
 
 def register(sub) -> None:
@@ -13,10 +17,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import time
-
-    from matmap_utils.book.build import build_book
-    from matmap_utils.book.execute import NotebookFailed
 
     t0 = time.perf_counter()
     try:

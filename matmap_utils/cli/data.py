@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from tqdm.auto import tqdm
+
+from matmap_utils.data.registry import DataError, fetch, registry, sources, verify
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -26,7 +30,6 @@ def register(sub) -> None:
 
 
 def _select(names: list[str]) -> list[str]:
-    from matmap_utils.data.registry import registry
 
     reg = registry()
     if not names:
@@ -41,7 +44,6 @@ def _select(names: list[str]) -> list[str]:
 
 
 def run_list(args) -> int:
-    from matmap_utils.data.registry import registry, sources
 
     reg = registry()
     if args.files or args.prefix:
@@ -57,9 +59,6 @@ def run_list(args) -> int:
 
 
 def run_fetch(args) -> int:
-    from tqdm.auto import tqdm
-
-    from matmap_utils.data.registry import DataError, fetch
 
     names = _select(args.names)
     failed = []
@@ -75,7 +74,6 @@ def run_fetch(args) -> int:
 
 
 def run_verify(args) -> int:
-    from matmap_utils.data.registry import verify
 
     names = _select(args.names)
     df = verify(names)

@@ -9,6 +9,13 @@ each block by the maxima fitted on the Li–O set by notebook 01_descriptors
 
 from __future__ import annotations
 
+import pandas as pd
+
+from matmap_utils.chapters.results import results_dir
+from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.core.errors import UserError
+from matmap_utils.materials_map import descriptors as D
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -23,12 +30,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import pandas as pd
-
-    from matmap_utils.chapters.results import results_dir
-    from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
-    from matmap_utils.core.errors import UserError
-    from matmap_utils.materials_map import descriptors as D
 
     scalers = {}
     if args.scaled:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
+
+from matmap_utils.data import trajectories
+from matmap_utils.transport import diffusion, vibrations
 
 
 def register(subparsers) -> None:
@@ -34,10 +38,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import warnings
-
-    from matmap_utils.data import trajectories
-    from matmap_utils.transport import diffusion, vibrations
 
     trajs = []
     for path in args.trajectories:

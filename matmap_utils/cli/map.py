@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+
+from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.core.errors import UserError
+from matmap_utils.core.paths import repo_root
+from matmap_utils.materials_map.analysis import place_structures
+from matmap_utils.materials_map.autoencoder import load_map
+
 DEFAULT_MODEL = "results/02_autoencoder_map/map_W0.1.pt"
 
 
@@ -25,15 +35,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    import pandas as pd
-
-    from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
-    from matmap_utils.core.errors import UserError
-    from matmap_utils.core.paths import repo_root
-    from matmap_utils.materials_map.analysis import place_structures
-    from matmap_utils.materials_map.autoencoder import load_map
 
     model_path = Path(args.model) if args.model else repo_root() / DEFAULT_MODEL
     if not model_path.exists() and not model_path.with_suffix(".pt").exists():

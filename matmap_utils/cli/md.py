@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
+
+from matmap_utils.core.cache import atomic_write_json
+from matmap_utils.transport.md import MDSettings, package_versions, run_nvt, to_atoms
 
 
 def register(subparsers) -> None:
@@ -33,10 +37,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import shlex
-
-    from matmap_utils.core.cache import atomic_write_json
-    from matmap_utils.transport.md import MDSettings, package_versions, run_nvt, to_atoms
 
     out = Path(args.output)
     if not (out.name.endswith(".extxyz") or out.name.endswith(".extxyz.gz")):

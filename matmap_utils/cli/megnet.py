@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from matmap_utils.cli._common import exit_code, report_failures, write_frame
+from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
+from matmap_utils.screening.megnet.model import load_model
+from matmap_utils.screening.megnet.pool import predict_structures
 
 
 def _parse_layers(text: str | None) -> tuple[int, ...]:
@@ -64,9 +67,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
-    from matmap_utils.screening.megnet.model import load_model
-    from matmap_utils.screening.megnet.pool import predict_structures
 
     layers = _parse_layers(args.layers)
     out = Path(args.output) if args.output else None

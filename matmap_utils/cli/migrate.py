@@ -8,6 +8,10 @@ structure, oxidation states not assignable, no percolating path, timeout), ``oxi
 
 from __future__ import annotations
 
+from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.core.errors import UserError
+from matmap_utils.materials_map import bvse as M
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,9 +28,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
-    from matmap_utils.core.errors import UserError
-    from matmap_utils.materials_map import bvse as M
 
     if args.resolution is not None and not (0.05 <= args.resolution <= 2.0):
         raise UserError(f"--resolution {args.resolution}: use a grid spacing between 0.05 and 2 A")

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+import yaml
+
+from matmap_utils.book.execute import NotebookFailed, execute_notebook
 
 
 def _literal(text: str):
     """``-p`` values: YAML literals (numbers, booleans, lists) or plain strings."""
-    import yaml
 
     try:
         return yaml.safe_load(text)
@@ -34,9 +38,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from matmap_utils.book.execute import NotebookFailed, execute_notebook
 
     overrides = {name: _literal(value) for name, value in args.parameter}
     try:

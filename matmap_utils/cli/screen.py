@@ -10,6 +10,14 @@ compound), ``formula``, ``disordered``.
 
 from __future__ import annotations
 
+import pandas as pd
+
+from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.core.errors import UserError
+from matmap_utils.screening import candidates
+from matmap_utils.screening.atomsets import features
+from matmap_utils.screening.megnet import pool
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -22,13 +30,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import pandas as pd
-
-    from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
-    from matmap_utils.core.errors import UserError
-    from matmap_utils.screening import candidates
-    from matmap_utils.screening.atomsets import features
-    from matmap_utils.screening.megnet import pool
 
     try:
         model, mode, layer, train_vecs, _ = candidates.load_screening_model(args.model)

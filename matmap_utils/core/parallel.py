@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from tqdm import tqdm
 
 
@@ -150,7 +151,6 @@ def parallel_map(
 
 def failures_frame(outcomes: Sequence[Outcome], key_name: str = "id"):
     """A DataFrame of the failed items (key, kind, reason) — for the book's failure tables."""
-    import pandas as pd
 
     rows = [{key_name: o.key, "kind": o.kind, "reason": o.error} for o in outcomes if not o.ok]
     return pd.DataFrame(rows, columns=[key_name, "kind", "reason"])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 
+import torch
+
 
 def torch_device(preference: str | None = "auto"):
     """``"auto"`` → CUDA if available, else MPS, else CPU; ``"cpu"``/``"cuda"`` force a choice.
 
     ``MATMAP_DEVICE`` overrides the preference (e.g. to force CPU on a GPU machine).
     """
-    import torch
 
     pref = os.environ.get("MATMAP_DEVICE", preference or "auto").lower()
     if pref == "auto":

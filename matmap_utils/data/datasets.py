@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
+from pymatgen.core import Composition
 
+from matmap_utils.core.cache import atomic_write_parquet, hash_key
+from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.data.registry import UnknownDataError, _entry, extract_tar, fetch, registered, registry
 from matmap_utils.data.structures import _structures_from_table, parse_cifs_cached
 
@@ -17,7 +23,6 @@ from matmap_utils.data.structures import _structures_from_table, parse_cifs_cach
 # --------------------------------------------------------------------------------------------
 def load_mp_band_gaps() -> pd.DataFrame:
     """``ionnet/Li-MP-final.csv``: MP band gaps (eV), indexed by ``material_id``."""
-    from matmap_utils.data.registry import fetch
 
     df = pd.read_csv(fetch("ionnet/Li-MP-final.csv"), encoding="utf-8-sig")
     df = df.rename(
@@ -39,7 +44,6 @@ _FORMULA_SUM = None
 
 
 def _formula_sum(text: str) -> str | None:
-    import re
 
     global _FORMULA_SUM
     if _FORMULA_SUM is None:
@@ -53,10 +57,6 @@ def mp_li_index() -> pd.DataFrame:
 
     Cached (parquet, keyed by the registry); used to select subsets without parsing every CIF.
     """
-    from pymatgen.core import Composition
-
-    from matmap_utils.core.cache import atomic_write_parquet, hash_key
-    from matmap_utils.core.paths import compute_cache_dir
 
     names = registered("mp_li/")
     reg = registry()
@@ -113,7 +113,6 @@ def load_mp_li(
     selection, always keeping the ids in ``include``.  Each CIF is parsed once and cached (parquet,
     no pickle).  CIFs that fail to parse are listed in ``df.attrs["failures"]`` with the reason.
     """
-    import numpy as np
 
     index = mp_li_index()
     if ids is not None:
@@ -147,7 +146,6 @@ def load_mp_li(
 
 def _parse_sigma(value) -> float:
     """OBELiX conductivities are numbers, sometimes with '<' or text; return S/cm or NaN."""
-    import math
 
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return float("nan")
@@ -166,7 +164,6 @@ def load_obelix(n_jobs: int | None = None) -> pd.DataFrame:
     ``log10_sigma`` and ``icsd`` (ICSD collection code).  CIFs that fail to parse are listed in
     ``df.attrs["failures"]``.
     """
-    import numpy as np
 
     df = pd.read_csv(fetch("obelix/all.csv"), dtype={"ID": str}).set_index("ID")
     train = set(pd.read_csv(fetch("obelix/train.csv"), dtype={"ID": str})["ID"])
@@ -209,7 +206,6 @@ def load_mchaffie(with_structures: bool = True) -> pd.DataFrame:
     ``loco_cluster`` (the paper's ElMD+UMAP+DBSCAN cluster), and — joined to OBELiX by ICSD
     code — ``obelix_id`` and ``structure`` (None without an OBELiX CIF).
     """
-    import numpy as np
 
     db = pd.read_csv(fetch("mchaffie2025/ionic_conductivity_database.csv"))
     db = db.rename(

@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+import pooch
 import yaml
 
 from matmap_utils.core.paths import cache_dir, mirror_dir, repo_root
@@ -133,7 +134,6 @@ def fetch(name: str, *, progressbar: bool | None = None) -> Path:
         return cached
     if offline():
         raise DataUnavailableError(_unavailable_message(entry, mirror, cached, "offline mode (MATMAP_OFFLINE)"))
-    import pooch
 
     if progressbar is None:
         progressbar = int(entry["bytes"]) > 2_000_000

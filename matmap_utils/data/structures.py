@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.cif import CifParser
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from matmap_utils.core.cache import atomic_write_parquet, hash_key, hash_structure
+from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.paths import compute_cache_dir
 
 
 def _encode_species(site) -> str:
@@ -17,7 +27,6 @@ def _encode_species(site) -> str:
     items = list(site.species.items())
     if len(items) == 1 and abs(items[0][1] - 1.0) < 1e-9:
         return str(items[0][0])
-    import json
 
     return json.dumps({str(sp): round(float(occ), 8) for sp, occ in items}, sort_keys=True)
 
@@ -40,8 +49,6 @@ def structure_to_row(structure) -> dict:
 
 
 def row_to_structure(lattice, species, frac):
-    import numpy as np
-    from pymatgen.core import Lattice, Structure
 
     return Structure(
         Lattice(np.asarray(lattice, dtype=float).reshape(3, 3)),
@@ -53,7 +60,6 @@ def row_to_structure(lattice, species, frac):
 
 def _parse_registered_cif(item: tuple[str, str]) -> dict:
     """Worker: parse one CIF (registered name, local path) → serialized row (errors propagate)."""
-    from matmap_utils.data.structures import parse_cif_text
 
     name, path = item
     text = Path(path).read_text(errors="replace")
@@ -75,11 +81,6 @@ def parse_cifs_cached(
     Returns ``(table, failures)``: ``table`` indexed by key with columns lattice/species/frac/
     formula/reduced_formula/nsites/ordered; ``failures`` lists each CIF that failed with its reason.
     """
-    from importlib.metadata import version
-
-    from matmap_utils.core.cache import atomic_write_parquet, hash_key
-    from matmap_utils.core.parallel import parallel_map
-    from matmap_utils.core.paths import compute_cache_dir
 
     key = hash_key(kind, sorted((k, sha) for k, _, sha in items), version("pymatgen"), "v1")
     out_ok = compute_cache_dir("structures") / f"{kind}-{key}.parquet"
@@ -128,7 +129,6 @@ def parse_cif_text(text: str, source: str = "<cif>", *, primitive: bool = False)
     Partially occupied sites are kept as disordered sites (``site.species`` with occupancies);
     oxidation states written in the CIF are kept on the species.
     """
-    from pymatgen.io.cif import CifParser
 
     if not text.strip():
         raise StructureReadError(f"{source}: empty file")
@@ -167,7 +167,6 @@ def read_structure(path: str | Path, *, primitive: bool = False):
         except OSError as exc:
             raise StructureReadError(f"{path}: cannot read ({exc})") from None
         return parse_cif_text(text, str(path), primitive=primitive)
-    from pymatgen.core import Structure
 
     try:
         return Structure.from_file(path)
@@ -206,7 +205,6 @@ def is_ordered(structure) -> bool:
 
 
 def _summary_one(structure, symprec: float = 0.1) -> dict:
-    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     out = {
         "nsites": len(structure),
@@ -231,11 +229,6 @@ def structure_summary(structures, *, n_jobs: int | None = None, symprec: float =
     Parallel over structures and cached by structure content, so the 1,349-structure Li–O set
     costs its ~30 s once.  Returns a DataFrame with the index of ``structures`` (a Series).
     """
-    import pandas as pd
-
-    from matmap_utils.core.cache import atomic_write_parquet, hash_key, hash_structure
-    from matmap_utils.core.parallel import parallel_map
-    from matmap_utils.core.paths import compute_cache_dir
 
     series = structures if hasattr(structures, "index") else pd.Series(list(structures))
     keys = [hash_structure(s, "summary", symprec) for s in series]
@@ -244,7 +237,6 @@ def structure_summary(structures, *, n_jobs: int | None = None, symprec: float =
         df = pd.read_parquet(path)
         df.index = series.index
         return df
-    from functools import partial
 
     outcomes = parallel_map(partial(_summary_one, symprec=symprec), list(series), n_jobs=n_jobs, desc="space groups")
     rows = [o.value if o.ok else {"error": o.error} for o in outcomes]

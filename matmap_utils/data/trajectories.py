@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ase.io
 import numpy as np
+from ase import Atoms, units
+from pymatgen.core import Structure
+
+from matmap_utils.data.structures import read_structure
 
 
 class TrajectoryError(ValueError):
@@ -220,7 +225,6 @@ def read_xdatcar(path, timestep_fs: float, stride: int = 1, temperature_K: float
 
 
 def _frames_to_traj(frames, path: Path, timestep_fs, stride, temperature_K) -> Trajectory:
-    from ase import units
 
     if len(frames) < 2:
         raise TrajectoryError(f"{path}: a trajectory needs at least 2 frames, got {len(frames)}")
@@ -278,7 +282,6 @@ def read_extxyz(
 ) -> Trajectory:
     """Extended XYZ (plain or ``.gz``) via ``ase.io``; velocities in Å/fs when the frame says
     ``velocity_unit=A/fs`` (files of :mod:`matmap_utils.transport.md`), else ASE units converted."""
-    import ase.io
 
     path = Path(path)
     try:
@@ -294,7 +297,6 @@ def read_extxyz(
 
 def read_ase_traj(path, timestep_fs: float, stride: int = 1, temperature_K: float | None = None) -> Trajectory:
     """ASE ``.traj`` file; velocities from the stored momenta (converted to Å/fs)."""
-    import ase.io
 
     path = Path(path)
     try:
@@ -312,7 +314,6 @@ def read_pmg_diffusion_json(
     Positions = initial Cartesian coordinates + displacements (already unwrapped by pymatgen;
     they include the framework drift that pymatgen subtracts only at analysis time).
     """
-    from pymatgen.core import Structure
 
     path = Path(path)
     try:
@@ -350,7 +351,6 @@ def read_positions_array(
     ``coords``: ``"fractional"``, ``"cartesian"`` or ``"auto"`` (fractional when every value lies
     in [-0.5, 1.5]). Wrapped coordinates are unwrapped. Loaded with ``allow_pickle=False``.
     """
-    from matmap_utils.data.structures import read_structure
 
     path = Path(path)
     try:
@@ -446,7 +446,6 @@ def read_trajectory(
 
 def to_ase_frames(traj: Trajectory) -> list:
     """ASE Atoms per frame (positions wrapped back into the cell; for reference codes)."""
-    from ase import Atoms
 
     frames = []
     for p in traj.positions:

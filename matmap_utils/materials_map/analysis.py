@@ -7,7 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pymatgen.analysis.structure_matcher import StructureMatcher
+from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.preprocessing import StandardScaler
 
+from matmap_utils.materials_map import descriptors as desc
 from matmap_utils.materials_map.autoencoder import MaterialsMap, _check_inputs, load_map, r2_flat
 
 
@@ -28,7 +33,6 @@ def place_structures(
     ``ME_pred`` (eV), ``max_scaled`` (largest scaled descriptor value; > 1 means outside the
     reference range) and ``error`` (empty when it worked; a failed structure keeps its row).
     """
-    from matmap_utils.materials_map import descriptors as desc
 
     model = model_path if isinstance(model_path, MaterialsMap) else load_map(model_path)
     structures = list(structures)
@@ -144,7 +148,6 @@ def family_members(
     anonymized reduced formula of their framework (a match is impossible otherwise).
     Returns ``family`` ("" if none) and ``matched_prototype`` for every material.
     """
-    from pymatgen.analysis.structure_matcher import StructureMatcher
 
     sm = StructureMatcher(
         ltol=ltol, stol=stol, angle_tol=angle_tol, primitive_cell=True, scale=True, attempt_supercell=False
@@ -182,8 +185,6 @@ def family_members(
 def knn_r2(train_coords, y_train, test_coords, y_test, k: int = 10) -> float:
     """R² on the test split of a k-nearest-neighbour regressor of ME on 2-D map coordinates
     (coordinates standardized with the training rows, so both axes count equally)."""
-    from sklearn.neighbors import KNeighborsRegressor
-    from sklearn.preprocessing import StandardScaler
 
     sc = StandardScaler().fit(train_coords)
     k = max(1, min(int(k), len(train_coords)))
@@ -204,7 +205,6 @@ def alternative_maps(
     Returns the coordinates of all rows per method and a table of test-set reconstruction R²
     (flattened, per block) per method.
     """
-    from sklearn.decomposition import PCA
 
     split = np.asarray(split, dtype=object)
     fit = split != "test"

@@ -54,8 +54,10 @@ cost of one on a CPU with few cores (see ``benchmarks/bench_mapnet.py``).
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -63,6 +65,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from matmap_utils.core.cache import atomic_write_bytes, atomic_write_json
+from matmap_utils.core.runtime import torch_device
 
 #: Default W values of the paper's sweep (Fig. 2).
 PAPER_WS = (0.0, 0.01, 0.1, 1.0)
@@ -184,7 +191,6 @@ def _init_params(
     Every member gets the *same* initial weights (drawn once from ``seed``), like ``nn.Linear``'s
     default uniform(±1/sqrt(fan_in)) initialisation.
     """
-    import torch
 
     gen = torch.Generator().manual_seed(int(seed))
     params: dict[str, list[list]] = {}
@@ -220,8 +226,6 @@ def _flat(params) -> list:
 
 def _mlp(x, layers, out_act: str | None):
     """Apply stacked layers; ``x`` is (B, d) shared by all members or (K, B, d)."""
-    import torch
-    import torch.nn.functional as F
 
     n = len(layers)
     for i, (w, b) in enumerate(layers):
@@ -237,7 +241,6 @@ def _mlp(x, layers, out_act: str | None):
 
 def _forward(params, xc, xs):
     """Returns codes (K,B,2), comp/struct reconstructions (K,B,d), ME prediction (K,B)."""
-    import torch
 
     zc = _mlp(xc, params["comp_enc"], None)
     zs = _mlp(xs, params["struct_enc"], None)
@@ -262,12 +265,10 @@ def _deterministic(device):
     """Deterministic kernels on accelerators.  On the CPU the kernels used here are deterministic
     for a fixed thread count already, and ``use_deterministic_algorithms`` would only add the
     cost of filling every new tensor (measured: ~3× slower steps), so it is left off there."""
-    import torch
 
     if device.type == "cpu":
         yield
         return
-    import os
 
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     prev = torch.are_deterministic_algorithms_enabled()
@@ -283,7 +284,6 @@ def _deterministic(device):
 
 
 def _resolve_device(pref: str):
-    from matmap_utils.core.runtime import torch_device
 
     return torch_device(pref)
 
@@ -339,7 +339,6 @@ class MaterialsMap:
         return _as_matrix(X, name, len(columns))
 
     def _run(self, fn, *arrays):
-        import torch
 
         with torch.no_grad():
             ts = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for a in arrays]
@@ -387,8 +386,6 @@ class MaterialsMap:
             raise ValueError("compositional and structural descriptors differ in their number of rows")
 
         def f(xc, xs):
-            import torch
-
             zc = _mlp(xc, self.params["comp_enc"], None)
             zs = _mlp(xs, self.params["struct_enc"], None)
             return torch.cat([zc, zs], -1)[0].numpy().astype(np.float64)
@@ -478,11 +475,6 @@ def _member(params, k: int):
 def save_map(model: MaterialsMap, path: str | Path) -> Path:
     """Write ``path`` (``.pt``: state dict of tensors) and ``path.with_suffix('.json')`` (config,
     scalers, descriptor column names).  Both are written atomically."""
-    import io
-
-    import torch
-
-    from matmap_utils.core.cache import atomic_write_bytes, atomic_write_json
 
     path = Path(path)
     if path.suffix != ".pt":
@@ -496,7 +488,6 @@ def save_map(model: MaterialsMap, path: str | Path) -> Path:
 
 def load_map(path: str | Path) -> MaterialsMap:
     """Load a map written by :func:`save_map` (``torch.load(weights_only=True)``, no pickle)."""
-    import torch
 
     path = Path(path)
     if path.suffix == ".json":

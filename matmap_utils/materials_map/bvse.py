@@ -49,8 +49,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from bvlain import Lain
+from pymatgen.analysis.bond_valence import BVAnalyzer
+from scipy.stats import spearmanr
 
-from matmap_utils.core.parallel import ItemTimeout
+from matmap_utils.core.cache import atomic_write_json, hash_structure
+from matmap_utils.core.parallel import ItemTimeout, parallel_map
+from matmap_utils.core.paths import compute_cache_dir
 
 VERSION = "1"
 
@@ -121,7 +126,6 @@ def assign_oxidation_states(structure, nominal_fallback: bool = True):
     Tries :data:`OXI_METHODS` in order; the nominal, not charge-balanced charges are the last
     resort (``nominal_fallback``) and are flagged in the method so that they can be filtered.
     """
-    from pymatgen.analysis.bond_valence import BVAnalyzer
 
     st = structure.copy()
     st.remove_oxidation_states()
@@ -195,7 +199,6 @@ def bvse_barriers(structure, settings: dict | None = None) -> dict:
         raise MigrationError("disordered structure (partial occupancies): bvlain needs an ordered structure")
     dec, method = assign_oxidation_states(structure)
     res = grid_resolution(structure, s)
-    from bvlain import Lain
 
     sink = io.StringIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
@@ -271,15 +274,12 @@ def _row(energies: dict | None, reason: str | None) -> dict:
 
 
 def cache_path(structure, settings: dict | None = None) -> Path:
-    from matmap_utils.core.cache import hash_structure
-    from matmap_utils.core.paths import compute_cache_dir
 
     return compute_cache_dir("bvse") / f"{hash_structure(structure, settings_key(settings))}.json"
 
 
 def _bvse_task(task: tuple) -> dict:
     """Worker: one structure → row dict (failures with a reason are rows too); caches the row."""
-    from matmap_utils.core.cache import atomic_write_json
 
     structure, settings, path = task
     try:
@@ -307,8 +307,6 @@ def migration_table(
     ``E_1D``, ``E_2D``, ``E_3D``, ``ME`` (= ``E_3D``; NaN when unknown), ``reason`` (empty when ME
     is known), ``oxi_method``, ``resolution``.  Every structure gets a row.
     """
-    from matmap_utils.core.cache import atomic_write_json
-    from matmap_utils.core.parallel import parallel_map
 
     structures = list(structures)
     keys = list(range(len(structures))) if keys is None else list(keys)
@@ -386,7 +384,6 @@ PAPER_TABLE1 = pd.DataFrame(
 
 def compare_with_paper(mig: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """Join our barriers with the paper's Table 1; Spearman rho (and n) of each barrier vs ME_paper."""
-    from scipy.stats import spearmanr
 
     cmp = PAPER_TABLE1.join(mig[["E_1D", "E_2D", "E_3D", "ME", "reason"]], how="left")
     stats = {}

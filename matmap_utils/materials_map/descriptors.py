@@ -80,6 +80,7 @@ Tables written by notebook ``01_descriptors`` (read them with
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -88,6 +89,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Element
+from scipy.ndimage import gaussian_filter1d
+from scipy.spatial import Voronoi
+
+from matmap_utils.core.cache import atomic_write_json, atomic_write_npz, hash_structure, load_npz
+from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.paths import compute_cache_dir
 
 #: Bump when the descriptor definition changes (part of every cache key).
 VERSION = "3"
@@ -218,9 +226,6 @@ def _layout(kind: str, parts: Sequence[tuple[str, int, str]], edges: dict) -> De
 @lru_cache(maxsize=1)
 def element_table() -> pd.DataFrame:
     """Elemental property values for Z = 1..98 from matminer MagpieData and pymatgen (not typed here)."""
-    import warnings
-
-    from pymatgen.core import Element
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -284,7 +289,6 @@ def struct_spec(settings: dict | None = None) -> DescriptorSpec:
 def _smooth(hist: np.ndarray, sigma_bins: float, axis: int = -1) -> np.ndarray:
     if sigma_bins <= 0:
         return hist
-    from scipy.ndimage import gaussian_filter1d
 
     return gaussian_filter1d(hist, sigma_bins, axis=axis, mode="constant", truncate=4.0)
 
@@ -449,7 +453,6 @@ def _adf(ci, ni, d, vec, w, occ, zmain, s) -> np.ndarray:
 
 def _voronoi(structure, s) -> dict[str, np.ndarray]:
     """Periodic Voronoi cells of the sites: per face (site, area, distance), per site (volume)."""
-    from scipy.spatial import Voronoi
 
     n = len(structure)
     shell = float(s["vor_shell"])
@@ -586,15 +589,12 @@ def settings_key(settings: dict | None = None) -> dict:
 
 
 def cache_path(structure, settings: dict | None = None) -> Path:
-    from matmap_utils.core.cache import hash_structure
-    from matmap_utils.core.paths import compute_cache_dir
 
     return compute_cache_dir("descriptors") / f"{hash_structure(structure, settings_key(settings))}.npz"
 
 
 def _describe_task(task: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Worker: featurize one structure and store the result in the cache (module-level for pickling)."""
-    from matmap_utils.core.cache import atomic_write_npz
 
     structure, settings, path = task
     comp, struct = featurize(structure, settings)
@@ -629,8 +629,6 @@ def describe(
     (default 0..n-1) with the columns of :func:`comp_spec` / :func:`struct_spec`; ``failures`` has
     one row (``id``, ``kind``, ``reason``) per structure that could not be described.
     """
-    from matmap_utils.core.cache import load_npz
-    from matmap_utils.core.parallel import parallel_map
 
     structures = list(structures)
     keys = list(range(len(structures))) if keys is None else list(keys)
@@ -713,7 +711,6 @@ def transform(X: pd.DataFrame | np.ndarray, scaler: dict, spec: DescriptorSpec):
 
 
 def save_scaler(scaler: dict, path: str | Path) -> Path:
-    from matmap_utils.core.cache import atomic_write_json
 
     return atomic_write_json(path, scaler)
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
+from matmap_utils.core.cache import atomic_write_json, atomic_write_npz, atomic_write_parquet, hash_key, load_npz
+from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.materials_map.autoencoder import (
     _PARTS,
     PAPER_WS,
@@ -36,7 +39,6 @@ def _train_stacked(
     Xc_tr, Xs_tr, y_tr, Xc_va, Xs_va, y_va, *, Ws, lrs, wds, cfg: MapConfig, seed: int, verbose: bool = False
 ):
     """Train K members together; returns (best params on CPU, info dict)."""
-    import torch
 
     K = len(Ws)
     device = _resolve_device(cfg.device)
@@ -189,7 +191,6 @@ def train_maps(
     random 80/20 split from ``seed`` with ``val_frac`` of the training part for early stopping).
     Keyword ``overrides`` replace :class:`MapConfig` fields (e.g. ``max_epochs=5``).
     """
-    import torch
 
     cfg = replace(config or MapConfig(), **overrides)
     if comp_columns is None:
@@ -349,10 +350,6 @@ def cached_sweep(
     """:func:`train_maps`, cached under ``compute_cache_dir("mapnet")/<key>/`` where the key hashes
     the descriptors, ME, split, W values, configuration, seed and torch version.  The maps are
     stored with :func:`save_map`; metrics/history as parquet/npz; nothing is pickled."""
-    import torch
-
-    from matmap_utils.core.cache import atomic_write_json, atomic_write_npz, atomic_write_parquet, hash_key, load_npz
-    from matmap_utils.core.paths import compute_cache_dir
 
     cfg = replace(config or MapConfig(), **overrides)
     Ws = [float(w) for w in Ws]

@@ -6,14 +6,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Element
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
 
+from matmap_utils.core.parallel import parallel_map
 from matmap_utils.screening.cv import run_cv
+from matmap_utils.screening.simplify import ion_signs
 
 SENDEK_FEATURES = ("LLB", "SBI", "AFC", "LASD", "LLSD")
 
 
 def _radius(el: str, kind: str) -> float:
-    from pymatgen.core import Element
 
     e = Element(el)
     if kind == "anion":
@@ -42,9 +47,6 @@ def sendek_features(
     half a Li.  Ionicity of a bond: 1 − exp(−(Δχ)²/4) (Pauling).  LASD/LLSD: occupancy-weighted
     mean over Li sites of the shortest distance to an anion / to another Li site.
     """
-    from pymatgen.core import Element
-
-    from matmap_utils.screening.simplify import ion_signs
 
     if signs is None:
         signs, _ = ion_signs(structure)
@@ -106,7 +108,6 @@ def _sendek_one(structure):
 
 def sendek_frame(structures: Sequence, keys: Sequence[str], n_jobs: int | None = 1) -> pd.DataFrame:
     """Sendek features for many structures (``parallel_map``); failures become NaN rows + ``error``."""
-    from matmap_utils.core.parallel import parallel_map
 
     outs = parallel_map(_sendek_one, list(structures), keys=list(keys), n_jobs=n_jobs, progress=False)
     rows = []
@@ -125,9 +126,6 @@ def logistic_baseline(
     X: np.ndarray, y: np.ndarray, folds, *, Cs=(0.01, 0.1, 1.0, 10.0, 100.0), seed: int = 0, n_shuffles: int = 100
 ) -> tuple[float, pd.DataFrame]:
     """Logistic regression (MinMax-scaled features) per fold for each C; return (best C, its CV frame)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import MinMaxScaler
 
     X = np.asarray(X, float)
     best = None

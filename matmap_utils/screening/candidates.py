@@ -6,7 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from pymatgen.core import Composition
+from sklearn.decomposition import PCA
 
+from matmap_utils.core.cache import atomic_write_npz, load_npz
+from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.screening.atomsets.features import set_vectors
 from matmap_utils.screening.atomsets.model import AtomSetsEnsemble, pack_sets
 
@@ -19,7 +23,6 @@ def pca_distance(
     PCA is fit on the training vectors; each component is divided by its standard deviation, so
     the distance is normalized by the training data variance (McHaffie et al., after Jha et al.).
     """
-    from sklearn.decomposition import PCA
 
     pca = PCA(whiten=True)
     t = pca.fit_transform(train_vecs)
@@ -35,7 +38,6 @@ def pca_distance(
 
 def composition_matrix(formulas: Sequence, elements: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
     """Atomic-fraction matrix (n, n_elements) of formulas / Compositions."""
-    from pymatgen.core import Composition
 
     comps = [c if isinstance(c, Composition) else Composition(str(c)) for c in formulas]
     if elements is None:
@@ -74,7 +76,6 @@ def novelty_mask(
 def default_model_dir() -> Path:
     """Where notebook 06 saves the final ensemble and ``matmap screen`` looks for it:
     ``$MATMAP_CACHE/compute/atomsets/screening_ensemble`` (weights, config, training vectors)."""
-    from matmap_utils.core.paths import compute_cache_dir
 
     return compute_cache_dir("atomsets") / "screening_ensemble"
 
@@ -90,7 +91,6 @@ def save_screening_model(
     extra: dict | None = None,
 ) -> Path:
     """Save the ensemble plus what screening needs: simplification, feature layer, training vectors."""
-    from matmap_utils.core.cache import atomic_write_npz
 
     path = Path(path)
     model.save(path, extra={"mode": mode, "layer": int(layer), **(extra or {})})
@@ -104,7 +104,6 @@ def save_screening_model(
 
 def load_screening_model(path: str | Path | None = None):
     """``(model, mode, layer, train_vectors, train_formulas)`` saved by :func:`save_screening_model`."""
-    from matmap_utils.core.cache import load_npz
 
     path = Path(path) if path is not None else default_model_dir()
     if not (path / "config.json").exists():

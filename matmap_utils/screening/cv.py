@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from matmap_utils.screening.atomsets.model import pack_sets
+from matmap_utils.screening.atomsets.training import pretrain, train_ensemble
 from matmap_utils.screening.metrics import classification_metrics, control_metrics
 
 
@@ -93,8 +95,6 @@ def cv_atomsets(
     metrics averaged over repeated runs).  ``init_state``: pre-trained weights (``n_repeats``
     members, e.g. from :func:`matmap_utils.screening.atomsets.training.pretrain`); member ``r`` of every fold starts
     from pre-trained member ``r``."""
-    from matmap_utils.screening.atomsets.model import pack_sets
-    from matmap_utils.screening.atomsets.training import train_ensemble
 
     y = np.asarray(y).astype(int)
     rows = []
@@ -162,7 +162,6 @@ def pretraining_effect(
     seeded initialisation as the random-init run).  Returns a frame with one row per (variant,
     epoch choice) — the paper's best epoch across folds, and the last epoch — with AUC-PR/MCC mean
     and std over folds, and the pre-training info."""
-    from matmap_utils.screening.atomsets.training import pretrain
 
     seeds = [seed * 1000 + r for r in range(n_repeats)]
     state, info = pretrain(cfg, pre_matrices, pre_labels, seeds=seeds, data_seed=seed, epochs=pre_epochs)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+import tempfile
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
+from matmap_utils.screening.atomsets.model import AtomSetsConfig, PackedSets, pack_sets
+from matmap_utils.screening.atomsets.training import train_ensemble
 from matmap_utils.screening.metrics import classification_metrics
 
 #: McHaffie et al.'s search space (``scripts/hpo_classification.py`` of their code archive).
@@ -26,7 +34,6 @@ HPO_SPACE = {
 def config_from_trial(trial: dict, input_dim: int, epochs: int = 500, **kw):
     """An :class:`~matmap_utils.screening.atomsets.model.AtomSetsConfig` from one point of :data:`HPO_SPACE`
     (LAMB + Lookahead, triangular-2 cyclical learning rate with a 10-epoch half cycle, as the paper)."""
-    from matmap_utils.screening.atomsets.model import AtomSetsConfig
 
     layers = tuple([int(trial["n_neurons"])] * int(trial["n_layers"]))
     return AtomSetsConfig(
@@ -50,11 +57,7 @@ def config_from_trial(trial: dict, input_dim: int, epochs: int = 500, **kw):
 def _hpo_trainable(trial: dict, data: dict) -> None:
     """One Ray Tune trial: train one AtomSets model with ``trial``'s hyperparameters and report the
     validation metrics after every evaluation (ASHA stops poor trials early)."""
-    import torch
     from ray import tune
-
-    from matmap_utils.screening.atomsets.model import PackedSets
-    from matmap_utils.screening.atomsets.training import train_ensemble
 
     torch.set_num_threads(1)
     ptr = PackedSets(torch.from_numpy(data["xtr"]), torch.from_numpy(data["wtr"]), data["otr"])
@@ -96,7 +99,6 @@ class ray_session:
         start_timeout_s: float = 120.0,
         retries: int = 3,
     ):
-        import os
 
         self.address = address or os.environ.get("MATMAP_RAY_ADDRESS") or None
         self.num_cpus = num_cpus
@@ -107,9 +109,6 @@ class ray_session:
         self.tmp = None
 
     def __enter__(self):
-        import logging
-        import os
-        import tempfile
 
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then really prints nothing
@@ -149,7 +148,6 @@ class ray_session:
         return self
 
     def __exit__(self, *exc):
-        import shutil
 
         import ray
 
@@ -189,7 +187,6 @@ def hpo_search(
     Returns ``{"best_config", "best_val_auc_pr", "best_val_mcc", "best_epoch", "trials" (DataFrame, one
     row per trial), "wall_s", "n_trials"}``.  Ray (see :class:`ray_session`) is started if needed.
     """
-    import time
 
     try:
         from ray import tune
@@ -201,9 +198,6 @@ def hpo_search(
             "hyperparameter search needs Ray Tune and HyperOpt: pip install 'ray[tune]' hyperopt "
             f"(the project's `hpo` extra); {exc}"
         ) from None
-    import tempfile
-
-    from matmap_utils.screening.atomsets.model import pack_sets
 
     y = np.asarray(y).astype(int)
     train_idx, val_idx = np.asarray(train_idx), np.asarray(val_idx)
@@ -275,7 +269,6 @@ def hpo_search(
             }
         )
     trials = pd.DataFrame(rows).sort_values("val_pr_auc", ascending=False, na_position="last").reset_index(drop=True)
-    import shutil
 
     shutil.rmtree(storage, ignore_errors=True)
     ok = trials.dropna(subset=["val_pr_auc"])

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.cluster import DBSCAN
+from sklearn.model_selection import StratifiedKFold
 
 
 def paper_folds(df: pd.DataFrame, scheme: str = "kfold") -> list[tuple[np.ndarray, np.ndarray]]:
@@ -28,7 +30,6 @@ def paper_folds(df: pd.DataFrame, scheme: str = "kfold") -> list[tuple[np.ndarra
 
 
 def stratified_kfold(y: Sequence, n_splits: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y).astype(int)
     skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
@@ -70,7 +71,6 @@ def loco_clusters(
 ) -> tuple[np.ndarray, np.ndarray]:
     """ElMD -> UMAP (2-D, spread 5, precomputed distances) -> DBSCAN (eps 4); returns (labels, embedding)."""
     import umap
-    from sklearn.cluster import DBSCAN
 
     d = elmd_matrix(formulas)
     with warnings.catch_warnings():

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, silhouette_score
 from threadpoolctl import threadpool_limits
 
 #: k-means on a few hundred points is far faster single-threaded: OpenMP thread start-up and
@@ -33,7 +34,6 @@ _ONE_THREAD = {"limits": 1}
 
 
 def _single_thread(func):
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -294,7 +294,6 @@ def cluster_profiles(Z: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
 
 def label_agreement(labels: pd.Series, groups: pd.Series) -> dict[str, float]:
     """How well a grouping (e.g. anion class, family) explains the clusters: ARI and adjusted MI."""
-    from sklearn.metrics import adjusted_mutual_info_score
 
     g = groups.reindex(labels.index).fillna("unknown").astype(str)
     return {"ari": float(adjusted_rand_score(g, labels)), "ami": float(adjusted_mutual_info_score(g, labels))}

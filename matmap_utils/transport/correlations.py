@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.patches import Patch
 from scipy import stats as sps
 
 PAPER_ALPHA = 0.2
@@ -169,7 +171,6 @@ def p_bin(p: float) -> str:
 
 def plot_correlogram(res: CorrResult, ax_r, ax_p=None, *, labels: Sequence[str] | None = None, title: str = "") -> None:
     """Lower-triangle heatmap of the coefficients (and of the p-values on ``ax_p``)."""
-    import seaborn as sns
 
     k = len(res.r)
     mask = np.triu(np.ones((k, k), dtype=bool), 1)
@@ -221,6 +222,5 @@ def plot_target_bars(
     ax.axvline(0, color="k", lw=0.6)
     ax.set_xlabel(f"{column} ρ with the target")
     ax.set_title(title)
-    from matplotlib.patches import Patch
 
     ax.legend(handles=[Patch(color=c, label=n) for n, c in P_COLORS.items()], fontsize=7, loc="lower right")

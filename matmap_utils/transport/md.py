@@ -23,7 +23,9 @@ The CPU thread count is left to the caller (``torch.set_num_threads``); a GPU is
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import os
 import platform
@@ -32,9 +34,19 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import ase
 import numpy as np
+import pandas as pd
+import pymatgen.core
+import torch
+from ase import Atoms, units
+from ase.md.langevin import Langevin
+from ase.md.nose_hoover_chain import NoseHooverChainNVT
+from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from pymatgen.io.ase import AseAtomsAdaptor
 
 from matmap_utils.core.paths import repo_root
+from matmap_utils.core.runtime import torch_device
 
 #: Folder of the generated trajectory set (committed, small).
 MD_DIR_NAME = "data/md"
@@ -72,10 +84,7 @@ class MDResult:
 
 
 def package_versions() -> dict[str, str]:
-    import ase
     import chgnet
-    import pymatgen.core
-    import torch
 
     return {
         "python": platform.python_version(),
@@ -89,13 +98,9 @@ def package_versions() -> dict[str, str]:
 
 def load_calculator(device: str | None = None):
     """CHGNet calculator (pretrained weights from the wheel), on ``device`` or the auto device."""
-    import contextlib
-    import io
 
     from chgnet.model import CHGNet
     from chgnet.model.dynamics import CHGNetCalculator
-
-    from matmap_utils.core.runtime import torch_device
 
     dev = str(device or torch_device())
     with contextlib.redirect_stdout(io.StringIO()):  # chgnet prints a banner on load
@@ -106,7 +111,6 @@ def load_calculator(device: str | None = None):
 
 def to_atoms(structure):
     """ASE Atoms from a pymatgen Structure, an ASE Atoms or a path (CIF/POSCAR/...)."""
-    from ase import Atoms
 
     if isinstance(structure, Atoms):
         return structure.copy()
@@ -114,7 +118,6 @@ def to_atoms(structure):
         from matmap_utils.data.structures import read_structure
 
         structure = read_structure(structure)
-    from pymatgen.io.ase import AseAtomsAdaptor
 
     if not structure.is_ordered:
         raise ValueError("MD needs an ordered structure (partial occupancies found)")
@@ -129,7 +132,6 @@ def _fmt_frame(atoms, time_fs: float, temperature: float, energy: float, meta: d
         f'{len(atoms)}\nLattice="{lattice}" Properties=species:S:1:pos:R:3:velocities:R:3 '
         f'velocity_unit=A/fs Time={time_fs:.3f} Temperature={temperature:.2f} energy={energy:.6f} {extra} pbc="T T T"\n'
     )
-    from ase import units
 
     pos = atoms.get_positions()
     vel = atoms.get_velocities() * units.fs  # ASE velocity unit -> Å/fs
@@ -149,10 +151,6 @@ def run_nvt(
     label: str = "",
 ) -> MDResult:
     """Run equilibration + production NVT MD and write the production trajectory to ``out``."""
-    from ase import units
-    from ase.md.langevin import Langevin
-    from ase.md.nose_hoover_chain import NoseHooverChainNVT
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 
     settings.validate()
     atoms = to_atoms(structure)
@@ -235,7 +233,6 @@ def md_runs() -> pd.DataFrame:  # noqa: F821
     ``equil_steps``, ``n_atoms``, ``n_frames``, ``seed``, ``wall_time_s``, ``format``.
     Only runs whose file exists are listed (the generation may still be running).
     """
-    import pandas as pd
 
     cols = [
         "path",

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import warnings as _w
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.neural_network import MLPRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 
 def mape_mean_normalized(y_true, y_pred) -> float:
@@ -39,11 +47,6 @@ PAPER_MLP = {
 def mlp_pipeline(numeric: Sequence[str], categorical: Sequence[str] = (), *, max_iter: int = 500, seed: int = 0):
     """Median-impute + standard-scale the numeric inputs, one-hot the categorical ones, then the
     paper's MLP; the target is standardized too (predictions are transformed back)."""
-    from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
-    from sklearn.impute import SimpleImputer
-    from sklearn.neural_network import MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     parts = [("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), list(numeric))]
     if categorical:
@@ -72,10 +75,6 @@ def mlp_group_cv(
     held-out rows are pooled and scored together, which weights each group by its size as the paper
     does. Returns ``(predictions, metrics)`` with ``mape`` (fraction), ``mae``, ``n``, ``n_groups``.
     """
-    import warnings as _w
-
-    from sklearn.exceptions import ConvergenceWarning
-    from threadpoolctl import threadpool_limits
 
     data = df.dropna(subset=[target])
     g = data[groups].astype(str)

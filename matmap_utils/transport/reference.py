@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
+from pymatgen.core import Lattice, Structure
 
 from matmap_utils.data.trajectories import Trajectory, to_ase_frames
 from matmap_utils.transport.diffusion import A2_PER_FS_TO_CM2_PER_S, fit_window
@@ -18,8 +21,6 @@ def kinisi_diffusion(
     fit from τmax/2). kinisi computes the same all-origins MSD but fits it by Bayesian
     generalised least squares with the MSD covariance (posterior mean and s.d. reported) and
     removes the centre-of-mass drift of the whole cell; it has no framework-only option."""
-    import contextlib
-    import io
 
     import scipp as sc
     from kinisi.analyze import DiffusionAnalyzer as KDA
@@ -76,7 +77,6 @@ def pymatgen_diffusion(traj: Trajectory, specie: str = "Li", smoothed: str | boo
     and fits MSD over *all* lags (weighted by the number of observations), not τmax/2 … τmax.
     """
     from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer as PDA
-    from pymatgen.core import Lattice, Structure
 
     structure = Structure(Lattice(traj.lattice), list(traj.species), traj.positions[0], coords_are_cartesian=True)
     disp = (traj.positions - traj.positions[0]).transpose(1, 0, 2)

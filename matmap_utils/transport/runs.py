@@ -6,7 +6,11 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+from pymatgen.core import Composition
 
+from matmap_utils.core.parallel import failures_frame, parallel_map
+from matmap_utils.data.registry import fetch
 from matmap_utils.data.trajectories import Trajectory, read_trajectory
 from matmap_utils.transport.diffusion import H_MEV_THZ, arrhenius, diffusion, msd_fft, nernst_einstein, remove_drift
 from matmap_utils.transport.vibrations import (
@@ -19,7 +23,6 @@ from matmap_utils.transport.vibrations import (
 
 def load_aimd_run(row) -> Trajectory:
     """Read one row of :func:`matmap_utils.data.datasets.aimd_runs` (files through ``data.fetch``)."""
-    from matmap_utils.data.registry import fetch
 
     structure = fetch(row["structure_name"]) if row.get("structure_name") else None
     return read_trajectory(
@@ -39,7 +42,6 @@ def _read_row(row: dict) -> Trajectory:
 def read_runs(runs, n_jobs: int | None = None) -> tuple[list[Trajectory | None], pd.DataFrame]:  # noqa: F821
     """Read every run of a run table in parallel. Returns (trajectories in row order, with None
     for failures; failures table with a reason per failed run)."""
-    from matmap_utils.core.parallel import failures_frame, parallel_map
 
     rows = [dict(r) for _, r in runs.iterrows()]
     outs = parallel_map(_read_row, rows, keys=[r["name"] for r in rows], n_jobs=n_jobs)
@@ -54,7 +56,6 @@ def condition_table(
     Returns (per_run, per_condition, msd) where ``msd[condition]`` is a dict with ``lag_ps``,
     ``mean`` (pooled MSD, Å²), ``sem`` (standard error over runs, Å²; NaN for one run).
     """
-    import pandas as pd
 
     runs = runs.reset_index(drop=True).copy()
     runs["_ok"] = [t is not None for t in trajs]
@@ -205,8 +206,6 @@ def descriptor_row(
 def analyze_generated(runs, specie: str = "Li", *, threshold_A: float = 1.5) -> tuple[pd.DataFrame, dict, dict]:  # noqa: F821
     """Descriptor rows, VDOS spectra and MSD curves of the generated set
     (:func:`matmap_utils.transport.md.md_runs`). Unreadable runs become rows with an ``error``."""
-    import pandas as pd
-    from pymatgen.core import Composition
 
     rows, spectra, curves = [], {}, {}
     for _, run in runs.iterrows():
@@ -247,7 +246,6 @@ def arrhenius_table(
 ) -> pd.DataFrame:  # noqa: F821
     """Arrhenius fit per group with ≥ 2 temperatures (positive D): Ea, D0 (± errors) and D
     extrapolated to ``extrapolate_K`` (an extrapolation far outside the fitted range)."""
-    import pandas as pd
 
     rows = []
     for key, g in df.dropna(subset=[D]).groupby(by):

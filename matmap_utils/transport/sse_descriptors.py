@@ -39,10 +39,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pymatgen.core import Composition, Element
+from pymatgen.symmetry.groups import SpaceGroup
 
+from matmap_utils.chapters.results import read_table
 from matmap_utils.core.cache import atomic_write_json, hash_structure
 from matmap_utils.core.parallel import parallel_map
 from matmap_utils.core.paths import compute_cache_dir
+from matmap_utils.data.datasets import load_mchaffie, load_obelix
 
 VERSION = "sse-descriptors-1"
 
@@ -212,7 +216,6 @@ def subcategory(column: str) -> str:
 @cache
 def _polarizability(symbol: str) -> float:
     """Static dipole polarizability of the free atom (Å^3, CRC Handbook via matminer/Magpie)."""
-    from pymatgen.core import Element
 
     return float(_magpie().get_elemental_property(Element(symbol), "Polarizability"))
 
@@ -227,7 +230,6 @@ def _magpie():
 @cache
 def _anion_charge(symbol: str) -> int:
     """Most negative common oxidation state (pymatgen) — O −2, S −2, N −3, Cl −1, H −1."""
-    from pymatgen.core import Element
 
     states = Element(symbol).common_oxidation_states or Element(symbol).oxidation_states
     return int(min(states))
@@ -277,7 +279,6 @@ def _z_from_formula(structure, formula: str | None) -> tuple[float, float]:
     Z is the median over the non-Li elements of (amount in the cell / amount in the formula), so a
     CIF whose Li content differs from the reported formula still gets the right Z.
     """
-    from pymatgen.core import Composition
 
     comp = structure.composition
     ref = None
@@ -294,7 +295,6 @@ def _z_from_formula(structure, formula: str | None) -> tuple[float, float]:
 
 
 def _n_symmetry_ops(spacegroup: int | None, structure) -> tuple[int, int]:
-    from pymatgen.symmetry.groups import SpaceGroup
 
     if spacegroup is None or not (1 <= int(spacegroup) <= 230):
         from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
@@ -310,7 +310,6 @@ def structure_descriptors(structure, *, spacegroup: int | None = None, formula: 
     known; otherwise the space group is detected (spglib, symprec 0.1 Å) and the formula unit is the
     structure's reduced composition.  Raises ``ValueError`` with a reason when the structure has no Li.
     """
-    from pymatgen.core import Element
 
     amounts_cell: dict[str, float] = {}
     site_amounts = [_site_amounts(s) for s in structure]
@@ -609,7 +608,6 @@ MD_JOIN_COLUMNS = (
 
 
 def _reduced(x) -> str | None:
-    from pymatgen.core import Composition
 
     try:
         return Composition(str(x)).reduced_formula
@@ -700,7 +698,6 @@ def category_table(columns: Iterable[str] | None = None) -> pd.DataFrame:
 
 def read_md_table() -> tuple[pd.DataFrame | None, str]:
     """Notebook 03's ``md_descriptors`` table, or ``(None, reason)`` when it has not been written."""
-    from matmap_utils.chapters.results import read_table
 
     try:
         return read_table("03_aimd_trajectories", "md_descriptors"), "found"
@@ -721,7 +718,6 @@ def obelix_descriptor_table(
     without CIF, without Li sites, or failing), ``status`` (optional sources: added/skipped with
     reason), ``md`` (notebook 03's table or None) and ``parse_failures`` (CIFs that did not parse).
     """
-    from matmap_utils.data.datasets import load_mchaffie, load_obelix
 
     ob = load_obelix(n_jobs=n_jobs)
     parse_fail = pd.DataFrame(ob.attrs.get("failures", []))

@@ -6,6 +6,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
+from ase import units
+from ase.data import atomic_masses, atomic_numbers
 
 from matmap_utils.data.trajectories import Trajectory, TrajectoryError
 from matmap_utils.transport.diffusion import H_MEV_THZ, KB_EV, _autocorr_fft
@@ -13,7 +16,6 @@ from matmap_utils.transport.diffusion import H_MEV_THZ, KB_EV, _autocorr_fft
 
 def masses(traj: Trajectory) -> np.ndarray:
     """Atomic masses (amu) of the atoms of ``traj``."""
-    from ase.data import atomic_masses, atomic_numbers
 
     return np.array([atomic_masses[atomic_numbers[s]] for s in traj.species])
 
@@ -51,7 +53,6 @@ def kinetic_temperature(traj: Trajectory) -> dict[str, float]:
     With finite-difference velocities this checks the frame interval: sampled every MD step it
     matches the thermostat temperature; sampled more sparsely it is far lower (vibrations
     average out), so a value ≫ or ≪ the stated temperature flags wrong time metadata."""
-    from ase import units
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -214,7 +215,6 @@ def vibrational_analysis(
     Returns (table with one row per group, {group: VDOS}). The Lindemann ratio is computed for the
     non-diffusive ions and repeated on every row.
     """
-    import pandas as pd
 
     if traj.temperature_K is None:
         raise ValueError(f"{traj.source}: the temperature is needed for the thermodynamic functions")

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
+
+from matmap_utils.core.parallel import parallel_map
+from matmap_utils.screening.megnet import model, pool
+from matmap_utils.screening.megnet.graph import MEGNetGraphError
+from matmap_utils.screening.simplify import simplify
 
 
 def _simplify_job(item):
-    from matmap_utils.screening.simplify import simplify
 
     structure, mode = item
     return simplify(structure, mode)
@@ -16,7 +21,6 @@ def _simplify_job(item):
 
 def v0_embedding() -> np.ndarray:
     """The (95, 16) elemental embedding table of the MEGNet formation-energy model (row = Z)."""
-    from matmap_utils.screening.megnet import model
 
     m = model.load_model("formation_energy", device="cpu")
     return m._w[m.embedding_layer]["embeddings"].detach().cpu().numpy().astype(np.float64)
@@ -25,7 +29,6 @@ def v0_embedding() -> np.ndarray:
 def v0_matrix(structure, table: np.ndarray | None = None) -> np.ndarray:
     """V0 of one structure without building a graph: per site, sum_i x_i * W[Z_i] (the convention of
     :mod:`matmap_utils.screening.megnet`; equal to its layer-0 output, tested)."""
-    from matmap_utils.screening.megnet.graph import MEGNetGraphError
 
     table = v0_embedding() if table is None else table
     out = np.zeros((len(structure), table.shape[1]))
@@ -39,7 +42,6 @@ def v0_matrix(structure, table: np.ndarray | None = None) -> np.ndarray:
 
 
 def _v0_job(item):
-    from matmap_utils.screening.simplify import simplify
 
     structure, mode, table = item
     return v0_matrix(simplify(structure, mode), table)
@@ -61,10 +63,6 @@ def featurize(
     (id, mode, reason) of structures that could not be simplified or featurized (left out).
     MEGNet results are cached by :func:`matmap_utils.screening.megnet.pool.pool_compute` (content hash).
     """
-    import pandas as pd
-
-    from matmap_utils.core.parallel import parallel_map
-    from matmap_utils.screening.megnet import pool
 
     ids = list(structures.index)
     feats: dict = {}

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from matmap_utils.core.runtime import torch_device
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, PackedSets, pack_sets
+from matmap_utils.screening.metrics import classification_metrics
 
 
 class StackedOptimizer:
@@ -190,7 +192,6 @@ def train_ensemble(
     products scale poorly over threads and stall badly when another job holds a core; parallelism
     comes from ``n_jobs`` processes instead).  None leaves torch's setting alone.
     """
-    from matmap_utils.core.runtime import torch_device
 
     dev0 = torch.device(device) if device is not None else torch_device()
     if dev0.type == "cpu" and cpu_threads and torch.get_num_threads() != int(cpu_threads):
@@ -338,9 +339,6 @@ def pretrain(
     ``train_ensemble(init_state=state)`` with as many seeds (member ``i`` starts from pre-trained
     member ``i``), and ``info`` with the sizes, the positive fraction and the AUC-PR / MCC of the
     ensemble mean on a held-out ``val_fraction`` of the pre-training sets (seeded split)."""
-    from dataclasses import replace
-
-    from matmap_utils.screening.metrics import classification_metrics
 
     labels = np.asarray(labels).astype(np.float32)
     if len(labels) != len(matrices):

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from pymatgen.optimization.neighbors import find_points_in_spheres
+
+from matmap_utils.core.parallel import Outcome, parallel_map
+from matmap_utils.screening.megnet.symmetry import quotient
 
 NUMERICAL_TOL = 1e-8  # the original's tolerance to drop self-pairs
 
@@ -99,7 +103,6 @@ class MEGNetGraph:
         """The quotient graph on the classes of equivalent atoms (:mod:`matmap_utils.screening.megnet.symmetry`):
         a MEGNet evaluated on it with weighted means gives the full graph's results (up to float
         rounding) at a fraction of the cost; ``expand`` maps every site to its node."""
-        from matmap_utils.screening.megnet.symmetry import quotient
 
         if self.is_reduced:
             return self
@@ -145,7 +148,6 @@ def structure_arrays(structure) -> dict:
 
 def graph_from_arrays(arrays: dict, cutoff: float) -> MEGNetGraph:
     """Periodic fixed-radius graph, as megnet's ``get_graphs_within_cutoff`` (same C routine)."""
-    from pymatgen.optimization.neighbors import find_points_in_spheres
 
     cart = arrays["cart"]
     n_sites = int(cart.shape[0])
@@ -178,7 +180,6 @@ def build_graphs(
     structures: Sequence, cutoff: float, *, keys: Sequence | None = None, n_jobs: int | None = 1, progress: bool = False
 ) -> list:
     """Graphs of many structures: a list of ``Outcome`` (``.value`` the graph, or ``.error``)."""
-    from matmap_utils.core.parallel import Outcome, parallel_map
 
     keys = list(range(len(structures))) if keys is None else list(keys)
     items, pre = [], {}

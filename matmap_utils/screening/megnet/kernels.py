@@ -25,6 +25,7 @@ saves three gathers and three additions of (bonds × 64) arrays.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 __all__ = ["available", "softplus_bias_", "edge_softplus_", "fit_log1p_coefficients", "LOG1P_Q"]
 
@@ -135,7 +136,6 @@ def _build():
 
 
 def _ok(*ts) -> bool:
-    import torch
 
     return all(t.device.type == "cpu" and t.dtype == torch.float32 for t in ts) and available()
 
@@ -143,7 +143,6 @@ def _ok(*ts) -> bool:
 def softplus_bias_(h, bias, offset: float = 0.0):
     """``h ← softplus(h + bias) + offset`` in place (h: (n, m) float32, bias: (m,)); returns ``h``.
     Falls back to torch ops off the CPU or without numba."""
-    import torch
 
     if bias is None:
         bias = torch.zeros(h.shape[1], dtype=h.dtype, device=h.device)
@@ -156,7 +155,6 @@ def softplus_bias_(h, bias, offset: float = 0.0):
 
 def edge_softplus_(h, a, i1, b, i2, c, g):
     """``h[e] ← softplus(h[e] + a[i1[e]] + b[i2[e]] + c[g[e]])`` in place; returns ``h``."""
-    import torch
 
     if _ok(h, a, b, c) and h.is_contiguous() and all(t.is_contiguous() for t in (a, b, c)):
         _kernels()[1](h.numpy(), a.numpy(), i1.numpy(), b.numpy(), i2.numpy(), c.numpy(), g.numpy())

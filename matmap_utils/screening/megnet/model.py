@@ -99,9 +99,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 
+from matmap_utils.core.runtime import torch_device
 from matmap_utils.data import registry
 from matmap_utils.screening.megnet.graph import (
     MEGNetGraph,
@@ -112,6 +116,7 @@ from matmap_utils.screening.megnet.graph import (
 )
 from matmap_utils.screening.megnet.kernels import available as kernels_available
 from matmap_utils.screening.megnet.kernels import edge_softplus_, softplus_bias_
+from matmap_utils.screening.megnet.symmetry import available
 
 #: Mirror paths of the pretrained models (HDF5; the JSON is the same path + ``.json``).
 MODEL_FILES = {
@@ -163,19 +168,16 @@ def _env_on(name: str) -> bool:
 
 def default_reduce() -> bool:
     """Whether models evaluate quotient graphs: ``MATMAP_MEGNET_REDUCE`` (default 1) and numba present."""
-    from matmap_utils.screening.megnet.symmetry import available
 
     return _env_on("MATMAP_MEGNET_REDUCE") and available()
 
 
 def _softplus2(x):
-    import torch.nn.functional as F
 
     return F.softplus(x) - LN2
 
 
 def _activation(name):
-    import torch
 
     name = name or "linear"
     table = {
@@ -196,7 +198,6 @@ def _activation(name):
 
 def _seg_sum(x, index, n: int):
     """Sum of the rows of ``x`` per segment ``index`` (n segments; empty ones are 0)."""
-    import torch
 
     if x.dim() == 1:
         return torch.zeros(n, dtype=x.dtype, device=x.device).scatter_add_(0, index, x)
@@ -205,7 +206,6 @@ def _seg_sum(x, index, n: int):
 
 
 def _gather(x, index):
-    import torch
 
     return torch.index_select(x, 0, index)
 
@@ -220,7 +220,6 @@ def _file_sha256(path: Path) -> str:
 
 def _read_keras_hdf5(path: Path):
     """Layers (name, class, config, inbound [(layer, tensor_index)]) and weights (name → arrays)."""
-    import h5py
 
     with h5py.File(path, "r") as h5:
         cfg = h5.attrs["model_config"]
@@ -275,9 +274,6 @@ class MEGNetModel:
     """A pretrained MEGNet model evaluated in torch (see the module docstring)."""
 
     def __init__(self, hdf5: str | os.PathLike, json_path: str | os.PathLike, name: str | None = None, device=None):
-        import torch
-
-        from matmap_utils.core.runtime import torch_device
 
         self.hdf5, self.json_path = Path(hdf5), Path(json_path)
         self.name = name or self.hdf5.stem
@@ -386,7 +382,6 @@ class MEGNetModel:
 
     # ---- evaluation ---------------------------------------------------------------------------
     def _batch_tensors(self, graphs: Sequence[MEGNetGraph]):
-        import torch
 
         dev = self.device
         n_sites = np.array([g.n_sites for g in graphs], dtype=np.int64)
@@ -427,7 +422,6 @@ class MEGNetModel:
 
     def _megnet_layer(self, name, cfg, x, b):
         """MEGNetLayer: φ_e on (v_i, v_j, e, u), mean → atoms, φ_v, means → state, φ_u."""
-        import torch
 
         w = self._w[name]
         act = _activation(cfg.get("activation"))
@@ -507,7 +501,6 @@ class MEGNetModel:
 
     def _set2set(self, name, cfg, feats, index, n_graphs, weight=None):
         """Set2Set readout; ``weight``: how many set members each row stands for (quotient graph)."""
-        import torch
 
         w = self._w[name]
         n_hidden = int(cfg["n_hidden"])
@@ -538,7 +531,6 @@ class MEGNetModel:
 
     def _forward(self, b: dict, keep: set[str]) -> dict:
         """Evaluate the Keras graph on a batch; return the outputs of the layers in ``keep``."""
-        import torch
 
         n_graphs, n_nodes = b["n_graphs"], b["n_nodes"]
         inputs = {self.inputs[0]: [None]}  # the embedding reads site/z/occupancy from the batch
@@ -663,7 +655,6 @@ class MEGNetModel:
         Batches hold at most ``batch_size`` structures and ``max_bonds`` bonds (a structure with
         more bonds forms a batch of its own); defaults: :attr:`default_batch_size`,
         :attr:`default_max_bonds`."""
-        import torch
 
         batch_size = batch_size or self.default_batch_size
         max_bonds = max_bonds or self.default_max_bonds
@@ -690,7 +681,6 @@ class MEGNetModel:
         return lambda i: (1, cores)[i] if i < 2 else None
 
     def _run_graphs(self, graphs, layers, batch_size, max_bonds):
-        import torch
 
         graphs = list(graphs)
         for g in graphs:

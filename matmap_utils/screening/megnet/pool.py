@@ -9,8 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
+from matmap_utils.core.cache import atomic_write_npz, atomic_write_parquet, hash_key, hash_structure, load_npz
+from matmap_utils.core.parallel import default_n_jobs, parallel_map
+from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.data.datasets import load_mp_band_gaps
+from matmap_utils.data.registry import fetch, registered
+from matmap_utils.data.structures import read_structure
 from matmap_utils.screening.megnet.graph import MEGNetGraphError, build_graphs, structure_arrays
 from matmap_utils.screening.megnet.model import MEGNetModel, default_threads, load_model
 
@@ -71,13 +77,11 @@ class SiteFeatures:
         return cls([str(i) for i in d["ids"]], d["offsets"], arrays, fails)
 
     def save(self, path) -> Path:
-        from matmap_utils.core.cache import atomic_write_npz
 
         return atomic_write_npz(path, **self.to_npz_dict())
 
     @classmethod
     def load(cls, path) -> SiteFeatures:
-        from matmap_utils.core.cache import load_npz
 
         return cls.from_npz_dict(load_npz(path))
 
@@ -131,11 +135,6 @@ def pool_compute(
     worker processes, each with one torch thread (graphs are built inside the workers from plain
     arrays, so no pymatgen object is shipped); ``n_jobs=1`` runs in this process.
     """
-    from tqdm.auto import tqdm
-
-    from matmap_utils.core.cache import atomic_write_npz, atomic_write_parquet, hash_key, hash_structure, load_npz
-    from matmap_utils.core.parallel import parallel_map
-    from matmap_utils.core.paths import compute_cache_dir
 
     ids, structures = _structures_of(df_structures)
     fe, bg = load_model("formation_energy"), load_model("band_gap")
@@ -162,7 +161,6 @@ def pool_compute(
                     arrays.append(f"{type(exc).__name__}: {exc}")
             todo.append((len(plan) - 1, (cids, arrays, layers if need_feat else (), batch_size, None)))
     # chunks run in worker processes (1 torch thread each) when n_jobs > 1
-    from matmap_utils.core.parallel import default_n_jobs
 
     if min(default_n_jobs() if n_jobs is None else max(1, int(n_jobs)), len(todo)) > 1:
         todo = [(k, it[:-1] + (1,)) for k, it in todo]
@@ -347,16 +345,12 @@ def megnet_vs_mp_band_gaps(
 
 
 def _read_mirror_cif(mid: str):
-    from matmap_utils.data.registry import fetch
-    from matmap_utils.data.structures import read_structure
 
     return read_structure(fetch(f"mp_li/{mid}.cif"))
 
 
 def _mirror_structures(ids: Sequence[str], n_jobs: int | None = None) -> pd.DataFrame:
     """Structures of mirror ``mp_li`` ids (those present), read in parallel."""
-    from matmap_utils.core.parallel import parallel_map
-    from matmap_utils.data.registry import registered
 
     have = set(registered("mp_li/"))
     ids = [i for i in ids if f"mp_li/{i}.cif" in have]
