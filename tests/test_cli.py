@@ -44,3 +44,20 @@ def test_run_unknown_notebook_is_one_line(capsys):
 def test_console_script_installed():
     out = subprocess.run([sys.executable, "-m", "matmap_utils.cli", "--version"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("matmap ")
+
+
+def test_every_listed_command_registers_its_full_parser():
+    """`matmap --help` lists commands without importing them; each module must register the command
+    named in COMMANDS with that help, and accept `--help` once loaded."""
+    import argparse
+    import importlib
+
+    from matmap_utils.cli.main import COMMANDS
+
+    for name, help_ in COMMANDS.items():
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"matmap_utils.cli.{name}").register(sub)
+        assert list(sub.choices) == [name]
+        assert sub._choices_actions[0].help == help_
+        assert build_parser(name).format_help().count(name) >= 1
+    assert "screen" in build_parser(None).format_help()  # listed without being imported

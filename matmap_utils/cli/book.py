@@ -7,10 +7,11 @@ import time
 
 from matmap_utils.book.build import build_book
 from matmap_utils.book.execute import NotebookFailed
+from matmap_utils.cli.main import COMMANDS
 
 
 def register(sub) -> None:
-    p = sub.add_parser("book", help="execute every notebook and build the Jupyter Book (offline HTML)")
+    p = sub.add_parser("book", help=COMMANDS["book"])
     p.add_argument("--profile", default="paper", help="params/<profile>.yaml (default: paper)")
     p.add_argument("--force", action="store_true", help="re-execute every notebook")
     p.set_defaults(func=run)

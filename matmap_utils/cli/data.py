@@ -6,13 +6,14 @@ import sys
 
 from tqdm.auto import tqdm
 
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.data.registry import DataError, fetch, registry, sources, verify
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "data",
-        help="list, fetch or verify the registered data files",
+        help=COMMANDS["data"],
         description="The data registry: every file the book uses, by URL and sha256.",
     )
     dsub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)

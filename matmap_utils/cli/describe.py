@@ -13,14 +13,13 @@ import pandas as pd
 
 from matmap_utils.chapters.results import results_dir
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.errors import UserError
 from matmap_utils.materials_map import descriptors as D
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "describe", help="compositional and structural descriptors of CIFs", description=__doc__.split("\n\n")[0]
-    )
+    p = subparsers.add_parser("describe", help=COMMANDS["describe"], description=__doc__.split("\n\n")[0])
     p.add_argument("cifs", nargs="+", metavar="CIF", help="CIF files or folders of CIFs")
     p.add_argument("-o", "--output", default=None, help="write the table (.csv, .parquet, .json) instead of printing")
     p.add_argument("--kind", choices=["both", "comp", "struct"], default="both", help="which descriptor (default both)")

@@ -6,6 +6,7 @@ import json
 import sys
 import warnings
 
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.data import trajectories
 from matmap_utils.transport import diffusion, vibrations
 
@@ -13,7 +14,7 @@ from matmap_utils.transport import diffusion, vibrations
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "diffusion",
-        help="diffusion coefficient (and VDOS descriptors) from MD trajectories",
+        help=COMMANDS["diffusion"],
         description="Reads XDATCAR(.gz), extended XYZ(.gz), ASE .traj, pymatgen DiffusionAnalyzer "
         "JSON or .npy position arrays (with --structure). Several files are treated as "
         "independent runs of one system and pooled. D is fitted over "

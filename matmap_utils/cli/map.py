@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.errors import UserError
 from matmap_utils.core.paths import repo_root
 from matmap_utils.materials_map.analysis import place_structures
@@ -18,7 +19,7 @@ DEFAULT_MODEL = "results/02_autoencoder_map/map_W0.1.pt"
 def register(sub) -> None:
     p = sub.add_parser(
         "map",
-        help="place structures on a trained autoencoder materials map (x_comp, x_struct, ME)",
+        help=COMMANDS["map"],
         description="Featurize each structure like the map's training data (notebook 01's descriptors and "
         "scalers, saved with the map), encode it to (x_comp, x_struct) and predict its Li "
         "migration energy with the map's ME head. Folders are expanded to their *.cif files.",

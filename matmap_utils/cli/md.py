@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.cache import atomic_write_json
 from matmap_utils.transport.md import MDSettings, package_versions, run_nvt, to_atoms
 
@@ -15,7 +16,7 @@ from matmap_utils.transport.md import MDSettings, package_versions, run_nvt, to_
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "md",
-        help="NVT MD with the CHGNet universal potential (writes extended XYZ with velocities)",
+        help=COMMANDS["md"],
         description="Langevin equilibration then Nosé–Hoover-chain NVT production with CHGNet. "
         "Writes every STRIDE-th production step (positions Å, velocities Å/fs) to -o "
         "(.extxyz or .extxyz.gz) and a sidecar OUT.provenance.json (command, seed, "

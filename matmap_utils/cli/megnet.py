@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from matmap_utils.cli._common import exit_code, report_failures, write_frame
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
 from matmap_utils.screening.megnet.model import load_model
 from matmap_utils.screening.megnet.pool import predict_structures
@@ -38,7 +39,7 @@ def _parse_layers(text: str | None) -> tuple[int, ...]:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "megnet",
-        help="MEGNet formation energy, band gap and site features (V0..V3) of structures",
+        help=COMMANDS["megnet"],
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     p.add_argument("cifs", nargs="+", metavar="CIF", help="structure files or folders of *.cif")

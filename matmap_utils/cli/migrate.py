@@ -9,6 +9,7 @@ structure, oxidation states not assignable, no percolating path, timeout), ``oxi
 from __future__ import annotations
 
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.errors import UserError
 from matmap_utils.materials_map import bvse as M
 
@@ -16,7 +17,7 @@ from matmap_utils.materials_map import bvse as M
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "migrate",
-        help="Li migration energies (BVSE percolation barriers) of CIFs",
+        help=COMMANDS["migrate"],
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("cifs", nargs="+", metavar="CIF", help="CIF files or folders of CIFs")

@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from matmap_utils.book.execute import NotebookFailed, execute_notebook
+from matmap_utils.cli.main import COMMANDS
 
 
 def _literal(text: str):
@@ -22,7 +23,7 @@ def _literal(text: str):
 def register(sub) -> None:
     p = sub.add_parser(
         "run",
-        help="execute one notebook with papermill into book/executed/",
+        help=COMMANDS["run"],
         description="Execute notebooks/NN_name.py with papermill (the batch entry point for "
         "your own CI). Parameters: the profile's `_all` and notebook sections, then "
         "-f FILE, then -p NAME VALUE.",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
+from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.errors import UserError
 from matmap_utils.screening import candidates
 from matmap_utils.screening.atomsets import features
@@ -20,9 +21,7 @@ from matmap_utils.screening.megnet import pool
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "screen", help="predict P(superionic) with the AtomSets ensemble", description=__doc__.split("\n\n")[0]
-    )
+    p = subparsers.add_parser("screen", help=COMMANDS["screen"], description=__doc__.split("\n\n")[0])
     p.add_argument("cifs", nargs="+", metavar="CIF", help="CIF files or folders of CIFs")
     p.add_argument("-o", "--output", default=None, help="write the table (.csv, .parquet, .json) instead of printing")
     p.add_argument("--model", default=None, help="folder of a saved ensemble (default: the notebook's)")
