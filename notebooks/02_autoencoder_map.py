@@ -699,30 +699,17 @@ md(
 
 # %%
 if grid_search:
-    from matmap_utils.core.cache import cached_frame, hash_key
-    from matmap_utils.core.paths import compute_cache_dir
-
-    gkey = hash_key(
-        "grid",
-        2,
-        Xc.to_numpy(),  # 2: members frozen once their patience is exhausted Xs.to_numpy(), y.to_numpy(), seed, grid_batch_sizes, grid_lrs, grid_l2,
-        config.to_dict(),
-        W_map,
-    )
-    grid = cached_frame(
-        compute_cache_dir("mapnet") / f"grid-{gkey}.parquet",
-        lambda: training.grid_search(
-            Xc,
-            Xs,
-            y.to_numpy(),
-            W=W_map,
-            batch_sizes=grid_batch_sizes,
-            lrs=grid_lrs,
-            weight_decays=grid_l2,
-            seed=seed,
-            config=config,
-            split=split.to_numpy(),
-        ),
+    grid = training.cached_grid_search(
+        Xc,
+        Xs,
+        y.to_numpy(),
+        W=W_map,
+        batch_sizes=grid_batch_sizes,
+        lrs=grid_lrs,
+        weight_decays=grid_l2,
+        seed=seed,
+        config=config,
+        split=split.to_numpy(),
     )
     display(grid.round(5))
     top = grid.iloc[0]

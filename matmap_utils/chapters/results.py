@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 import time
@@ -11,13 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from matmap_utils.core import settings
 from matmap_utils.core.cache import atomic_write_json, atomic_write_parquet
 from matmap_utils.core.paths import repo_root
 
 
 def results_dir(notebook: str) -> Path:
     """``results/<notebook>/`` under the repository root (``MATMAP_RESULTS`` overrides the root)."""
-    base = Path(os.environ.get("MATMAP_RESULTS", repo_root() / "results"))
+    base = settings.get("MATMAP_RESULTS") or repo_root() / "results"
     path = base / notebook
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from matmap_utils import __version__
+from matmap_utils.core import settings
 from matmap_utils.core.errors import UserError
 
 COMMANDS = {
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rc = args.func(args)
     except (UserError, FileNotFoundError, ValueError) as exc:
-        if os.environ.get("MATMAP_DEBUG"):
+        if settings.get("MATMAP_DEBUG"):
             raise
         print(f"matmap {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -15,11 +15,14 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from matmap_utils.core.paths import compute_cache_dir
 
 
 def _canonical(obj: Any) -> Any:
@@ -67,6 +70,62 @@ def structure_fingerprint(structure) -> dict:
 def hash_structure(structure, *settings: Any) -> str:
     """Key of a structure together with the settings of the computation applied to it."""
     return hash_key(structure_fingerprint(structure), *settings)
+
+
+#: Every :class:`CacheKind` defined in the package, by name (filled as modules are imported).
+KINDS: dict[str, CacheKind] = {}
+
+
+@dataclass(frozen=True)
+class CacheKind:
+    """One kind of cached computation: where its entries live and how their keys are made.
+
+    The key of an entry hashes ``salt`` (when set), the kind's explicit ``version`` and the
+    computation's inputs (data, parameters, seed) with :func:`hash_key`.  Bump ``version`` when
+    the computation changes on purpose: every old entry is then ignored.
+
+    ``version_at`` is where the version sits among the hashed inputs (0 = first, -1 = last), and
+    ``version=None`` means that the inputs carry the version themselves (a settings dict with a
+    ``"version"`` field, or model settings holding the weights' sha) — both keep the keys that
+    existed before this helper did, so caches made then stay valid.
+
+    ``folder``: sub-folder of ``$MATMAP_CACHE/compute``; ``name``: the kind's unique name.
+    """
+
+    name: str
+    folder: str
+    version: int | str | None
+    salt: str | None = None
+    version_at: int = 0
+
+    def __post_init__(self) -> None:
+        if KINDS.get(self.name, self) != self:
+            raise ValueError(f"cache kind {self.name!r} is defined twice with different settings")
+        KINDS[self.name] = self
+
+    def parts(self, *inputs: Any) -> list:
+        """The hashed parts: ``[salt,] inputs`` with the version inserted at ``version_at``."""
+        parts = list(inputs)
+        if self.version is not None:
+            at = self.version_at if self.version_at >= 0 else len(parts) + 1 + self.version_at
+            parts.insert(at, self.version)
+        return ([self.salt] if self.salt is not None else []) + parts
+
+    def key(self, *inputs: Any) -> str:
+        """Content key of one entry from all of its inputs."""
+        return hash_key(*self.parts(*inputs))
+
+    def structure_key(self, structure, *inputs: Any) -> str:
+        """Key of a computation on one structure (its :func:`structure_fingerprint` comes first)."""
+        return self.key(structure_fingerprint(structure), *inputs)
+
+    def directory(self) -> Path:
+        """The kind's folder, created on first use."""
+        return compute_cache_dir(self.folder)
+
+    def path(self, key: str, suffix: str = "", prefix: str = "") -> Path:
+        """File (or folder, without ``suffix``) of the entry with ``key``."""
+        return self.directory() / f"{prefix}{key}{suffix}"
 
 
 @contextmanager

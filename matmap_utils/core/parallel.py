@@ -24,6 +24,8 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from matmap_utils.core import settings
+
 
 class ItemTimeout(Exception):
     """Raised inside a worker when one item exceeds its time limit."""
@@ -45,9 +47,9 @@ class Outcome:
 
 def default_n_jobs() -> int:
     """Cores to use: ``MATMAP_N_JOBS`` or all available cores."""
-    env = os.environ.get("MATMAP_N_JOBS")
+    env = settings.get("MATMAP_N_JOBS")
     if env:
-        return max(1, int(env))
+        return env
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - non-Linux
@@ -57,7 +59,7 @@ def default_n_jobs() -> int:
 def _start_method() -> str:
     """``fork`` on Linux (works from notebooks and scripts alike; workers must not use torch
     threads inherited from the parent), ``spawn`` elsewhere; ``MATMAP_MP_START`` overrides."""
-    env = os.environ.get("MATMAP_MP_START")
+    env = settings.get("MATMAP_MP_START")
     if env:
         return env
     return "fork" if sys.platform.startswith("linux") else "spawn"
@@ -82,7 +84,7 @@ def _run_one(func: Callable, key: Any, item: Any, timeout: float | None) -> Outc
         return Outcome(key, error=f"timeout after {timeout:g} s", kind="timeout")
     except Exception as exc:  # noqa: BLE001 - reported per item by design
         msg = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
-        if os.environ.get("MATMAP_DEBUG"):
+        if settings.get("MATMAP_DEBUG"):
             traceback.print_exc(file=sys.stderr)
         return Outcome(key, error=msg, kind="error")
     finally:
@@ -123,7 +125,7 @@ def parallel_map(
         total=len(pairs),
         desc=desc,
         leave=False,
-        disable=not progress or len(pairs) < 2 or os.environ.get("MATMAP_PROGRESS", "1") == "0",
+        disable=not progress or len(pairs) < 2 or not settings.get("MATMAP_PROGRESS"),
     )
     out: list[Outcome] = []
     if n_jobs == 1:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
+
+from matmap_utils.core import settings
 
 
 def torch_device(preference: str | None = "auto"):
@@ -13,7 +13,7 @@ def torch_device(preference: str | None = "auto"):
     ``MATMAP_DEVICE`` overrides the preference (e.g. to force CPU on a GPU machine).
     """
 
-    pref = os.environ.get("MATMAP_DEVICE", preference or "auto").lower()
+    pref = settings.get("MATMAP_DEVICE") if settings.is_set("MATMAP_DEVICE") else (preference or "auto").lower()
     if pref == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

@@ -12,8 +12,7 @@ import pandas as pd
 import yaml
 from pymatgen.core import Composition
 
-from matmap_utils.core.cache import atomic_write_parquet, hash_key
-from matmap_utils.core.paths import compute_cache_dir
+from matmap_utils.core.cache import CacheKind, atomic_write_parquet
 from matmap_utils.data.registry import UnknownDataError, _entry, extract_tar, fetch, registered, registry
 from matmap_utils.data.structures import _structures_from_table, parse_cifs_cached
 
@@ -42,6 +41,9 @@ LIO_ELEMENTS = frozenset("Mg Ca Sr Ba Sc Y La Ti Zr Hf Nb Ta Zn B Al Ga In C Si 
 
 _FORMULA_SUM = None
 
+#: Index of the MP Li pool (formula, elements, path per file), keyed by the files' sha256.
+MP_INDEX_CACHE = CacheKind("mp_li_index", folder="structures", version="v1", salt="mp_li_index", version_at=-1)
+
 
 def _formula_sum(text: str) -> str | None:
 
@@ -60,8 +62,8 @@ def mp_li_index() -> pd.DataFrame:
 
     names = registered("mp_li/")
     reg = registry()
-    key = hash_key("mp_li_index", [reg.at[n, "sha256"] for n in names], "v1")
-    out = compute_cache_dir("structures") / f"mp_li_index-{key}.parquet"
+    key = MP_INDEX_CACHE.key([reg.at[n, "sha256"] for n in names])
+    out = MP_INDEX_CACHE.path(key, ".parquet", prefix="mp_li_index-")
     if out.exists():
         return pd.read_parquet(out)
     rows = []

@@ -25,6 +25,7 @@ import pandas as pd
 import pooch
 import yaml
 
+from matmap_utils.core import settings
 from matmap_utils.core.paths import cache_dir, mirror_dir, repo_root
 
 
@@ -115,7 +116,7 @@ def _check_hash(path: Path, expected: str, name: str) -> None:
 
 def offline() -> bool:
     """``MATMAP_OFFLINE=1`` forbids downloads (the error then says how to get the file)."""
-    return os.environ.get("MATMAP_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+    return settings.get("MATMAP_OFFLINE")
 
 
 def fetch(name: str, *, progressbar: bool | None = None) -> Path:

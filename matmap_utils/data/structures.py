@@ -17,9 +17,13 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.cif import CifParser
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
-from matmap_utils.core.cache import atomic_write_parquet, hash_key, hash_structure
+from matmap_utils.core.cache import CacheKind, atomic_write_parquet, hash_structure
 from matmap_utils.core.parallel import parallel_map
-from matmap_utils.core.paths import compute_cache_dir
+
+#: Parsed CIFs of one registered dataset (parquet of lattice/species/coordinates + failures).
+PARSED_CACHE = CacheKind("parsed_cifs", folder="structures", version="v1", version_at=-1)
+#: Symmetry/formula summaries of a list of structures (one parquet per list).
+SUMMARY_CACHE = CacheKind("structure_summary", folder="summary", version=None)
 
 
 def _encode_species(site) -> str:
@@ -82,8 +86,8 @@ def parse_cifs_cached(
     formula/reduced_formula/nsites/ordered; ``failures`` lists each CIF that failed with its reason.
     """
 
-    key = hash_key(kind, sorted((k, sha) for k, _, sha in items), version("pymatgen"), "v1")
-    out_ok = compute_cache_dir("structures") / f"{kind}-{key}.parquet"
+    key = PARSED_CACHE.key(kind, sorted((k, sha) for k, _, sha in items), version("pymatgen"))
+    out_ok = PARSED_CACHE.path(key, ".parquet", prefix=f"{kind}-")
     out_fail = out_ok.with_name(out_ok.stem + "-failures.parquet")
     if out_ok.exists() and out_fail.exists():
         return pd.read_parquet(out_ok), pd.read_parquet(out_fail)
@@ -232,7 +236,7 @@ def structure_summary(structures, *, n_jobs: int | None = None, symprec: float =
 
     series = structures if hasattr(structures, "index") else pd.Series(list(structures))
     keys = [hash_structure(s, "summary", symprec) for s in series]
-    path = compute_cache_dir("summary") / f"summary-{hash_key(keys)}.parquet"
+    path = SUMMARY_CACHE.path(SUMMARY_CACHE.key(keys), ".parquet", prefix="summary-")
     if path.exists():
         df = pd.read_parquet(path)
         df.index = series.index

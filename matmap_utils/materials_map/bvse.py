@@ -53,9 +53,8 @@ from bvlain import Lain
 from pymatgen.analysis.bond_valence import BVAnalyzer
 from scipy.stats import spearmanr
 
-from matmap_utils.core.cache import atomic_write_json, hash_structure
+from matmap_utils.core.cache import CacheKind, atomic_write_json
 from matmap_utils.core.parallel import ItemTimeout, parallel_map
-from matmap_utils.core.paths import compute_cache_dir
 
 VERSION = "1"
 
@@ -273,9 +272,13 @@ def _row(energies: dict | None, reason: str | None) -> dict:
     return row
 
 
-def cache_path(structure, settings: dict | None = None) -> Path:
+#: Cached BVSE rows, one JSON per structure; the version travels in :func:`settings_key`.
+CACHE = CacheKind("bvse", folder="bvse", version=None)
 
-    return compute_cache_dir("bvse") / f"{hash_structure(structure, settings_key(settings))}.json"
+
+def cache_path(structure, settings: dict | None = None) -> Path:
+    """Cache file of one structure's barriers under the given settings."""
+    return CACHE.path(CACHE.structure_key(structure, settings_key(settings)), ".json")
 
 
 def _bvse_task(task: tuple) -> dict:

@@ -93,9 +93,8 @@ from pymatgen.core import Element
 from scipy.ndimage import gaussian_filter1d
 from scipy.spatial import Voronoi
 
-from matmap_utils.core.cache import atomic_write_json, atomic_write_npz, hash_structure, load_npz
+from matmap_utils.core.cache import CacheKind, atomic_write_json, atomic_write_npz, load_npz
 from matmap_utils.core.parallel import parallel_map
-from matmap_utils.core.paths import compute_cache_dir
 
 #: Bump when the descriptor definition changes (part of every cache key).
 VERSION = "3"
@@ -588,9 +587,13 @@ def settings_key(settings: dict | None = None) -> dict:
     return {"version": VERSION, **DEFAULT_SETTINGS, **(settings or {})}
 
 
-def cache_path(structure, settings: dict | None = None) -> Path:
+#: Cached descriptor pairs, one ``.npz`` per structure; the version travels in :func:`settings_key`.
+CACHE = CacheKind("descriptors", folder="descriptors", version=None)
 
-    return compute_cache_dir("descriptors") / f"{hash_structure(structure, settings_key(settings))}.npz"
+
+def cache_path(structure, settings: dict | None = None) -> Path:
+    """Cache file of one structure's descriptors under the given settings."""
+    return CACHE.path(CACHE.structure_key(structure, settings_key(settings)), ".npz")
 
 
 def _describe_task(task: tuple) -> tuple[np.ndarray, np.ndarray]:

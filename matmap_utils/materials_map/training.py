@@ -13,8 +13,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from matmap_utils.core.cache import atomic_write_json, atomic_write_npz, atomic_write_parquet, hash_key, load_npz
-from matmap_utils.core.paths import compute_cache_dir
+from matmap_utils.core.cache import (
+    CacheKind,
+    atomic_write_json,
+    atomic_write_npz,
+    atomic_write_parquet,
+    cached_frame,
+    load_npz,
+)
 from matmap_utils.materials_map.autoencoder import (
     _PARTS,
     PAPER_WS,
@@ -33,6 +39,12 @@ from matmap_utils.materials_map.autoencoder import (
     make_split,
     save_map,
 )
+
+#: Trained map sweeps, one folder each (maps, history, metrics).
+SWEEP_CACHE = CacheKind("mapnet_sweep", folder="mapnet", version=3, salt="mapnet")
+#: Grid-search tables (one parquet per grid).  Version 3: the key now covers every input (until
+#: version 2 a notebook comment swallowed Xs, y, the seed and the grid lists).
+GRID_CACHE = CacheKind("mapnet_grid", folder="mapnet", version=3, salt="grid")
 
 
 def _train_stacked(
@@ -330,6 +342,31 @@ def grid_search(
     return df.sort_values("rank").reset_index(drop=True)
 
 
+def grid_key(Xc, Xs, y, *, W: float, batch_sizes, lrs, weight_decays, seed: int, config: MapConfig, split) -> str:
+    """Cache key of :func:`grid_search`: every input that changes its table."""
+    return GRID_CACHE.key(
+        np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
+        np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)),
+        np.asarray(y, dtype=np.float64),
+        None if split is None else [str(s) for s in split],
+        int(seed),
+        [int(b) for b in batch_sizes],
+        [float(v) for v in lrs],
+        [float(v) for v in weight_decays],
+        config.to_dict(),
+        float(W),
+    )
+
+
+def cached_grid_search(
+    Xc, Xs, y, *, W: float, batch_sizes, lrs, weight_decays, seed: int, config: MapConfig, split=None
+) -> pd.DataFrame:
+    """:func:`grid_search`, its table cached (parquet) under :data:`GRID_CACHE` by :func:`grid_key`."""
+    kw = dict(W=W, batch_sizes=batch_sizes, lrs=lrs, weight_decays=weight_decays, seed=seed, config=config, split=split)
+    path = GRID_CACHE.path(grid_key(Xc, Xs, y, **kw), ".parquet", prefix="grid-")
+    return cached_frame(path, lambda: grid_search(Xc, Xs, y, **kw))
+
+
 def _map_files(folder: Path, W: float) -> Path:
     return folder / f"map_W{W:g}.pt"
 
@@ -354,9 +391,7 @@ def cached_sweep(
     cfg = replace(config or MapConfig(), **overrides)
     Ws = [float(w) for w in Ws]
     yv = np.asarray(y, dtype=np.float64)
-    key = hash_key(
-        "mapnet",
-        3,
+    key = SWEEP_CACHE.key(
         np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
         np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)),
         yv,
@@ -367,7 +402,7 @@ def cached_sweep(
         torch.__version__,
         list(map(str, getattr(Xc, "index", []))),
     )
-    folder = compute_cache_dir("mapnet") / key
+    folder = SWEEP_CACHE.path(key)
     done = folder / "info.json"
     if cache and done.exists():
         try:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from matmap_utils.core import settings
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, PackedSets, pack_sets
 from matmap_utils.screening.atomsets.training import train_ensemble
 from matmap_utils.screening.metrics import classification_metrics
@@ -100,7 +101,7 @@ class ray_session:
         retries: int = 3,
     ):
 
-        self.address = address or os.environ.get("MATMAP_RAY_ADDRESS") or None
+        self.address = address or settings.get("MATMAP_RAY_ADDRESS")
         self.num_cpus = num_cpus
         self.object_store_mb = object_store_mb
         self.start_timeout_s = start_timeout_s

@@ -43,9 +43,8 @@ from pymatgen.core import Composition, Element
 from pymatgen.symmetry.groups import SpaceGroup
 
 from matmap_utils.chapters.results import read_table
-from matmap_utils.core.cache import atomic_write_json, hash_structure
+from matmap_utils.core.cache import CacheKind, atomic_write_json
 from matmap_utils.core.parallel import parallel_map
-from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.data.datasets import load_mchaffie, load_obelix
 
 VERSION = "sse-descriptors-1"
@@ -397,15 +396,15 @@ def structure_descriptors(structure, *, spacegroup: int | None = None, formula: 
     }
 
 
-def _cache_path(key: str):
-    return compute_cache_dir("sse_descriptors") / f"{key}.json"
+#: Cached descriptor rows, one JSON per (structure, space group, formula, settings).
+CACHE = CacheKind("sse_descriptors", folder="sse_descriptors", version=VERSION, version_at=1)
 
 
 def _compute_item(item: tuple) -> dict[str, Any]:
     """Worker: (structure, spacegroup, formula) → descriptor dict, cached by content hash."""
     structure, spacegroup, formula = item
-    key = hash_structure(structure, VERSION, spacegroup, formula, LI_LI_EXCLUSION, NN_SHELL_FACTOR)
-    path = _cache_path(key)
+    key = CACHE.structure_key(structure, spacegroup, formula, LI_LI_EXCLUSION, NN_SHELL_FACTOR)
+    path = CACHE.path(key, ".json")
     if path.exists():
         try:
             return json.loads(path.read_text())

@@ -105,6 +105,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from matmap_utils.core import settings
 from matmap_utils.core.runtime import torch_device
 from matmap_utils.data import registry
 from matmap_utils.screening.megnet.graph import (
@@ -157,19 +158,13 @@ def usable_cores() -> int:
 def default_threads() -> int:
     """Torch threads for CPU inference: ``MATMAP_MEGNET_THREADS`` if set (> 0), else 0 = automatic
     (see :meth:`MEGNetModel.run_graphs`)."""
-    env = os.environ.get("MATMAP_MEGNET_THREADS", "").strip()
-    return max(0, int(env)) if env else 0
-
-
-def _env_on(name: str) -> bool:
-    """An on/off switch from the environment: on unless set to 0/false/no/off."""
-    return os.environ.get(name, "1").strip().lower() not in ("0", "false", "no", "off")
+    return settings.get("MATMAP_MEGNET_THREADS")
 
 
 def default_reduce() -> bool:
     """Whether models evaluate quotient graphs: ``MATMAP_MEGNET_REDUCE`` (default 1) and numba present."""
 
-    return _env_on("MATMAP_MEGNET_REDUCE") and available()
+    return settings.get("MATMAP_MEGNET_REDUCE") and available()
 
 
 def _softplus2(x):
@@ -307,7 +302,7 @@ class MEGNetModel:
         #: ``MATMAP_MEGNET_REDUCE=0`` turns it off
         self.reduce_graphs = default_reduce()
         #: fused numba bias+softplus kernels (:mod:`matmap_utils.screening.megnet.kernels`) on a CPU
-        self._fused = self.device.type == "cpu" and kernels_available() and _env_on("MATMAP_MEGNET_FUSED")
+        self._fused = self.device.type == "cpu" and kernels_available() and settings.get("MATMAP_MEGNET_FUSED")
         #: thread count chosen by the last automatic decision, and when (``time.monotonic``)
         self.last_threads: int | None = None
         self._threads_decided_at = -math.inf

@@ -11,9 +11,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from matmap_utils.core.cache import atomic_write_npz, atomic_write_parquet, hash_key, hash_structure, load_npz
+from matmap_utils.core.cache import CacheKind, atomic_write_npz, atomic_write_parquet, hash_structure, load_npz
 from matmap_utils.core.parallel import default_n_jobs, parallel_map
-from matmap_utils.core.paths import compute_cache_dir
 from matmap_utils.data.datasets import load_mp_band_gaps
 from matmap_utils.data.registry import fetch, registered
 from matmap_utils.data.structures import read_structure
@@ -103,6 +102,11 @@ class SiteFeatures:
         return cls(ids, offsets, arrays, fails)
 
 
+#: MEGNet predictions and V0-V3 features per chunk of structures; the models' settings (weights'
+#: sha, cutoff, Gaussian expansion) are part of every structure's hash.
+CACHE = CacheKind("megnet_pool", folder="megnet", version=None)
+
+
 def _structures_of(df_or_list, ids=None):
     if isinstance(df_or_list, pd.DataFrame):
         return list(df_or_list.index), list(df_or_list["structure"])
@@ -140,14 +144,14 @@ def pool_compute(
     fe, bg = load_model("formation_energy"), load_model("band_gap")
     layers = tuple(int(k) for k in layers)
     settings = [fe.settings, bg.settings]
-    cdir = compute_cache_dir("megnet")
+    cdir = CACHE.directory()
     pred_parts, feat_parts = [], []
     todo, plan = [], []
     starts = list(range(0, len(ids), chunk_size))
     for start in tqdm(starts, desc="MEGNet cache keys", disable=not progress or len(starts) < 2, leave=False):
         cids, cstructs = ids[start : start + chunk_size], structures[start : start + chunk_size]
         hashes = [hash_structure(s, settings) if s is not None else "none" for s in cstructs]
-        key = hash_key([str(i) for i in cids], hashes)
+        key = CACHE.key([str(i) for i in cids], hashes)
         pfile, ffile = cdir / f"pred-{key}.parquet", cdir / f"feat-{key}-{'-'.join(map(str, layers))}.npz"
         need_pred = predictions and not (cache and pfile.exists())
         need_feat = bool(layers) and not (cache and ffile.exists())
