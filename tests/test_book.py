@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from matmap_utils.book import build, execute
 from matmap_utils.book import pages as bookpages
 
@@ -42,3 +44,33 @@ def test_library_dependencies_follow_imports_transitively():
     assert not any(p.parent.name in ("book", "screening", "transport", "materials_map") for p in deps)
     only_init = {p.name for p in execute.library_dependencies("import numpy as np\n")}
     assert only_init == {"__init__.py"}
+
+
+def test_chapter_declarations_match_the_notebooks_and_order_them():
+    from matmap_utils.chapters import declarations
+
+    stems = [p.stem for p in execute.all_notebooks()]
+    assert sorted(c.notebook for c in declarations.CHAPTERS) == sorted(stems)
+    order = declarations.execution_order(list(reversed(stems)))
+    for c in declarations.CHAPTERS:
+        for up in c.reads:
+            assert order.index(up) < order.index(c.notebook)
+
+
+def test_notebooks_read_only_declared_upstream_results():
+    """A notebook that names another chapter's results folder must declare that chapter."""
+    import re
+
+    from matmap_utils.chapters import declarations
+
+    for nb in execute.all_notebooks():
+        text = nb.read_text()
+        named = set(re.findall(r"""["'](\\d\\d_[a-z_]+)["']""", text)) - {nb.stem}
+        assert named <= set(declarations.upstream_of(nb.stem)), f"{nb.name} reads undeclared {named}"
+
+
+def test_reading_an_undeclared_upstream_is_refused():
+    from matmap_utils.chapters.results import read_upstream
+
+    with pytest.raises(ValueError, match="does not declare"):
+        read_upstream("01_descriptors", "06_atomsets_screening", "anything")

@@ -147,8 +147,11 @@ def test_every_input_and_the_version_change_the_key(name):
         changed = list(inputs)
         changed[i] = _perturb(changed[i])
         assert kind.key(*changed) != base, f"{name}: input {i} does not reach the key"
-    bumped = dataclasses.replace(kind, name=f"test-{name}", version=(kind.version or 0) + 1
-                                 if not isinstance(kind.version, str) else kind.version + "b")
+    bumped = dataclasses.replace(
+        kind,
+        name=f"test-{name}",
+        version=(kind.version or 0) + 1 if not isinstance(kind.version, str) else kind.version + "b",
+    )
     try:
         assert bumped.key(*inputs) != base
     finally:
@@ -171,15 +174,28 @@ def test_grid_search_key_covers_every_input():
     from matmap_utils.materials_map.training import grid_key
 
     Xc, Xs, y = _X, _X + 10, np.array([0.5, 0.7])
-    kw = dict(W=0.1, batch_sizes=[16, 32], lrs=[1e-3], weight_decays=[1e-6], seed=0, config=MapConfig(),
-              split=["train", "val"])
+    kw = dict(
+        W=0.1,
+        batch_sizes=[16, 32],
+        lrs=[1e-3],
+        weight_decays=[1e-6],
+        seed=0,
+        config=MapConfig(),
+        split=["train", "val"],
+    )
     base = grid_key(Xc, Xs, y, **kw)
     assert grid_key(Xc, _perturb(Xs), y, **kw) != base
     assert grid_key(Xc, Xs, _perturb(y), **kw) != base
     assert grid_key(_perturb(Xc), Xs, y, **kw) != base
-    for name, value in [("W", 1.0), ("batch_sizes", [16]), ("lrs", [3e-4]), ("weight_decays", [1e-4]),
-                        ("seed", 1), ("split", ["val", "train"]),
-                        ("config", dataclasses.replace(MapConfig(), patience=3))]:
+    for name, value in [
+        ("W", 1.0),
+        ("batch_sizes", [16]),
+        ("lrs", [3e-4]),
+        ("weight_decays", [1e-4]),
+        ("seed", 1),
+        ("split", ["val", "train"]),
+        ("config", dataclasses.replace(MapConfig(), patience=3)),
+    ]:
         assert grid_key(Xc, Xs, y, **{**kw, name: value}) != base, name
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from matmap_utils.book.execute import execute_notebook
 from matmap_utils.book.pages import write_generated_pages
+from matmap_utils.chapters.declarations import execution_order
 from matmap_utils.core.paths import repo_root
 
 
@@ -24,7 +25,7 @@ def build_book(profile: str = "paper", *, force: bool = False, builder: str = "h
 
     root = repo_root()
     timings = []
-    for stem in toc_notebooks():
+    for stem in execution_order(toc_notebooks()):
         res = execute_notebook(stem, profile=profile, force=force)
         state = "executed" if res["executed"] else "up to date"
         secs = res["seconds"]

@@ -25,16 +25,11 @@ from typing import Any
 import papermill as pm
 
 from matmap_utils.book.profiles import _to_ipynb, merged_parameters
+from matmap_utils.chapters.declarations import upstream_of
 from matmap_utils.core.cache import atomic_write_json, hash_key
 from matmap_utils.core.paths import repo_root
 
 #: Which earlier notebooks' tables each notebook reads (re-execution cascades along these).
-DEPENDS_ON = {
-    "02_autoencoder_map": ["01_descriptors"],
-    "04_correlograms": ["01_descriptors", "03_aimd_trajectories"],
-    "05_clustering": ["04_correlograms"],
-    "06_atomsets_screening": [],
-}
 
 
 class NotebookFailed(RuntimeError):
@@ -142,7 +137,7 @@ def _stamp_path(stem: str) -> Path:
 def input_hash(nb_py: Path, params: dict) -> str:
     reg = repo_root() / "data" / "registry.tsv.gz"
     upstream = []
-    for dep in DEPENDS_ON.get(nb_py.stem, []):
+    for dep in upstream_of(nb_py.stem):
         sp = _stamp_path(dep)
         upstream.append(json.loads(sp.read_text()).get("hash") if sp.exists() else None)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from matmap_utils.chapters.declarations import chapter
 from matmap_utils.core import settings
 from matmap_utils.core.cache import atomic_write_json, atomic_write_parquet
 from matmap_utils.core.paths import repo_root
@@ -66,6 +67,29 @@ def write_table(notebook: str, name: str, df: pd.DataFrame) -> Path:
     atomic_write_parquet(out, df)
     df.to_csv(out.with_suffix(".csv"))
     return out
+
+
+def read_upstream(notebook: str, upstream: str, name: str) -> pd.DataFrame:
+    """Table ``name`` of chapter ``upstream``, read by chapter ``notebook`` — refused unless
+    ``notebook`` declares that it reads ``upstream`` (:mod:`matmap_utils.chapters.declarations`),
+    so the book's dependency graph cannot drift from what the notebooks really read."""
+    if upstream not in chapter(notebook).reads:
+        raise ValueError(
+            f"{notebook} reads results of {upstream} but does not declare it; add it to "
+            f"Chapter({notebook!r}).reads in matmap_utils/chapters/declarations.py"
+        )
+    return read_table(upstream, name)
+
+
+def upstream_file(notebook: str, upstream: str, name: str) -> Path:
+    """A file (e.g. a JSON scaler) written by ``upstream`` into its results folder; same rule as
+    :func:`read_upstream`."""
+    if upstream not in chapter(notebook).reads:
+        raise ValueError(f"{notebook} reads {upstream}/{name} but does not declare {upstream} as upstream")
+    path = results_dir(upstream) / name
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run notebook {upstream} first (`matmap run {upstream}`)")
+    return path
 
 
 def read_table(notebook: str, name: str) -> pd.DataFrame:
