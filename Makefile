@@ -7,11 +7,12 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.matmap-installed
 PYTEST_ARGS ?=
 
-.PHONY: help setup data book test test-fast bench lab registry clean
+.PHONY: help setup data book test test-fast lint bench lab registry clean
 
 help:
 	@echo "make book [PROFILE=paper|ci]  execute the notebooks and build the HTML book"
 	@echo "make test                     run the test suite (includes a smoke run of every notebook)"
+	@echo "make lint                     ruff (lint + format check) and import-linter (the package's layers)"
 	@echo "make data                     verify every registered data file against its sha256"
 	@echo "make lab                      JupyterLab with jupytext pairing (notebooks/*.py open as notebooks)"
 	@echo "make bench                    run the benchmarks (results in benchmarks/results/)"
@@ -36,6 +37,11 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -40,9 +40,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from matmap_utils.chapters import ch00_data_overview as ch00
 from matmap_utils.chapters.results import Timer, write_metrics, write_table
 from matmap_utils.data import datasets, registry
 from matmap_utils.data.structures import structure_summary
+from matmap_utils.transport.md import md_runs
 from matmap_utils.viz import set_style
 
 set_style()
@@ -134,16 +136,7 @@ mch = datasets.load_mchaffie()
 ob_cif = obelix[obelix["has_cif"]]
 n_disordered = int(sum(not s.is_ordered for s in ob_cif["structure"] if s is not None))
 ob_fail = registry.failures_of(obelix)
-counts = pd.DataFrame(
-    {
-        "entries": [len(obelix), len(mch)],
-        "with structure": [int(obelix["structure"].notna().sum()), int(mch["structure"].notna().sum())],
-        "disordered structures": [n_disordered, int(sum(not s.is_ordered for s in mch["structure"].dropna()))],
-        "superionic (σ ≥ 1e-4 S/cm)": [int((obelix["sigma_rt"] >= 1e-4).sum()), int(mch["superionic"].sum())],
-        "space groups": [obelix["Space group #"].nunique(), np.nan],
-    },
-    index=["OBELiX", "McHaffie et al. (548)"],
-)
+counts = ch00.dataset_counts(obelix, mch)
 counts
 
 # %%
@@ -166,9 +159,7 @@ display(
 
 # %%
 ob_plot = obelix[obelix["log10_sigma"] > -20].copy()
-ob_plot["cif"] = [
-    "no CIF" if s is None else ("ordered" if s.is_ordered else "disordered") for s in ob_plot["structure"]
-]
+ob_plot["cif"] = ch00.cif_status(ob_plot["structure"])
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [2, 1]})
 for label, grp in ob_plot.groupby("cif"):
     axes[0].scatter(grp["Space group #"], grp["log10_sigma"], s=14, alpha=0.7, label=label)
@@ -197,33 +188,12 @@ fig.tight_layout()
 
 # %%
 runs = datasets.aimd_runs()
-runs["file size (MB)"] = [registry.registry().at[n, "bytes"] / 1e6 for n in runs["name"]]
-runs["frame interval (fs)"] = runs["timestep_fs"] * runs["stride"]
-inventory = (
-    runs.groupby(["system", "disorder", "temperature_K", "frame interval (fs)"], dropna=False)
-    .agg(runs=("run", "count"), size_MB=("file size (MB)", "sum"))
-    .reset_index()
-)
+inventory = ch00.aimd_inventory(runs, registry.registry()["bytes"])
 inventory
 
 # %%
-from matmap_utils.transport.md import md_runs
-
 generated = md_runs()
-generated["production_ps"] = generated["steps"] * generated["timestep_fs"] / 1000
-generated_inventory = (
-    generated.groupby("material")
-    .agg(
-        source=("source", "first"),
-        atoms=("n_atoms", "first"),
-        temperatures_K=("temperature_K", lambda t: ", ".join(f"{x:.0f}" for x in sorted(t))),
-        timestep_fs=("timestep_fs", "first"),
-        frame_interval_fs=("dt_frame_fs", "first"),
-        frames=("n_frames", "first"),
-        production_ps=("production_ps", "first"),
-    )
-    .reset_index()
-)
+generated_inventory = ch00.generated_md_inventory(generated)
 generated_inventory
 
 # %%

@@ -6,6 +6,8 @@ import json
 import sys
 import warnings
 
+import pandas as pd
+
 from matmap_utils.cli.main import COMMANDS
 from matmap_utils.data import trajectories
 from matmap_utils.transport import diffusion, vibrations
@@ -77,8 +79,6 @@ def run(args) -> int:
         table.insert(0, "file", str(t.source))
         vib.append(table)
     if vib:
-        import pandas as pd
-
         out["vibrational"] = pd.concat(vib).to_dict(orient="records")
     if args.json:
         print(json.dumps(out, indent=2, default=float))
@@ -94,8 +94,6 @@ def run(args) -> int:
     if "sigma_NE_S_cm" in out:
         print(f"Nernst–Einstein sigma = {out['sigma_NE_S_cm']:.3e} S/cm at T (Haven ratio 1, no cross-correlations)")
     if vib:
-        import pandas as pd
-
         cols = [
             "file",
             "group",
