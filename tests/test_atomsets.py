@@ -304,3 +304,81 @@ def test_pretraining_effect_runs():
     assert tab["auc_pr"].between(0, 1).all() and info["n_train"] == 36
     # pre-training changes the result (same seeds otherwise)
     assert abs(tab["auc_pr"].iloc[1] - tab["auc_pr"].iloc[3]) + abs(tab["mcc"].iloc[1] - tab["mcc"].iloc[3]) > 0
+
+
+def test_feature_configurations():
+    from matmap_utils.screening.atomsets import configs
+
+    assert configs.parse_config("CAMNS:1") == ("CAMNS", 1)
+    assert configs.parse_configs(["CAMN:0", "CANS:3"]) == [("CAMN", 0), ("CANS", 3)]
+    assert configs.parse_configs([]) == []
+    for bad in ("CAMN", "XYZ:0", "CAMN:4", "CAMN:a", "CAMN:-1"):
+        with pytest.raises(ValueError, match="MODE:LEVEL"):
+            configs.parse_config(bad)
+    assert configs.all_configs(["CAMN", "CAN"], [0, 2]) == [("CAMN", 0), ("CAMN", 2), ("CAN", 0), ("CAN", 2)]
+    # modes in the paper's order, levels sorted, the final configuration included
+    assert configs.needed_features([("CANS", 3), ("CAMN", 1), ("CAMN", 1)], ("CAN", 0)) == (
+        ["CAMN", "CAN", "CANS"],
+        [0, 1, 3],
+    )
+    assert [configs.feature_dim(k) for k in range(4)] == [16, 32, 32, 32]
+    with pytest.raises(ValueError):
+        configs.feature_dim(4)
+    assert configs.config_name("CAMNS", 1) == "AS-CAMNS-V1"
+
+
+def test_paper_config_is_the_kfold_architecture():
+    from matmap_utils.screening.atomsets.configs import paper_config
+
+    cfg = paper_config(0, set2set_hidden=8, init_lr=0.02, epochs=7, batch_size=16)
+    assert cfg == AtomSetsConfig(
+        input_dim=16,
+        n_neurons=(64, 64),
+        n_neurons_final=(64, 64),
+        readout="set2set",
+        set2set_hidden=8,
+        optimizer="lamb_lookahead",
+        init_lr=0.02,
+        epochs=7,
+        batch_size=16,
+    )
+    assert cfg.dropout_init == cfg.dropout_final == 0.0 and cfg.max_lr is None
+    assert paper_config(2).input_dim == 32 and paper_config(1, epochs=3, dropout_init=0.1).dropout_init == 0.1
+
+
+def test_member_blocks():
+    from matmap_utils.screening.atomsets.training import member_blocks
+
+    assert member_blocks([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert member_blocks([1, 2, 3], None) == [[1, 2, 3]]
+    assert member_blocks([1, 2, 3], 3) == [[1, 2, 3]]
+    assert member_blocks([1, 2, 3], 1, callback=print) == [[1, 2, 3]]  # a callback sees every member
+
+
+def test_blocks_serial_and_parallel_merge_to_the_stacked_ensemble():
+    from matmap_utils.screening.atomsets.training import (
+        TrainTask,
+        merge_blocks,
+        train_blocks_parallel,
+        train_blocks_serial,
+    )
+
+    mats, y = _toy(24)
+    packed = pack_sets(mats)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=5, epochs=3, batch_size=8)
+    task = TrainTask(cfg, packed, y, data_seed=2, val=packed, eval_every=2)
+    blocks = [[5, 1], [7]]
+    dev = torch.device("cpu")
+    serial = train_blocks_serial(task, blocks, dev)
+    parallel = train_blocks_parallel(task, blocks, n_jobs=2)
+    for (ps, hs, vs), (pp, hp, vp) in zip(serial, parallel):
+        assert all(torch.equal(ps[k], torch.as_tensor(pp[k])) for k in ps)
+        assert hs == hp and all(np.array_equal(a, b) for a, b in zip(vs, vp))
+    merged = merge_blocks(cfg, blocks, serial, dev)
+    whole = train_ensemble(cfg, packed, y, seeds=[5, 1, 7], data_seed=2, val=packed, eval_every=2, device="cpu")
+    np.testing.assert_allclose(merged.model.predict_proba(packed), whole.model.predict_proba(packed), atol=2e-5)
+    assert [h["epoch"] for h in merged.history] == [1, 2, 3] and len(merged.val_proba) == 2
+    assert merged.val_proba[-1].shape == (3, len(mats))
+    # the training loss of the merge is the member-weighted mean of the blocks' losses
+    want = (2 * serial[0][1][-1]["train_loss"] + serial[1][1][-1]["train_loss"]) / 3
+    assert merged.history[-1]["train_loss"] == pytest.approx(want)

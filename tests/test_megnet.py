@@ -8,12 +8,14 @@ fixture exactly as the original parsed them, so these tests compare the same inp
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from matmap_utils.screening.megnet import kernels, model
 
@@ -60,7 +62,7 @@ def test_fixture_is_big_enough(ref):
 
 @pytest.mark.parametrize("name", MODELS)
 def test_model_files_are_the_reference_ones(ref, models, name):
-    from matmap_utils.screening.megnet.model import _file_sha256
+    from matmap_utils.screening.megnet.weights import file_sha256 as _file_sha256
 
     m = models[name]
     assert _file_sha256(m.hdf5) == ref["models"][name]["sha256"]
@@ -341,3 +343,65 @@ def test_thread_count_default_and_override(ref, structures, models, monkeypatch)
         m.threads = old
     np.testing.assert_allclose(one, two, atol=1e-5)
     np.testing.assert_allclose(auto, fixed, atol=1e-5)
+
+
+def test_scaler_and_model_json(tmp_path):
+    from matmap_utils.screening.megnet.weights import Scaler, read_model_json
+
+    y, n = np.array([1.0, 2.0]), np.array([2, 4])
+    assert np.array_equal(Scaler(None).inverse_transform(y, n), y)
+    std = {"@class": "StandardScaler", "mean": 0.5, "std": 2.0, "is_intensive": True}
+    np.testing.assert_allclose(Scaler(std).inverse_transform(y, n), [2.5, 4.5])
+    np.testing.assert_allclose(Scaler({**std, "is_intensive": False}).inverse_transform(y, n), [5.0, 18.0])
+    with pytest.raises(ValueError, match="not supported"):
+        Scaler({"@class": "LogScaler"})
+    conf = {
+        "graph_converter": {
+            "@class": "CrystalGraph",
+            "cutoff": 4.0,
+            "bond_converter": {"@class": "GaussianDistance", "centers": {"data": [0.0, 1.0]}, "width": 0.5},
+        },
+        "metadata": {"unit": "eV"},
+    }
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(conf))
+    m = read_model_json(path)
+    assert m.cutoff == 4.0 and m.width == 0.5 and m.centers.tolist() == [0.0, 1.0] and m.scaler.kind == "DummyScaler"
+    assert m.metadata == {"unit": "eV"}
+    conf["graph_converter"]["bond_converter"]["@class"] = "Other"
+    path.write_text(json.dumps(conf))
+    with pytest.raises(ValueError, match="bond converter"):
+        read_model_json(path)
+
+
+def test_layer_ops():
+    from matmap_utils.screening.megnet.ops import activation, gather, seg_sum, softplus2
+
+    x = torch.tensor([-1.0, 0.0, 2.0])
+    assert float(softplus2(torch.tensor(0.0))) == pytest.approx(0.0, abs=1e-7)
+    torch.testing.assert_close(
+        activation("hard_sigmoid")(torch.tensor([-5.0, 0.0, 1.0])), torch.tensor([0.0, 0.5, 0.7])
+    )
+    torch.testing.assert_close(activation(None)(x), x)
+    assert float(activation("softplus2")(torch.tensor(1.0))) == pytest.approx(math.log1p(math.e) - math.log(2))
+    with pytest.raises(ValueError, match="not supported"):
+        activation("gelu")
+    idx = torch.tensor([0, 2, 0])
+    torch.testing.assert_close(seg_sum(x, idx, 4), torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    rows = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    torch.testing.assert_close(seg_sum(rows, idx, 3), torch.tensor([[6.0, 8.0], [0.0, 0.0], [3.0, 4.0]]))
+    torch.testing.assert_close(gather(rows, torch.tensor([2, 0])), rows[[2, 0]])
+
+
+def test_cli_json_records():
+    from matmap_utils.cli.megnet import json_records
+
+    table = pd.DataFrame(
+        {"name": ["a"], "formula": ["Li2O"], "nsites": [3], "formation_energy_eV_atom": [-2.0], "band_gap_eV": [5.0]},
+        index=pd.Index(["/x/a.cif"], name="path"),
+    )
+    feats = [{0: np.array([[0.123456789], [1.0], [2.0]], np.float32)}]
+    (rec,) = json_records(table, feats, (0,))
+    assert rec["path"] == "/x/a.cif" and rec["nsites"] == 3 and rec["band_gap_eV"] == 5.0
+    assert rec["features"]["V0"][0] == [0.1234568]
+    assert "features" not in json_records(table, [], ())[0]

@@ -156,3 +156,45 @@ def test_hpo_search_runs_and_returns_a_point_of_the_space():
     assert 0 <= r["best_val_auc_pr"] <= 1 and 1 <= r["best_epoch"] <= 3
     with pytest.raises(ValueError, match="one class"):
         hpo_search(mats, np.zeros(24, int), np.arange(16), np.arange(16, 24), input_dim=4, num_samples=1, epochs=1)
+
+
+def test_hpo_trial_rows_and_best_trial():
+    from matmap_utils.screening.hpo import best_of_trials, trial_row
+
+    space = {"batch_size": [32, 64], "n_layers": [2, 3]}
+    hist = pd.DataFrame({"epoch": [1, 2, 3], "val_pr_auc": [0.5, 0.8, 0.7], "val_mcc": [0.1, 0.4, 0.3]})
+    row = trial_row({"batch_size": 64, "n_layers": 2, "other": 1}, hist, None, space)
+    assert row == {
+        "batch_size": 64,
+        "n_layers": 2,
+        "val_pr_auc": 0.8,
+        "val_mcc": 0.4,
+        "best_epoch": 2,
+        "epochs_run": 3,
+        "error": None,
+    }
+    failed = trial_row({"batch_size": 32}, None, RuntimeError("boom"), space)
+    assert np.isnan(failed["val_pr_auc"]) and failed["error"] == "boom" and failed["n_layers"] is None
+    assert trial_row({}, hist.drop(columns=["val_pr_auc"]), None, space)["error"] == "no result"
+    trials = pd.DataFrame([failed, row]).sort_values("val_pr_auc", ascending=False, na_position="last")
+    best = best_of_trials(trials, space)
+    assert best == {
+        "best_config": {"batch_size": 64, "n_layers": 2},
+        "best_val_auc_pr": 0.8,
+        "best_val_mcc": 0.4,
+        "best_epoch": 2,
+    }
+    assert not any(isinstance(v, np.generic) for v in best["best_config"].values())  # plain Python values
+    with pytest.raises(RuntimeError, match="all 1 trials failed; first error: boom"):
+        best_of_trials(pd.DataFrame([failed]), space)
+
+
+def test_one_class_validation_sets_give_defined_metrics_without_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither sklearn's single-label nor numpy's empty-slice warning
+        m = classification_metrics([1, 1, 1], [0.9, 0.8, 0.7])
+        c = control_metrics([0, 1, 1], [1, 1, 1], n_shuffles=3)
+    assert m["mcc"] == 0.0 and m["accuracy"] == 1.0 and np.isnan(m["auc_pr"])
+    assert np.isnan(c["shuffled_auc_pr"]) and c["shuffled_mcc"] == 0.0 and c["mean_accuracy"] == 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -55,8 +56,6 @@ def run(args) -> int:
     report_failures(failures, len(paths))
     n_out = int((ok["max_scaled"] > 1).sum()) if len(ok) else 0
     if n_out:
-        import sys
-
         print(
             f"note: {n_out} structure(s) have descriptors outside the map's reference range "
             "(max_scaled > 1): their position is an extrapolation",

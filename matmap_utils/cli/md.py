@@ -8,8 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.cache import atomic_write_json
+from matmap_utils.data.registry import fetch
 from matmap_utils.transport.md import MDSettings, package_versions, run_nvt, to_atoms
 
 
@@ -45,15 +48,11 @@ def run(args) -> int:
     src = Path(args.structure)
     source = args.structure
     if not src.exists():
-        from matmap_utils.data.registry import fetch
-
         try:
             src = fetch(args.structure)
         except Exception as exc:  # noqa: BLE001
             raise FileNotFoundError(f"{args.structure}: not a file and not a mirror name ({exc})") from None
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     settings = MDSettings(
         temperature_K=args.temperature,

@@ -19,6 +19,7 @@ import numpy as np
 
 from matmap_utils.cli._common import exit_code, report_failures, write_frame
 from matmap_utils.cli.main import COMMANDS
+from matmap_utils.core.cache import atomic_write_npz
 from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
 from matmap_utils.screening.megnet.model import load_model
 from matmap_utils.screening.megnet.pool import predict_structures
@@ -67,15 +68,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-
-    layers = _parse_layers(args.layers)
-    out = Path(args.output) if args.output else None
-    if out is not None and out.suffix.lower() not in (".npz", ".json", ".csv", ".parquet", ".txt", ""):
-        raise ValueError(f"{out}: unknown output format {out.suffix!r} (use .npz, .json, .csv or .parquet)")
-    paths = expand_paths(args.cifs)
-    if not paths:
-        raise ValueError("no structure files given (folders are searched for *.cif)")
+def _read_structures(paths) -> tuple[list[str], list, list[tuple[str, str]]]:
+    """(keys, structures, failures) of the structure files: the path of each readable file, its
+    structure, and ``(path, reason)`` for each unreadable one."""
     keys, structures, failures = [], [], []
     for p in paths:
         try:
@@ -83,21 +78,86 @@ def run(args) -> int:
             keys.append(str(p))
         except StructureReadError as exc:
             failures.append((str(p), str(exc)))
-    table = None
+    return keys, structures, failures
+
+
+def _predict(keys, structures, layers, args, failures):
+    """The prediction table (name, formula, nsites, formation energy in eV/atom, band gap in eV;
+    indexed by path) and, for ``layers``, the site features of the formation-energy model; the
+    structures that fail are appended to ``failures``."""
+    table = predict_structures(structures, ids=keys, n_jobs=args.jobs, batch_size=args.batch_size)
+    for _, row in table.attrs["failures"].iterrows():
+        failures.append((str(row["id"]), str(row["reason"])))
+    ok_keys = list(table.index)
+    by_key = dict(zip(keys, structures))
+    table.insert(0, "name", [Path(k).stem for k in ok_keys])
+    table.insert(1, "formula", [by_key[k].composition.reduced_formula for k in ok_keys])
+    table.index.name = "path"
     feats: list[dict] = []
-    if structures:
-        table = predict_structures(structures, ids=keys, n_jobs=args.jobs, batch_size=args.batch_size)
-        for _, row in table.attrs["failures"].iterrows():
-            failures.append((str(row["id"]), str(row["reason"])))
-        ok_keys = list(table.index)
-        by_key = dict(zip(keys, structures))
-        table.insert(0, "name", [Path(k).stem for k in ok_keys])
-        table.insert(1, "formula", [by_key[k].composition.reduced_formula for k in ok_keys])
-        table.index.name = "path"
-        if layers and ok_keys:
-            feats = load_model("formation_energy").atom_features(
-                [by_key[k] for k in ok_keys], layers=layers, batch_size=args.batch_size
-            )
+    if layers and ok_keys:
+        feats = load_model("formation_energy").atom_features(
+            [by_key[k] for k in ok_keys], layers=layers, batch_size=args.batch_size
+        )
+    return table, feats
+
+
+def _write_npz(table, feats, layers, out: Path) -> None:
+    """The table's columns and the concatenated float32 features ``V<k>`` with ``offsets``."""
+    sizes = [int(n) for n in table["nsites"]]
+    arrays = {
+        "path": np.asarray(list(table.index)),
+        "name": np.asarray(list(table["name"])),
+        "formula": np.asarray(list(table["formula"])),
+        "formation_energy_eV_atom": table["formation_energy_eV_atom"].to_numpy(),
+        "band_gap_eV": table["band_gap_eV"].to_numpy(),
+        "offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+    }
+    for k in layers:
+        arrays[f"V{k}"] = np.concatenate([f[k] for f in feats]).astype(np.float32)
+    atomic_write_npz(out, **arrays)
+    what = f" (features V{', V'.join(map(str, layers))}; rows of structure i are offsets[i]:offsets[i+1])"
+    print(f"wrote {len(table)} structures to {out}" + (what if layers else ""), file=sys.stderr)
+
+
+def json_records(table, feats, layers) -> list[dict]:
+    """One JSON record per structure: path, name, formula, nsites, formation energy (eV/atom), band
+    gap (eV) and, with ``layers``, the features as nested lists rounded to 7 decimals."""
+    records = []
+    for (path, row), f in zip(table.iterrows(), feats or [None] * len(table)):
+        rec = {
+            "path": path,
+            "name": row["name"],
+            "formula": row["formula"],
+            "nsites": int(row["nsites"]),
+            "formation_energy_eV_atom": float(row["formation_energy_eV_atom"]),
+            "band_gap_eV": float(row["band_gap_eV"]),
+        }
+        if f is not None:
+            rec["features"] = {f"V{k}": np.round(f[k].astype(float), 7).tolist() for k in layers}
+        records.append(rec)
+    return records
+
+
+def _write_json(records: list[dict], out: Path | None) -> None:
+    text = json.dumps(records, indent=1)
+    if out is None:
+        print(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+        print(f"wrote {len(records)} structures to {out}", file=sys.stderr)
+
+
+def run(args) -> int:
+    layers = _parse_layers(args.layers)
+    out = Path(args.output) if args.output else None
+    if out is not None and out.suffix.lower() not in (".npz", ".json", ".csv", ".parquet", ".txt", ""):
+        raise ValueError(f"{out}: unknown output format {out.suffix!r} (use .npz, .json, .csv or .parquet)")
+    paths = expand_paths(args.cifs)
+    if not paths:
+        raise ValueError("no structure files given (folders are searched for *.cif)")
+    keys, structures, failures = _read_structures(paths)
+    table, feats = _predict(keys, structures, layers, args, failures) if structures else (None, [])
     n_ok = 0 if table is None else len(table)
     report_failures(failures, len(paths))
     if n_ok == 0:
@@ -105,50 +165,9 @@ def run(args) -> int:
     table = table.drop(columns=["n_isolated"], errors="ignore")
     suffix = out.suffix.lower() if out is not None else ""
     if suffix == ".npz":
-        from matmap_utils.core.cache import atomic_write_npz
-
-        sizes = [int(n) for n in table["nsites"]]
-        arrays = {
-            "path": np.asarray(list(table.index)),
-            "name": np.asarray(list(table["name"])),
-            "formula": np.asarray(list(table["formula"])),
-            "formation_energy_eV_atom": table["formation_energy_eV_atom"].to_numpy(),
-            "band_gap_eV": table["band_gap_eV"].to_numpy(),
-            "offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
-        }
-        for k in layers:
-            arrays[f"V{k}"] = np.concatenate([f[k] for f in feats]).astype(np.float32)
-        atomic_write_npz(out, **arrays)
-        print(
-            f"wrote {n_ok} structures to {out}"
-            + (
-                f" (features V{', V'.join(map(str, layers))}; rows of structure i are offsets[i]:offsets[i+1])"
-                if layers
-                else ""
-            ),
-            file=sys.stderr,
-        )
+        _write_npz(table, feats, layers, out)
     elif args.json or suffix == ".json":
-        records = []
-        for (path, row), f in zip(table.iterrows(), feats or [None] * len(table)):
-            rec = {
-                "path": path,
-                "name": row["name"],
-                "formula": row["formula"],
-                "nsites": int(row["nsites"]),
-                "formation_energy_eV_atom": float(row["formation_energy_eV_atom"]),
-                "band_gap_eV": float(row["band_gap_eV"]),
-            }
-            if f is not None:
-                rec["features"] = {f"V{k}": np.round(f[k].astype(float), 7).tolist() for k in layers}
-            records.append(rec)
-        text = json.dumps(records, indent=1)
-        if out is None:
-            print(text)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text + "\n")
-            print(f"wrote {n_ok} structures to {out}", file=sys.stderr)
+        _write_json(json_records(table, feats, layers), out)
     else:
         if layers:
             print("note: feature matrices are only written with -o FILE.npz or --json", file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import shutil
 import tarfile
 import threading
 from collections.abc import Iterable
@@ -236,14 +237,10 @@ def extract_tar(name: str) -> Path:
                     raise CorruptArchiveError(f"{name}: unsafe member path {m.name!r}")
             tar.extractall(tmp, filter="data")
     except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as exc:
-        import shutil
-
         shutil.rmtree(tmp, ignore_errors=True)
         raise CorruptArchiveError(f"{name} ({archive}): corrupt or truncated archive: {exc}") from None
     (tmp / ".complete").write_text(sha)
     if dest.exists():
-        import shutil
-
         shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return dest

@@ -37,8 +37,6 @@ def _encode_species(site) -> str:
 
 def _decode_species(text: str):
     if text.startswith("{"):
-        import json
-
         return json.loads(text)
     return text
 

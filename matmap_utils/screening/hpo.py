@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from matmap_utils.core import settings
+from matmap_utils.core.parallel import default_n_jobs
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, PackedSets, pack_sets
 from matmap_utils.screening.atomsets.training import train_ensemble
 from matmap_utils.screening.metrics import classification_metrics
@@ -58,7 +59,7 @@ def config_from_trial(trial: dict, input_dim: int, epochs: int = 500, **kw):
 def _hpo_trainable(trial: dict, data: dict) -> None:
     """One Ray Tune trial: train one AtomSets model with ``trial``'s hyperparameters and report the
     validation metrics after every evaluation (ASHA stops poor trials early)."""
-    from ray import tune
+    from ray import tune  # lazy: optional `hpo` extra, runs inside a Ray worker
 
     torch.set_num_threads(1)
     ptr = PackedSets(torch.from_numpy(data["xtr"]), torch.from_numpy(data["wtr"]), data["otr"])
@@ -114,7 +115,7 @@ class ray_session:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then really prints nothing
         os.environ.setdefault("RAY_gcs_server_request_timeout_seconds", str(int(self.start_timeout_s)))
-        import ray
+        import ray  # lazy: optional `hpo` extra; reads the RAY_* variables set above at import
 
         if ray.is_initialized():
             return self
@@ -126,8 +127,6 @@ class ray_session:
                 if self.address:
                     ray.init(address=self.address, **kw)
                 else:
-                    from matmap_utils.core.parallel import default_n_jobs
-
                     self.tmp = tempfile.mkdtemp(prefix="mmray")  # short: Ray's socket paths must stay < 108 chars
                     ray.init(
                         num_cpus=self.num_cpus or default_n_jobs(),
@@ -149,13 +148,116 @@ class ray_session:
         return self
 
     def __exit__(self, *exc):
-
-        import ray
+        import ray  # lazy: optional `hpo` extra
 
         if self.started:
             ray.shutdown()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _search_data(matrices, y, train_idx, val_idx, *, input_dim: int, epochs: int, seed: int, eval_every: int) -> dict:
+    """The arrays every trial of one fold trains on (packed training and validation sets, labels and
+    settings; plain numpy so that Ray ships them once); a one-class validation set is refused."""
+    y = np.asarray(y).astype(int)
+    train_idx, val_idx = np.asarray(train_idx), np.asarray(val_idx)
+    yva = y[val_idx]
+    if yva.min() == yva.max():
+        raise ValueError(f"hpo_search: the validation set ({len(yva)} entries) has only one class; AUC-PR is undefined")
+    ptr = pack_sets([matrices[i] for i in train_idx], dedup=True)
+    pva = pack_sets([matrices[i] for i in val_idx], dedup=True)
+    return {
+        "xtr": ptr.x.numpy(),
+        "wtr": ptr.w.numpy(),
+        "otr": ptr.offsets,
+        "ytr": y[train_idx].astype(np.float32),
+        "xva": pva.x.numpy(),
+        "wva": pva.w.numpy(),
+        "ova": pva.offsets,
+        "yva": yva,
+        "input_dim": int(input_dim),
+        "epochs": int(epochs),
+        "seed": int(seed),
+        "eval_every": int(eval_every),
+    }
+
+
+def _tune_trials(data: dict, space: dict, *, num_samples, grace_period, max_concurrent, seed, address, num_cpus):
+    """Run the Ray Tune search (HyperOpt TPE seeded with ``seed``, ASHA on the validation AUC-PR,
+    one CPU per trial); one :func:`trial_row` per trial, in the order of the results grid."""
+    try:  # lazy: Ray Tune and HyperOpt are the optional `hpo` extra, slow to import
+        from ray import tune
+        from ray.tune.schedulers import AsyncHyperBandScheduler
+        from ray.tune.search import ConcurrencyLimiter
+        from ray.tune.search.hyperopt import HyperOptSearch
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise ImportError(
+            "hyperparameter search needs Ray Tune and HyperOpt: pip install 'ray[tune]' hyperopt "
+            f"(the project's `hpo` extra); {exc}"
+        ) from None
+    epochs = data["epochs"]
+    param_space = {k: tune.choice(list(v)) for k, v in space.items()}
+    with ray_session(address, num_cpus):
+        import ray  # lazy: optional `hpo` extra
+
+        n_conc = max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        search = ConcurrencyLimiter(HyperOptSearch(random_state_seed=int(seed)), max_concurrent=n_conc)
+        sched = AsyncHyperBandScheduler(time_attr="epoch", grace_period=int(grace_period), max_t=int(epochs))
+        storage = tempfile.mkdtemp(prefix="matmap_tune_")
+        tuner = tune.Tuner(
+            tune.with_resources(tune.with_parameters(_hpo_trainable, data=data), {"cpu": 1}),
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                metric="val_pr_auc", mode="max", search_alg=search, scheduler=sched, num_samples=int(num_samples)
+            ),
+            run_config=tune.RunConfig(
+                name="atomsets_hpo", storage_path=storage, verbose=0, failure_config=tune.FailureConfig(max_failures=0)
+            ),
+        )
+        try:
+            return [trial_row(r.config, r.metrics_dataframe, r.error, space) for r in tuner.fit()]
+        finally:
+            shutil.rmtree(storage, ignore_errors=True)
+
+
+def trial_row(config: dict, history: pd.DataFrame | None, error, space: dict) -> dict:
+    """One row of the trials table: the trial's point of ``space`` and, from its reported
+    ``history`` (val_pr_auc, val_mcc, epoch per evaluation), its best validation AUC-PR, the MCC and
+    epoch there and the epochs run; NaN and the error for a trial without results."""
+    point = {k: config.get(k) for k in space}
+    if error is not None or history is None or "val_pr_auc" not in history:
+        return {
+            **point,
+            "val_pr_auc": np.nan,
+            "val_mcc": np.nan,
+            "best_epoch": np.nan,
+            "epochs_run": 0,
+            "error": str(error)[:200] if error else "no result",
+        }
+    b = history.loc[history["val_pr_auc"].idxmax()]
+    return {
+        **point,
+        "val_pr_auc": float(b["val_pr_auc"]),
+        "val_mcc": float(b["val_mcc"]),
+        "best_epoch": int(b["epoch"]),
+        "epochs_run": int(history["epoch"].max()),
+        "error": None,
+    }
+
+
+def best_of_trials(trials: pd.DataFrame, space: dict) -> dict:
+    """The best trial of a trials table (highest validation AUC-PR): its configuration (plain
+    Python values), AUC-PR, MCC and epoch; raises when every trial failed."""
+    ok = trials.dropna(subset=["val_pr_auc"])
+    if not len(ok):
+        raise RuntimeError(f"hpo_search: all {len(trials)} trials failed; first error: {trials['error'].iloc[0]}")
+    best = ok.iloc[0]
+    return {
+        "best_config": {k: (best[k].item() if hasattr(best[k], "item") else best[k]) for k in space},
+        "best_val_auc_pr": float(best["val_pr_auc"]),
+        "best_val_mcc": float(best["val_mcc"]),
+        "best_epoch": int(best["best_epoch"]),
+    }
 
 
 def hpo_search(
@@ -188,103 +290,24 @@ def hpo_search(
     Returns ``{"best_config", "best_val_auc_pr", "best_val_mcc", "best_epoch", "trials" (DataFrame, one
     row per trial), "wall_s", "n_trials"}``.  Ray (see :class:`ray_session`) is started if needed.
     """
-
-    try:
-        from ray import tune
-        from ray.tune.schedulers import AsyncHyperBandScheduler
-        from ray.tune.search import ConcurrencyLimiter
-        from ray.tune.search.hyperopt import HyperOptSearch
-    except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise ImportError(
-            "hyperparameter search needs Ray Tune and HyperOpt: pip install 'ray[tune]' hyperopt "
-            f"(the project's `hpo` extra); {exc}"
-        ) from None
-
-    y = np.asarray(y).astype(int)
-    train_idx, val_idx = np.asarray(train_idx), np.asarray(val_idx)
-    yva = y[val_idx]
-    if yva.min() == yva.max():
-        raise ValueError(f"hpo_search: the validation set ({len(yva)} entries) has only one class; AUC-PR is undefined")
-    ptr = pack_sets([matrices[i] for i in train_idx], dedup=True)
-    pva = pack_sets([matrices[i] for i in val_idx], dedup=True)
-    data = {
-        "xtr": ptr.x.numpy(),
-        "wtr": ptr.w.numpy(),
-        "otr": ptr.offsets,
-        "ytr": y[train_idx].astype(np.float32),
-        "xva": pva.x.numpy(),
-        "wva": pva.w.numpy(),
-        "ova": pva.offsets,
-        "yva": yva,
-        "input_dim": int(input_dim),
-        "epochs": int(epochs),
-        "seed": int(seed),
-        "eval_every": int(eval_every),
-    }
+    data = _search_data(
+        matrices, y, train_idx, val_idx, input_dim=input_dim, epochs=epochs, seed=seed, eval_every=eval_every
+    )
     space = space or HPO_SPACE
-    param_space = {k: tune.choice(list(v)) for k, v in space.items()}
     t0 = time.perf_counter()
-    with ray_session(address, num_cpus):
-        import ray
-
-        n_conc = max_concurrent or max(1, int(ray.cluster_resources().get("CPU", 1)))
-        search = ConcurrencyLimiter(HyperOptSearch(random_state_seed=int(seed)), max_concurrent=n_conc)
-        sched = AsyncHyperBandScheduler(time_attr="epoch", grace_period=int(grace_period), max_t=int(epochs))
-        storage = tempfile.mkdtemp(prefix="matmap_tune_")
-        tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(_hpo_trainable, data=data), {"cpu": 1}),
-            param_space=param_space,
-            tune_config=tune.TuneConfig(
-                metric="val_pr_auc", mode="max", search_alg=search, scheduler=sched, num_samples=int(num_samples)
-            ),
-            run_config=tune.RunConfig(
-                name="atomsets_hpo", storage_path=storage, verbose=0, failure_config=tune.FailureConfig(max_failures=0)
-            ),
-        )
-        grid = tuner.fit()
+    rows = _tune_trials(
+        data,
+        space,
+        num_samples=num_samples,
+        grace_period=grace_period,
+        max_concurrent=max_concurrent,
+        seed=seed,
+        address=address,
+        num_cpus=num_cpus,
+    )
     wall = time.perf_counter() - t0
-    rows = []
-    for r in grid:
-        if r.error is not None or r.metrics_dataframe is None or "val_pr_auc" not in r.metrics_dataframe:
-            rows.append(
-                {
-                    **{k: r.config.get(k) for k in space},
-                    "val_pr_auc": np.nan,
-                    "val_mcc": np.nan,
-                    "best_epoch": np.nan,
-                    "epochs_run": 0,
-                    "error": str(r.error)[:200] if r.error else "no result",
-                }
-            )
-            continue
-        h = r.metrics_dataframe
-        b = h.loc[h["val_pr_auc"].idxmax()]
-        rows.append(
-            {
-                **{k: r.config.get(k) for k in space},
-                "val_pr_auc": float(b["val_pr_auc"]),
-                "val_mcc": float(b["val_mcc"]),
-                "best_epoch": int(b["epoch"]),
-                "epochs_run": int(h["epoch"].max()),
-                "error": None,
-            }
-        )
     trials = pd.DataFrame(rows).sort_values("val_pr_auc", ascending=False, na_position="last").reset_index(drop=True)
-
-    shutil.rmtree(storage, ignore_errors=True)
-    ok = trials.dropna(subset=["val_pr_auc"])
-    if not len(ok):
-        raise RuntimeError(f"hpo_search: all {len(trials)} trials failed; first error: {trials['error'].iloc[0]}")
-    best = ok.iloc[0]
-    return {
-        "best_config": {k: (best[k].item() if hasattr(best[k], "item") else best[k]) for k in space},
-        "best_val_auc_pr": float(best["val_pr_auc"]),
-        "best_val_mcc": float(best["val_mcc"]),
-        "best_epoch": int(best["best_epoch"]),
-        "trials": trials,
-        "wall_s": wall,
-        "n_trials": int(len(trials)),
-    }
+    return {**best_of_trials(trials, space), "trials": trials, "wall_s": wall, "n_trials": int(len(trials))}
 
 
 def hpo_per_fold(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -24,7 +25,11 @@ def classification_metrics(y_true: Sequence, p: Sequence, threshold: float = 0.5
     else:
         out["auc_pr"] = out["auc_pr_trapz"] = out["roc_auc"] = float("nan")
     pred = (p >= threshold).astype(int)
-    out["mcc"] = float(matthews_corrcoef(y, pred)) if len(y) else float("nan")
+    with warnings.catch_warnings():
+        # one class in both labels and predictions (a one-class LOCO cluster): MCC is 0 by sklearn's
+        # convention, and its confusion-matrix warning says nothing more
+        warnings.filterwarnings("ignore", message="A single label was found", category=UserWarning)
+        out["mcc"] = float(matthews_corrcoef(y, pred)) if len(y) else float("nan")
     out["accuracy"] = float((pred == y).mean()) if len(y) else float("nan")
     return out
 
@@ -41,5 +46,12 @@ def control_metrics(y_train: Sequence, y_val: Sequence, *, n_shuffles: int = 100
     rng = np.random.default_rng(seed)
     rows = [classification_metrics(y_val, rng.permutation(y_val).astype(float)) for _ in range(n_shuffles)]
     for k in ("auc_pr", "auc_pr_trapz", "mcc", "roc_auc", "accuracy"):
-        out[f"shuffled_{k}"] = float(np.nanmean([r[k] for r in rows]))
+        out[f"shuffled_{k}"] = _nanmean([r[k] for r in rows])
     return out
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    """Mean of the finite values; NaN (without numpy's empty-slice warning) when there are none,
+    e.g. AUC-PR of the shuffles of a one-class validation set."""
+    a = np.asarray(values, dtype=float)
+    return float(np.nanmean(a)) if (~np.isnan(a)).any() else float("nan")

@@ -10,6 +10,11 @@ import pandas as pd
 from sklearn.cluster import DBSCAN
 from sklearn.model_selection import StratifiedKFold
 
+with warnings.catch_warnings():
+    # ElMD imports the deprecated setuptools ``pkg_resources`` at import time (its own problem)
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    from ElMD import ElMD
+
 
 def paper_folds(df: pd.DataFrame, scheme: str = "kfold") -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, val) positional indices from the paper's split columns of ``load_mchaffie`` rows.
@@ -43,11 +48,8 @@ def cluster_folds(clusters: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]
 
 
 def _petti_vectors(formulas: Sequence[str]) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ElMD import ElMD
-
-        return np.stack([ElMD(f, metric="mod_petti").feature_vector for f in formulas])
+    """Modified-Pettifor-scale composition vectors of ElMD (one row per formula)."""
+    return np.stack([ElMD(f, metric="mod_petti").feature_vector for f in formulas])
 
 
 def elmd_matrix(formulas: Sequence[str]) -> np.ndarray:
@@ -70,11 +72,15 @@ def loco_clusters(
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """ElMD -> UMAP (2-D, spread 5, precomputed distances) -> DBSCAN (eps 4); returns (labels, embedding)."""
-    import umap
+    import umap  # lazy: umap-learn (numba, pynndescent) takes seconds to import; only this function needs it
 
     d = elmd_matrix(formulas)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # UMAP warns that a fixed random_state disables its parallelism and that a precomputed
+        # metric has no inverse transform: both expected here
+        warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+        # identical formulas are at distance 0, where UMAP's curve 1 / (1 + a x^(2b)) divides by zero harmlessly
+        warnings.filterwarnings("ignore", message="divide by zero encountered in power", category=RuntimeWarning)
         emb = umap.UMAP(
             n_components=2, metric="precomputed", spread=spread, n_neighbors=n_neighbors, random_state=seed
         ).fit_transform(d)

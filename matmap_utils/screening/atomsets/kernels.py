@@ -12,7 +12,7 @@ def _numba_kernels():
     global _NUMBA
     if _NUMBA is None:
         try:
-            import numba
+            import numba  # lazy: optional accelerator; its import and kernel compilation cost seconds
 
             opts = dict(cache=True, nogil=True, fastmath={"contract", "reassoc"})
 

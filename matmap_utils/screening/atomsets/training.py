@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from matmap_utils.core.parallel import parallel_map
 from matmap_utils.core.runtime import torch_device
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, PackedSets, pack_sets
 from matmap_utils.screening.metrics import classification_metrics
@@ -100,6 +101,21 @@ class TrainResult:
     val_proba: list[np.ndarray] = field(default_factory=list)  # (E, n_val) per evaluated epoch
 
 
+@dataclass
+class TrainTask:
+    """What every block of an ensemble is trained on: configuration, training sets and labels,
+    minibatch-order seed, optional validation sets (probabilities every ``eval_every`` epochs)
+    and optional initial weights (``init_state``, see :func:`train_ensemble`)."""
+
+    cfg: AtomSetsConfig
+    train: PackedSets
+    y_train: np.ndarray
+    data_seed: int = 0
+    val: PackedSets | None = None
+    eval_every: int = 10
+    init_state: dict | None = None
+
+
 def _member_generators(seeds: Sequence[int], data_seed: int) -> list[torch.Generator]:
     """One dropout generator per member, from (data_seed, member seed) only."""
     return [torch.Generator().manual_seed(int(data_seed) * 1_000_003 + 7919 + int(s)) for s in seeds]
@@ -122,27 +138,6 @@ def _packed_from_arrays(d: dict | None) -> PackedSets | None:
     return PackedSets(torch.from_numpy(d["x"]), torch.from_numpy(d["w"]), d["offsets"], d["n_rows_original"])
 
 
-def _train_block_job(item: dict) -> dict:
-    """Worker of :func:`train_ensemble` with ``n_jobs > 1``: one block of members on one CPU thread."""
-    torch.set_num_threads(1)
-    res = train_ensemble(
-        AtomSetsConfig.from_json(item["cfg"]),
-        _packed_from_arrays(item["train"]),
-        item["y"],
-        seeds=item["seeds"],
-        data_seed=item["data_seed"],
-        val=_packed_from_arrays(item["val"]),
-        eval_every=item["eval_every"],
-        device="cpu",
-        init_state={k: torch.from_numpy(v) for k, v in item["init_state"].items()} if item["init_state"] else None,
-    )
-    return {
-        "params": {k: v.detach().cpu().numpy() for k, v in res.model.params.items()},
-        "history": res.history,
-        "val_proba": res.val_proba,
-    }
-
-
 class _torch_threads:
     """Context manager: ``torch.set_num_threads(n)`` inside, the previous value restored after."""
 
@@ -156,6 +151,157 @@ class _torch_threads:
 
     def __exit__(self, *exc):
         torch.set_num_threads(self.old)
+
+
+def member_blocks(seeds: Sequence[int], member_chunk: int | None, callback=None) -> list[list[int]]:
+    """The seeds split into blocks of ``member_chunk`` stacked members (the last one shorter); one
+    block of all seeds when ``member_chunk`` is unset or not smaller, or when a ``callback`` must
+    see every member at each evaluation."""
+    seeds = [int(s) for s in seeds]
+    if member_chunk and len(seeds) > member_chunk and callback is None:
+        return [seeds[i : i + member_chunk] for i in range(0, len(seeds), member_chunk)]
+    return [seeds]
+
+
+def _apply_init_state(model: AtomSetsEnsemble, init_state: dict) -> None:
+    """Copy the layers of ``init_state`` that match in shape into ``model`` (not the output layer);
+    (1, ...) tensors (one pre-trained member) are broadcast to every member."""
+    with torch.no_grad():
+        for k, v in init_state.items():
+            if k not in model.params or k.startswith("out"):
+                continue
+            tgt = model.params[k]
+            v = torch.as_tensor(v)
+            if v.shape == tgt.shape:
+                tgt.copy_(v)
+            elif v.shape[1:] == tgt.shape[1:] and v.shape[0] == 1:  # one pre-trained member for all
+                tgt.copy_(v.expand_as(tgt))
+
+
+def train_block(task: TrainTask, seeds: Sequence[int], device, callback=None) -> TrainResult:
+    """Train one stack of ``len(seeds)`` members together (minibatch BCE + L2, StackedOptimizer,
+    triangular-2 learning rate; McHaffie et al. 2025, Sec. 2.4), on ``device`` with the current
+    torch threads.  Per epoch ``history`` holds the mean training BCE; with ``task.val`` the
+    validation probabilities (members × sets) are kept every ``eval_every`` epochs and at the last,
+    and ``callback(epoch, val_proba)`` sees them."""
+    cfg, train, seeds = task.cfg, task.train, [int(s) for s in seeds]
+    y_train = np.asarray(task.y_train, dtype=np.float32)
+    if len(y_train) != train.n_sets:
+        raise ValueError(f"train_ensemble: {train.n_sets} sets but {len(y_train)} labels")
+    model = AtomSetsEnsemble(cfg, seeds)
+    if task.init_state:
+        _apply_init_state(model, task.init_state)
+    model.to(device)
+    opt = StackedOptimizer(model.parameters(), cfg.optimizer)
+    rng = np.random.default_rng(int(task.data_seed))
+    gens = _member_generators(seeds, task.data_seed) if (cfg.dropout_init > 0 or cfg.dropout_final > 0) else None
+    y_t = torch.as_tensor(y_train, device=device)
+    n = train.n_sets
+    steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
+    step_size = max(1, steps_per_epoch * cfg.cycle_epochs)
+    res = TrainResult(model)
+    train_dev = train.to(device)
+    val_dev = task.val.to(device) if task.val is not None else None
+    step = 0
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        order = rng.permutation(n)
+        tot = torch.zeros((), device=device)
+        for s in range(0, n, cfg.batch_size):
+            ids = order[s : s + cfg.batch_size]
+            logits = model(train_dev.subset(ids), gens)
+            yb = y_t[torch.as_tensor(ids, device=device)].expand_as(logits)
+            bce = F.binary_cross_entropy_with_logits(logits, yb, reduction="none").mean(1)
+            loss = (bce + model.l2_penalty()).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step(triangular2_lr(step, cfg.init_lr, cfg.max_lr, step_size))
+            step += 1
+            tot += bce.detach().mean() * len(ids)
+        rec = {"epoch": epoch, "train_loss": float(tot) / n}
+        if val_dev is not None and (epoch % task.eval_every == 0 or epoch == cfg.epochs):
+            res.val_proba.append(model.predict_proba(val_dev))
+            rec["evaluated"] = True
+            if callback is not None:
+                callback(epoch, res.val_proba[-1])
+        res.history.append(rec)
+    model.eval()
+    return res
+
+
+def _block_part(res: TrainResult) -> tuple[dict, list[dict], list[np.ndarray]]:
+    """(parameters on the CPU, history, validation probabilities) of a trained block."""
+    return {k: v.detach().cpu() for k, v in res.model.params.items()}, res.history, res.val_proba
+
+
+def train_blocks_serial(task: TrainTask, blocks: list[list[int]], device) -> list[tuple]:
+    """Train the blocks one after another in this process (one torch thread each on a CPU)."""
+    parts = []
+    for b in blocks:
+        with _torch_threads(1 if device.type == "cpu" else None):
+            parts.append(_block_part(train_block(task, b, device)))
+    return parts
+
+
+def _train_block_job(item: dict) -> dict:
+    """Worker of :func:`train_blocks_parallel`: one block of members on one CPU thread."""
+    torch.set_num_threads(1)
+    task = TrainTask(
+        AtomSetsConfig.from_json(item["cfg"]),
+        _packed_from_arrays(item["train"]),
+        item["y"],
+        data_seed=item["data_seed"],
+        val=_packed_from_arrays(item["val"]),
+        eval_every=item["eval_every"],
+        init_state={k: torch.from_numpy(v) for k, v in item["init_state"].items()} if item["init_state"] else None,
+    )
+    res = train_block(task, item["seeds"], torch.device("cpu"))
+    return {
+        "params": {k: v.detach().cpu().numpy() for k, v in res.model.params.items()},
+        "history": res.history,
+        "val_proba": res.val_proba,
+    }
+
+
+def train_blocks_parallel(task: TrainTask, blocks: list[list[int]], n_jobs: int | None) -> list[tuple]:
+    """Train the blocks in ``n_jobs`` worker processes of one CPU thread each (None: all cores);
+    the same (parameters, history, validation probabilities) per block as :func:`train_blocks_serial`."""
+    shared = {
+        "cfg": task.cfg.to_json(),
+        "train": _packed_arrays(task.train),
+        "y": np.asarray(task.y_train, dtype=np.float32),
+        "data_seed": int(task.data_seed),
+        "val": _packed_arrays(task.val),
+        "eval_every": task.eval_every,
+        "init_state": {k: v.detach().cpu().numpy() for k, v in task.init_state.items()} if task.init_state else None,
+    }
+    outs = parallel_map(
+        _train_block_job, [{**shared, "seeds": b} for b in blocks], n_jobs=n_jobs, chunksize=1, progress=False
+    )
+    bad = [o.error for o in outs if not o.ok]
+    if bad:
+        raise RuntimeError(f"train_ensemble: a block of members failed: {bad[0]}")
+    return [(o.value["params"], o.value["history"], o.value["val_proba"]) for o in outs]
+
+
+def merge_blocks(cfg: AtomSetsConfig, blocks: list[list[int]], parts: list[tuple], device) -> TrainResult:
+    """One ensemble from trained blocks: the members' parameters concatenated in block order, the
+    training loss of each epoch averaged over blocks weighted by their sizes, the validation
+    probabilities concatenated over members."""
+    seeds = [s for b in blocks for s in b]
+    model = AtomSetsEnsemble(cfg, seeds)
+    with torch.no_grad():
+        for k in model.params:
+            model.params[k].copy_(torch.cat([torch.as_tensor(p[k]) for p, _, _ in parts]))
+    model.to(device)
+    model.eval()
+    sizes = np.array([len(b) for b in blocks], float)
+    history = [
+        dict(rec, train_loss=float(np.dot(sizes, [h[i]["train_loss"] for _, h, _ in parts]) / sizes.sum()))
+        for i, rec in enumerate(parts[0][1])
+    ]
+    val_proba = [np.concatenate([vp[j] for _, _, vp in parts]) for j in range(len(parts[0][2]))]
+    return TrainResult(model, history, val_proba)
 
 
 def train_ensemble(
@@ -183,142 +329,27 @@ def train_ensemble(
     that match in shape, except the output layer.  ``callback(epoch, val_proba)`` is called at every
     evaluation (e.g. to report to Ray Tune, which may stop the trial).
 
-    ``member_chunk``: train blocks of that many stacked members, one after another or, with
-    ``n_jobs`` > 1 (None: all cores) on a CPU, in parallel worker processes of one thread each.
-    Stacks of a few members keep the per-site activations in the CPU cache, which is the fastest
-    layout on a CPU (``benchmarks/bench_atomsets.py``).
+    ``member_chunk``: train blocks of that many stacked members (:func:`member_blocks`), one after
+    another (:func:`train_blocks_serial`) or, with ``n_jobs`` > 1 (None: all cores) on a CPU, in
+    parallel worker processes of one thread each (:func:`train_blocks_parallel`), then merged
+    (:func:`merge_blocks`).  Stacks of a few members keep the per-site activations in the CPU
+    cache, which is the fastest layout on a CPU (``benchmarks/bench_atomsets.py``).
 
     ``cpu_threads``: torch threads while training on a CPU (default 1: the many small batched
     products scale poorly over threads and stall badly when another job holds a core; parallelism
     comes from ``n_jobs`` processes instead).  None leaves torch's setting alone.
     """
-
-    dev0 = torch.device(device) if device is not None else torch_device()
-    if dev0.type == "cpu" and cpu_threads and torch.get_num_threads() != int(cpu_threads):
-        with _torch_threads(cpu_threads):
-            return train_ensemble(
-                cfg,
-                train,
-                y_train,
-                seeds=seeds,
-                data_seed=data_seed,
-                val=val,
-                eval_every=eval_every,
-                device=device,
-                init_state=init_state,
-                callback=callback,
-                member_chunk=member_chunk,
-                n_jobs=n_jobs,
-                cpu_threads=cpu_threads,
-            )
-    seeds = [int(x) for x in seeds]
-    if member_chunk and len(seeds) > member_chunk and callback is None:
-        blocks = [seeds[i : i + member_chunk] for i in range(0, len(seeds), member_chunk)]
-        dev = torch.device(device) if device is not None else torch_device()
+    dev = torch.device(device) if device is not None else torch_device()
+    task = TrainTask(cfg, train, y_train, data_seed, val, eval_every, init_state)
+    blocks = member_blocks(seeds, member_chunk, callback)
+    with _torch_threads(cpu_threads if dev.type == "cpu" else None):
+        if len(blocks) == 1:
+            return train_block(task, blocks[0], dev, callback)
         if n_jobs != 1 and dev.type == "cpu":
-            from matmap_utils.core.parallel import parallel_map
-
-            y_np = np.asarray(y_train, dtype=np.float32)
-            init_np = {k: v.detach().cpu().numpy() for k, v in init_state.items()} if init_state else None
-            items = [
-                {
-                    "cfg": cfg.to_json(),
-                    "train": _packed_arrays(train),
-                    "y": y_np,
-                    "seeds": b,
-                    "data_seed": int(data_seed),
-                    "val": _packed_arrays(val),
-                    "eval_every": eval_every,
-                    "init_state": init_np,
-                }
-                for b in blocks
-            ]
-            outs = parallel_map(_train_block_job, items, n_jobs=n_jobs, chunksize=1, progress=False)
-            bad = [o.error for o in outs if not o.ok]
-            if bad:
-                raise RuntimeError(f"train_ensemble: a block of members failed: {bad[0]}")
-            parts = [(o.value["params"], o.value["history"], o.value["val_proba"]) for o in outs]
+            parts = train_blocks_parallel(task, blocks, n_jobs)
         else:
-            parts = []
-            for b in blocks:
-                r = train_ensemble(
-                    cfg,
-                    train,
-                    y_train,
-                    seeds=b,
-                    data_seed=data_seed,
-                    val=val,
-                    eval_every=eval_every,
-                    device=device,
-                    init_state=init_state,
-                )
-                parts.append(({k: v.detach().cpu() for k, v in r.model.params.items()}, r.history, r.val_proba))
-        model = AtomSetsEnsemble(cfg, seeds)
-        with torch.no_grad():
-            for k in model.params:
-                model.params[k].copy_(torch.cat([torch.as_tensor(p[k]) for p, _, _ in parts]))
-        model.to(dev)
-        model.eval()
-        sizes = np.array([len(b) for b in blocks], float)
-        history = [
-            dict(rec, train_loss=float(np.dot(sizes, [h[i]["train_loss"] for _, h, _ in parts]) / sizes.sum()))
-            for i, rec in enumerate(parts[0][1])
-        ]
-        val_proba = [np.concatenate([vp[j] for _, _, vp in parts]) for j in range(len(parts[0][2]))]
-        return TrainResult(model, history, val_proba)
-    device = device or torch_device()
-    y_train = np.asarray(y_train, dtype=np.float32)
-    if len(y_train) != train.n_sets:
-        raise ValueError(f"train_ensemble: {train.n_sets} sets but {len(y_train)} labels")
-    model = AtomSetsEnsemble(cfg, seeds)
-    if init_state:
-        with torch.no_grad():
-            for k, v in init_state.items():
-                if k not in model.params or k.startswith("out"):
-                    continue
-                tgt = model.params[k]
-                v = torch.as_tensor(v)
-                if v.shape == tgt.shape:
-                    tgt.copy_(v)
-                elif v.shape[1:] == tgt.shape[1:] and v.shape[0] == 1:  # one pre-trained member for all
-                    tgt.copy_(v.expand_as(tgt))
-    model.to(device)
-    opt = StackedOptimizer(model.parameters(), cfg.optimizer)
-    rng = np.random.default_rng(int(data_seed))
-    gens = _member_generators(seeds, data_seed) if (cfg.dropout_init > 0 or cfg.dropout_final > 0) else None
-    y_t = torch.as_tensor(y_train, device=device)
-    n = train.n_sets
-    steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
-    step_size = max(1, steps_per_epoch * cfg.cycle_epochs)
-    res = TrainResult(model)
-    train_dev = train.to(device)
-    val_dev = val.to(device) if val is not None else None
-    step = 0
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        order = rng.permutation(n)
-        tot = torch.zeros((), device=device)
-        for s in range(0, n, cfg.batch_size):
-            ids = order[s : s + cfg.batch_size]
-            batch = train_dev.subset(ids)
-            logits = model(batch, gens)
-            yb = y_t[torch.as_tensor(ids, device=device)].expand_as(logits)
-            bce = F.binary_cross_entropy_with_logits(logits, yb, reduction="none").mean(1)
-            loss = (bce + model.l2_penalty()).sum()
-            opt.zero_grad()
-            loss.backward()
-            opt.step(triangular2_lr(step, cfg.init_lr, cfg.max_lr, step_size))
-            step += 1
-            tot += bce.detach().mean() * len(ids)
-        rec = {"epoch": epoch, "train_loss": float(tot) / n}
-        if val_dev is not None and (epoch % eval_every == 0 or epoch == cfg.epochs):
-            res.val_proba.append(model.predict_proba(val_dev))
-            rec["evaluated"] = True
-            if callback is not None:
-                callback(epoch, res.val_proba[-1])
-        res.history.append(rec)
-    model.eval()
-    return res
+            parts = train_blocks_serial(task, blocks, dev)
+        return merge_blocks(cfg, blocks, parts, dev)
 
 
 def pretrain(

@@ -70,7 +70,7 @@ def available() -> bool:
 
 
 def _build():
-    import numba
+    import numba  # lazy: optional accelerator (with llvmlite below); import and compilation cost seconds
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic

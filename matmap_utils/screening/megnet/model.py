@@ -45,7 +45,9 @@ by up to 3.1); we use the embedding layer of the formation-energy model, as the 
 API
 ---
 * :func:`load_model` ``("formation_energy" | "band_gap")`` → :class:`MEGNetModel` (cached);
-  :meth:`MEGNetModel.from_files` ``(hdf5, json)``.
+  :meth:`MEGNetModel.from_files` ``(hdf5, json)``; the files are read by
+  :mod:`matmap_utils.screening.megnet.weights`, the layers' torch operations are in
+  :mod:`matmap_utils.screening.megnet.ops`.
 * ``model.structure_to_graph(structure)`` → :class:`MEGNetGraph`;
   ``model.predict(structures, ids=None, batch_size=..., n_jobs=1)`` → DataFrame with one column
   (``formation_energy_eV_atom`` or ``band_gap_eV``) and ``attrs["failures"]``;
@@ -90,8 +92,6 @@ API
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 import os
 import time
@@ -99,11 +99,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from matmap_utils.core import settings
 from matmap_utils.core.runtime import torch_device
@@ -117,7 +115,9 @@ from matmap_utils.screening.megnet.graph import (
 )
 from matmap_utils.screening.megnet.kernels import available as kernels_available
 from matmap_utils.screening.megnet.kernels import edge_softplus_, softplus_bias_
+from matmap_utils.screening.megnet.ops import LN2, activation, gather, seg_sum
 from matmap_utils.screening.megnet.symmetry import available
+from matmap_utils.screening.megnet.weights import file_sha256, read_keras_hdf5, read_model_json
 
 #: Mirror paths of the pretrained models (HDF5; the JSON is the same path + ``.json``).
 MODEL_FILES = {
@@ -128,9 +128,6 @@ MODEL_FILES = {
 
 #: Column name of each model's prediction.
 TARGETS = {"formation_energy": "formation_energy_eV_atom", "band_gap": "band_gap_eV"}
-
-
-LN2 = math.log(2.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -167,104 +164,6 @@ def default_reduce() -> bool:
     return settings.get("MATMAP_MEGNET_REDUCE") and available()
 
 
-def _softplus2(x):
-
-    return F.softplus(x) - LN2
-
-
-def _activation(name):
-
-    name = name or "linear"
-    table = {
-        "softplus2": _softplus2,
-        "linear": lambda x: x,
-        "relu": torch.relu,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "softplus": torch.nn.functional.softplus,
-        "swish": lambda x: x * torch.sigmoid(x),
-        # Keras 2 (TF <= 2.15) hard_sigmoid: clip(0.2 x + 0.5, 0, 1)
-        "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
-    }
-    if name not in table:
-        raise ValueError(f"activation {name!r} is not supported")
-    return table[name]
-
-
-def _seg_sum(x, index, n: int):
-    """Sum of the rows of ``x`` per segment ``index`` (n segments; empty ones are 0)."""
-
-    if x.dim() == 1:
-        return torch.zeros(n, dtype=x.dtype, device=x.device).scatter_add_(0, index, x)
-    out = torch.zeros(n, x.shape[1], dtype=x.dtype, device=x.device)
-    return out.scatter_add_(0, index[:, None].expand(-1, x.shape[1]), x)
-
-
-def _gather(x, index):
-
-    return torch.index_select(x, 0, index)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _read_keras_hdf5(path: Path):
-    """Layers (name, class, config, inbound [(layer, tensor_index)]) and weights (name → arrays)."""
-
-    with h5py.File(path, "r") as h5:
-        cfg = h5.attrs["model_config"]
-        cfg = json.loads(cfg.decode() if isinstance(cfg, bytes) else cfg)
-        group = h5["model_weights"] if "model_weights" in h5 else h5
-        weights = {}
-        for lname in group.keys():
-            g = group[lname]
-            names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs.get("weight_names", [])]
-            weights[lname] = {n.split("/")[-1].split(":")[0]: np.asarray(g[n], dtype=np.float32) for n in names}
-    if cfg.get("class_name") not in ("Model", "Functional"):
-        raise ValueError(f"{path}: expected a Keras functional model, got {cfg.get('class_name')}")
-    layers = []
-    for layer in cfg["config"]["layers"]:
-        inbound = []
-        if layer.get("inbound_nodes"):
-            node = layer["inbound_nodes"][0]
-            if isinstance(node, dict):  # Keras 3 format
-                raise ValueError(f"{path}: Keras 3 model files are not supported")
-            inbound = [(x[0], int(x[2])) for x in node]
-        layers.append(
-            (
-                layer["config"]["name"] if "name" in layer["config"] else layer["name"],
-                layer["class_name"],
-                layer["config"],
-                inbound,
-            )
-        )
-    inputs = [x[0] for x in cfg["config"]["input_layers"]]
-    outputs = [(x[0], int(x[2])) for x in cfg["config"]["output_layers"]]
-    return layers, weights, inputs, outputs
-
-
-class _Scaler:
-    def __init__(self, d: dict | None):
-        d = d or {}
-        self.kind = d.get("@class", "DummyScaler")
-        if self.kind not in ("DummyScaler", "StandardScaler"):
-            raise ValueError(f"target scaler {self.kind} is not supported")
-        self.mean = float(d.get("mean", 0.0))
-        self.std = float(d.get("std", 1.0))
-        self.is_intensive = bool(d.get("is_intensive", True))
-
-    def inverse_transform(self, y: np.ndarray, n_atoms: np.ndarray) -> np.ndarray:
-        if self.kind == "DummyScaler":
-            return y
-        n = 1 if self.is_intensive else n_atoms
-        return n * (y * self.std + self.mean)
-
-
 class MEGNetModel:
     """A pretrained MEGNet model evaluated in torch (see the module docstring)."""
 
@@ -273,21 +172,11 @@ class MEGNetModel:
         self.hdf5, self.json_path = Path(hdf5), Path(json_path)
         self.name = name or self.hdf5.stem
         self.target = TARGETS.get(self.name, "prediction")
-        conf = json.loads(self.json_path.read_text())
-        gc = conf["graph_converter"]
-        if gc.get("@class") not in ("CrystalGraph", "CrystalGraphDisordered"):
-            raise ValueError(f"{self.json_path}: graph converter {gc.get('@class')} is not supported")
-        bc = gc["bond_converter"]
-        if bc.get("@class") != "GaussianDistance":
-            raise ValueError(f"{self.json_path}: bond converter {bc.get('@class')} is not supported")
-        centers = bc["centers"]["data"] if isinstance(bc["centers"], dict) else bc["centers"]
-        self.centers = np.asarray(centers, dtype=np.float64)
-        self.width = float(bc["width"])
-        self.cutoff = float(gc.get("cutoff", 5.0))
-        self.scaler = _Scaler(conf.get("target_scaler"))
-        self.metadata = conf.get("metadata", {})
-        self.sha = _file_sha256(self.hdf5)[:16] + _file_sha256(self.json_path)[:8]
-        self.layers, weights, self.inputs, self.outputs = _read_keras_hdf5(self.hdf5)
+        conf = read_model_json(self.json_path)
+        self.centers, self.width, self.cutoff = conf.centers, conf.width, conf.cutoff
+        self.scaler, self.metadata = conf.scaler, conf.metadata
+        self.sha = file_sha256(self.hdf5)[:16] + file_sha256(self.json_path)[:8]
+        self.layers, weights, self.inputs, self.outputs = read_keras_hdf5(self.hdf5)
         self.device = torch.device(device) if device is not None else torch_device()
         #: torch threads during CPU inference; 0 = automatic: a run of >= 8 batches times its first
         #: batch with 1 thread and its second with every usable core and keeps the faster (per
@@ -312,16 +201,26 @@ class MEGNetModel:
         self.embedding_layer = next((ln for ln, cls, _, _ in self.layers if cls == "Embedding"), None)
         if self.embedding_layer is None or len(self.inputs) != 7:
             raise ValueError(f"{self.hdf5}: expected a MEGNet model with an atom embedding and 7 inputs")
-        # consumers of each layer (to free intermediate tensors early)
+        consumers = self._count_consumers()
+        self._fold_softplus_shift(consumers)
+        self._per_distance = self._per_distance_layers(consumers)
+
+    def _count_consumers(self) -> dict[str, list[str]]:
+        """The layers that read each layer (``self._n_consumers`` counts them, to free
+        intermediate tensors as soon as their last consumer has run)."""
         self._n_consumers: dict[str, int] = {}
         consumers: dict[str, list[str]] = {}
         for lname, _, _, inbound in self.layers:
             for src, _ in inbound:
                 self._n_consumers[src] = self._n_consumers.get(src, 0) + 1
                 consumers.setdefault(src, []).append(lname)
-        # Speed-ups that change no result beyond float32 rounding:
-        # (1) softplus2(x) @ W + b == softplus(x) @ W + (b - ln2 * sum_rows(W)): a Dense layer with
-        #     softplus2 feeding only Dense layers emits softplus(x); its consumers use shifted biases.
+        return consumers
+
+    def _fold_softplus_shift(self, consumers: dict[str, list[str]]) -> None:
+        """Speed-up that changes no result beyond float32 rounding: softplus2(x) @ W + b ==
+        softplus(x) @ W + (b - ln2 * sum_rows(W)).  A Dense layer with softplus2 feeding only Dense
+        layers emits softplus(x) (``self._emit_softplus``) and its consumers use shifted biases
+        (``self._shifted_bias``); the same inside the MEGNetLayer MLPs (``sbias_*`` weights)."""
         cls_of = {ln: (cls, cfg) for ln, cls, cfg, _ in self.layers}
         self._emit_softplus: set[str] = set()
         self._shifted_bias: dict[str, Any] = {}
@@ -337,23 +236,27 @@ class MEGNetModel:
                     w = self._w[c]
                     bias = w.get("bias", torch.zeros(w["kernel"].shape[1], device=self.device))
                     self._shifted_bias[c] = bias - LN2 * w["kernel"].sum(0)
-        #     the same inside the MEGNetLayer MLPs (hidden layers use softplus2 when configured so)
+        # the hidden layers of the MEGNetLayer MLPs use softplus2 when configured so
         for ln in self.megnet_layers:
             w = self._w[ln]
             for key in list(w):
                 if key.startswith("weight_") and not key.endswith("_0"):
                     prefix, k = key[len("weight_") :].rsplit("_", 1)
                     w[f"sbias_{prefix}_{k}"] = w[f"bias_{prefix}_{k}"] - LN2 * w[key].sum(0)
-        # (2) Dense layers fed (directly or through Dense layers) by the bond input are evaluated
-        #     once per distinct distance of the batch and gathered afterwards.
-        self._per_distance: set[str] = set()
+
+    def _per_distance_layers(self, consumers: dict[str, list[str]]) -> set[str]:
+        """Dense layers fed (directly or through Dense layers) by the bond input: evaluated once per
+        distinct distance of a batch and gathered afterwards (same result, fewer rows)."""
+        cls_of = {ln: cls for ln, cls, _, _ in self.layers}
+        per_distance: set[str] = set()
         frontier = [self.inputs[1]]
         while frontier:
             src = frontier.pop()
             for c in consumers.get(src, []):
-                if cls_of[c][0] == "Dense" and c not in self._per_distance:
-                    self._per_distance.add(c)
+                if cls_of[c] == "Dense" and c not in per_distance:
+                    per_distance.add(c)
                     frontier.append(c)
+        return per_distance
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -419,7 +322,7 @@ class MEGNetModel:
         """MEGNetLayer: φ_e on (v_i, v_j, e, u), mean → atoms, φ_v, means → state, φ_u."""
 
         w = self._w[name]
-        act = _activation(cfg.get("activation"))
+        act = activation(cfg.get("activation"))
         v, e, u = x[0], x[1], x[2]
         i1, i2, gnode, gbond = b["index1"], b["index2"], b["gnode"], b["gbond"]
         n_nodes, n_graphs = v.shape[0], u.shape[0]
@@ -468,29 +371,29 @@ class MEGNetModel:
             e_p = mlp_fused(None, "e", act0)
         else:
             first = e @ w0[2 * dv : 2 * dv + de]
-            first += _gather(v @ w0[:dv], i1)
-            first += _gather(v @ w0[dv : 2 * dv], i2)
-            first += _gather(torch.addmm(w["bias_e_0"], u, w0[2 * dv + de :]), gbond)
+            first += gather(v @ w0[:dv], i1)
+            first += gather(v @ w0[dv : 2 * dv], i2)
+            first += gather(torch.addmm(w["bias_e_0"], u, w0[2 * dv + de :]), gbond)
             e_p = mlp(None, "e", first)
         if not b["weighted"]:
             counts_v = torch.bincount(i1, minlength=n_nodes).clamp_(min=1).to(e_p.dtype)[:, None]
-            b_ei = _seg_sum(e_p, i1, n_nodes) / counts_v
+            b_ei = seg_sum(e_p, i1, n_nodes) / counts_v
         else:  # quotient graph: each bond stands for bw bonds of its atom
             bw = b["bw"]
             counts_v = torch.bincount(i1, weights=bw, minlength=n_nodes).clamp_(min=1).to(e_p.dtype)[:, None]
-            b_ei = _seg_sum(e_p * bw[:, None], i1, n_nodes) / counts_v
-        v_p = mlp(torch.cat([b_ei, v, _gather(u, gnode)], dim=1), "v")
+            b_ei = seg_sum(e_p * bw[:, None], i1, n_nodes) / counts_v
+        v_p = mlp(torch.cat([b_ei, v, gather(u, gnode)], dim=1), "v")
         if not b["weighted"]:
             counts_e = torch.bincount(gbond, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
             counts_n = torch.bincount(gnode, minlength=n_graphs).clamp_(min=1).to(e_p.dtype)[:, None]
-            b_eu = _seg_sum(e_p, gbond, n_graphs) / counts_e
-            b_vu = _seg_sum(v_p, gnode, n_graphs) / counts_n
+            b_eu = seg_sum(e_p, gbond, n_graphs) / counts_e
+            b_vu = seg_sum(v_p, gnode, n_graphs) / counts_n
         else:  # ... and for nw * bw bonds of the structure; each node for nw atoms
             ew, nw = b["ew"], b["nw"]
-            counts_e = _seg_sum(ew, gbond, n_graphs).clamp_(min=1)[:, None]
-            counts_n = _seg_sum(nw, gnode, n_graphs).clamp_(min=1)[:, None]
-            b_eu = _seg_sum(e_p * ew[:, None], gbond, n_graphs) / counts_e
-            b_vu = _seg_sum(v_p * nw[:, None], gnode, n_graphs) / counts_n
+            counts_e = seg_sum(ew, gbond, n_graphs).clamp_(min=1)[:, None]
+            counts_n = seg_sum(nw, gnode, n_graphs).clamp_(min=1)[:, None]
+            b_eu = seg_sum(e_p * ew[:, None], gbond, n_graphs) / counts_e
+            b_vu = seg_sum(v_p * nw[:, None], gnode, n_graphs) / counts_n
         u_p = mlp(torch.cat([b_eu, b_vu, u], dim=1), "u")
         return [v_p, e_p, u_p]
 
@@ -499,8 +402,8 @@ class MEGNetModel:
 
         w = self._w[name]
         n_hidden = int(cfg["n_hidden"])
-        rec = _activation(cfg.get("recurrent_activation", "hard_sigmoid"))
-        act = _activation(cfg.get("activation_lstm", "tanh"))
+        rec = activation(cfg.get("recurrent_activation", "hard_sigmoid"))
+        act = activation(cfg.get("activation_lstm", "tanh"))
         m = feats @ w["x_to_m_weight"]
         if "x_to_m_bias" in w:
             m = m + w["x_to_m_bias"]
@@ -513,14 +416,14 @@ class MEGNetModel:
             c = i * act(z[:, 2 * n_hidden : 3 * n_hidden])  # f * c with c = 0: the original never carries c
             o = rec(z[:, 3 * n_hidden :])
             h = o * act(c)
-            e = (m * _gather(h, index)).sum(dim=1)
+            e = (m * gather(h, index)).sum(dim=1)
             emax = torch.full((n_graphs,), -torch.inf, dtype=e.dtype, device=e.device)
             emax = emax.scatter_reduce(0, index, e, reduce="amax", include_self=True)
-            ex = torch.exp(e - _gather(emax, index))
+            ex = torch.exp(e - gather(emax, index))
             if weight is not None:
                 ex = ex * weight
-            a = ex / _gather(_seg_sum(ex, index, n_graphs), index)
-            r = _seg_sum(m * a[:, None], index, n_graphs)
+            a = ex / gather(seg_sum(ex, index, n_graphs), index)
+            r = seg_sum(m * a[:, None], index, n_graphs)
             q_star = torch.cat([h, r], dim=1)
         return q_star
 
@@ -548,12 +451,12 @@ class MEGNetModel:
                 x = [out[src][t] for src, t in inbound]
                 compressed.add(name)
             else:
-                x = [_gather(out[src][t], inverse) if src in compressed else out[src][t] for src, t in inbound]
+                x = [gather(out[src][t], inverse) if src in compressed else out[src][t] for src, t in inbound]
             if cls == "Embedding":
                 if inbound[0][0] != self.inputs[0]:
                     raise ValueError(f"embedding layer {name} does not read the atom input")
                 emb = self._w[name]["embeddings"]
-                y = [_seg_sum(b["occ"][:, None] * _gather(emb, b["z"]), b["site"], n_nodes)]
+                y = [seg_sum(b["occ"][:, None] * gather(emb, b["z"]), b["site"], n_nodes)]
             elif cls == "Dense":
                 w = self._w[name]
                 bias = self._shifted_bias.get(name, w.get("bias"))
@@ -564,7 +467,7 @@ class MEGNetModel:
                     if name in self._emit_softplus:
                         y = [torch.nn.functional.softplus(h)]  # consumers' biases carry the -ln2
                     else:
-                        y = [_activation(cfg.get("activation"))(h)]
+                        y = [activation(cfg.get("activation"))(h)]
             elif cls == "MEGNetLayer":
                 y = self._megnet_layer(name, cfg, x, b)
             elif cls == "Add":

@@ -41,96 +41,119 @@ QUANTUM = 1e-5
 _KERNELS = None
 
 
+def _hash_kernels(numba, opts):
+    """numba kernels ``mix`` (splitmix64 finaliser of a uint64) and ``dense_first_seen`` (keys
+    renumbered 0, 1, 2, ... in order of first appearance, and how many distinct)."""
+    u64 = np.uint64
+
+    @numba.njit(**opts)
+    def mix(x):  # splitmix64 finaliser
+        z = x + u64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+        return z ^ (z >> u64(31))
+
+    @numba.njit(**opts)
+    def dense_first_seen(keys):
+        """Renumber ``keys`` 0, 1, 2, ... in order of first appearance."""
+        n = keys.shape[0]
+        order = np.argsort(keys, kind="mergesort")
+        tmp = np.empty(n, np.int64)
+        k = -1
+        for t in range(n):
+            if t == 0 or keys[order[t]] != keys[order[t - 1]]:
+                k += 1
+            tmp[order[t]] = k
+        remap = np.full(k + 1, -1, np.int64)
+        out = np.empty(n, np.int64)
+        c = 0
+        for i in range(n):
+            if remap[tmp[i]] < 0:
+                remap[tmp[i]] = c
+                c += 1
+            out[i] = remap[tmp[i]]
+        return out, c
+
+    return mix, dense_first_seen
+
+
+def _refine_kernel(numba, opts, mix, dense_first_seen):
+    """numba kernel ``refine(init, index1, index2, dq) -> (colour, n_colours)``: 1-WL colour
+    refinement with quantized bond lengths ``dq`` as edge labels, until the colouring is stable."""
+    u64 = np.uint64
+
+    @numba.njit(**opts)
+    def refine(init, index1, index2, dq):
+        n = init.shape[0]
+        color, ncol = dense_first_seen(init.astype(np.uint64))
+        sig = np.empty(n, np.uint64)
+        key = np.empty(n, np.uint64)
+        for _ in range(n + 1):
+            sig[:] = 0
+            for b in range(index1.shape[0]):
+                lab = mix(u64(color[index2[b]]) * u64(0x100000001B3) ^ mix(u64(dq[b])))
+                sig[index1[b]] += lab
+            for i in range(n):
+                key[i] = mix(u64(color[i]) ^ mix(sig[i] + u64(0x632BE59BD9B4E019)))
+            new, nnew = dense_first_seen(key)
+            color = new
+            if nnew == ncol:
+                break
+            ncol = nnew
+        return color, ncol
+
+    return refine
+
+
+def _qbonds_kernel(numba, opts):
+    """numba kernel ``qbonds(color, ncol, index1, index2, dq) -> (rep, first, count)``: each
+    class's first atom, and the bonds of those atoms grouped by (class, neighbour class, length)."""
+
+    @numba.njit(**opts)
+    def qbonds(color, ncol, index1, index2, dq):
+        n = color.shape[0]
+        rep = np.full(ncol, -1, np.int64)
+        for i in range(n):
+            if rep[color[i]] < 0:
+                rep[color[i]] = i
+        sel = np.empty(index1.shape[0], np.int64)
+        m = 0
+        for b in range(index1.shape[0]):
+            if rep[color[index1[b]]] == index1[b]:
+                sel[m] = b
+                m += 1
+        sel = sel[:m]
+        keys = np.empty(m, np.int64)
+        shift = np.int64(ncol)
+        for t in range(m):
+            b = sel[t]
+            keys[t] = (color[index1[b]] * shift + color[index2[b]]) * np.int64(1 << 24) + dq[b]
+        order = np.argsort(keys, kind="mergesort")
+        first = np.empty(m, np.int64)
+        count = np.empty(m, np.int64)
+        g = -1
+        for t in range(m):
+            if t == 0 or keys[order[t]] != keys[order[t - 1]]:
+                g += 1
+                first[g] = sel[order[t]]
+                count[g] = 0
+            count[g] += 1
+        return rep, first[: g + 1], count[: g + 1]
+
+    return qbonds
+
+
 def _kernels():
-    """numba kernels (compiled once, cached on disk); ``False`` when numba is unavailable."""
+    """numba kernels ``(refine, qbonds)`` (compiled once, cached on disk); ``False`` when numba is
+    unavailable."""
     global _KERNELS
     if _KERNELS is None:
         try:
-            import numba
+            import numba  # lazy: optional accelerator; its import and compilation cost seconds
 
             opts = dict(cache=True, nogil=True)
-            u64 = np.uint64
-
-            @numba.njit(**opts)
-            def mix(x):  # splitmix64 finaliser
-                z = x + u64(0x9E3779B97F4A7C15)
-                z = (z ^ (z >> u64(30))) * u64(0xBF58476D1CE4E5B9)
-                z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
-                return z ^ (z >> u64(31))
-
-            @numba.njit(**opts)
-            def dense_first_seen(keys):
-                """Renumber ``keys`` 0, 1, 2, ... in order of first appearance."""
-                n = keys.shape[0]
-                order = np.argsort(keys, kind="mergesort")
-                tmp = np.empty(n, np.int64)
-                k = -1
-                for t in range(n):
-                    if t == 0 or keys[order[t]] != keys[order[t - 1]]:
-                        k += 1
-                    tmp[order[t]] = k
-                remap = np.full(k + 1, -1, np.int64)
-                out = np.empty(n, np.int64)
-                c = 0
-                for i in range(n):
-                    if remap[tmp[i]] < 0:
-                        remap[tmp[i]] = c
-                        c += 1
-                    out[i] = remap[tmp[i]]
-                return out, c
-
-            @numba.njit(**opts)
-            def refine(init, index1, index2, dq):
-                n = init.shape[0]
-                color, ncol = dense_first_seen(init.astype(np.uint64))
-                sig = np.empty(n, np.uint64)
-                key = np.empty(n, np.uint64)
-                for _ in range(n + 1):
-                    sig[:] = 0
-                    for b in range(index1.shape[0]):
-                        lab = mix(u64(color[index2[b]]) * u64(0x100000001B3) ^ mix(u64(dq[b])))
-                        sig[index1[b]] += lab
-                    for i in range(n):
-                        key[i] = mix(u64(color[i]) ^ mix(sig[i] + u64(0x632BE59BD9B4E019)))
-                    new, nnew = dense_first_seen(key)
-                    color = new
-                    if nnew == ncol:
-                        break
-                    ncol = nnew
-                return color, ncol
-
-            @numba.njit(**opts)
-            def qbonds(color, ncol, index1, index2, dq):
-                n = color.shape[0]
-                rep = np.full(ncol, -1, np.int64)
-                for i in range(n):
-                    if rep[color[i]] < 0:
-                        rep[color[i]] = i
-                sel = np.empty(index1.shape[0], np.int64)
-                m = 0
-                for b in range(index1.shape[0]):
-                    if rep[color[index1[b]]] == index1[b]:
-                        sel[m] = b
-                        m += 1
-                sel = sel[:m]
-                keys = np.empty(m, np.int64)
-                shift = np.int64(ncol)
-                for t in range(m):
-                    b = sel[t]
-                    keys[t] = (color[index1[b]] * shift + color[index2[b]]) * np.int64(1 << 24) + dq[b]
-                order = np.argsort(keys, kind="mergesort")
-                first = np.empty(m, np.int64)
-                count = np.empty(m, np.int64)
-                g = -1
-                for t in range(m):
-                    if t == 0 or keys[order[t]] != keys[order[t - 1]]:
-                        g += 1
-                        first[g] = sel[order[t]]
-                        count[g] = 0
-                    count[g] += 1
-                return rep, first[: g + 1], count[: g + 1]
-
-            _KERNELS = (refine, qbonds)
+            mix, dense_first_seen = _hash_kernels(numba, opts)
+            _KERNELS = (_refine_kernel(numba, opts, mix, dense_first_seen), _qbonds_kernel(numba, opts))
         except Exception:  # noqa: BLE001 - numba missing or broken: no reduction
             _KERNELS = False
     return _KERNELS

@@ -1,0 +1,276 @@
+"""Chapter 06's tables, text and metrics on small hand-made frames (known answers)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Lattice, Structure
+from structures_lib import li2o
+
+from matmap_utils.chapters import ch06_atomsets_screening as ch06
+
+
+def _disordered():
+    return Structure(Lattice.cubic(4.0), [{"Li": 0.5, "Na": 0.5}, "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+
+
+def _mc():
+    return pd.DataFrame(
+        {
+            "structure": [li2o(), _disordered(), None, li2o(), li2o()],
+            "superionic": [True, False, True, False, True],
+            "split_test": [False, True, False, False, False],
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+
+
+def test_labelled_entries_counts_and_text():
+    mc = _mc()
+    lab = ch06.labelled_entries(mc)
+    assert lab["key"].tolist() == ["10", "11", "13", "14"]
+    assert lab["disordered"].tolist() == [False, True, False, False]
+    sub = ch06.labelled_entries(mc, label_limit=2, seed=3)
+    assert len(sub) == 2 and list(sub.index) == sorted(sub.index)
+    assert sub.equals(ch06.labelled_entries(mc, label_limit=2, seed=3))  # seeded
+    counts = ch06.label_counts(mc, lab)
+    assert counts["paper (Table 1)"].tolist() == [548, 211, 337, 55, 493]
+    assert counts["with a public (OBELiX) CIF"].tolist() == [4, 2, 2, 1, 3]
+    assert counts["used here"].tolist() == [4, 2, 2, 1, 3]
+    text = ch06.labels_text(mc, lab, label_limit=0)
+    assert text.startswith("4 of the paper's 548 entries have a public structure (1 %)")
+    assert "1 of them disordered" in text and "(a CI subset)" not in text
+
+
+def test_featurized_only_and_mats():
+    lab = ch06.labelled_entries(_mc())
+    feats = {
+        ("CAMN", 0): {"10": np.ones((2, 3)), "11": np.zeros((1, 3)), "13": np.full((1, 3), 2.0)},
+        ("CAN", 0): {"10": np.ones((1, 3)), "13": np.ones((1, 3)), "14": np.ones((1, 3))},
+    }
+    ok = ch06.featurized_only(lab, feats)
+    assert ok["key"].tolist() == ["10", "13"]
+    m = ch06.mats(feats, ("CAMN", 0), ok)
+    assert [x.shape for x in m] == [(2, 3), (1, 3)] and m[1][0, 0] == 2.0
+
+
+def _kfold():
+    return pd.DataFrame(
+        {"auc_pr": [0.8, 0.7], "auc_pr_std": [0.1, 0.05], "mcc": [0.4, 0.5], "mcc_std": [0.2, 0.1], "epoch": [10, 20]},
+        index=pd.Index(["AS-CAMN-V0", "AS-CAMNS-V1"], name="model_feature"),
+    )
+
+
+def _lr_cv():
+    return pd.DataFrame(
+        {
+            "mean_auc_pr": [0.3, 0.5],
+            "mean_mcc": [0.0, 0.0],
+            "shuffled_auc_pr": [0.35, 0.45],
+            "shuffled_mcc": [0.1, -0.1],
+        }
+    )
+
+
+def test_baseline_rows_best_and_kfold_metrics():
+    lr_sum = {"auc_pr": 0.6, "auc_pr_std": 0.02, "mcc": 0.3, "mcc_std": 0.04}
+    kfold = ch06.with_baseline_rows(_kfold(), lr_sum, _lr_cv())
+    assert kfold.loc["LR-Atomistic", ch06.SUMMARY_COLUMNS].tolist() == [0.6, 0.02, 0.3, 0.04]
+    np.testing.assert_allclose(kfold.loc["Mean Control", ch06.SUMMARY_COLUMNS], [0.4, np.std([0.3, 0.5], ddof=1), 0, 0])
+    np.testing.assert_allclose(
+        kfold.loc["Shuffled Control", ch06.SUMMARY_COLUMNS], [0.4, np.std([0.35, 0.45], ddof=1), 0.0, np.sqrt(0.02)]
+    )
+    assert len(_kfold()) == 2  # the input is not changed
+    as_rows, best, beats = ch06.best_kfold(kfold)
+    assert best == "AS-CAMN-V0" and list(as_rows.index) == ["AS-CAMN-V0", "AS-CAMNS-V1"] and beats
+    paper = pd.DataFrame({"auc_pr": [0.893], "auc_pr_std": [0.01], "mcc": [0.6], "mcc_std": [0.1]}, index=[best])
+    cmp = ch06.compare_with_paper(kfold, paper)
+    assert cmp.loc[best, "paper_auc_pr"] == 0.893 and np.isnan(cmp.loc["AS-CAMNS-V1", "paper_auc_pr"])
+    m = ch06.kfold_metrics(kfold, as_rows, best, beats, lr_sum, paper)
+    assert m["kfold_best_config"] == best and m["kfold_auc_pr"] == 0.8 and m["kfold_auc_pr_paper"] == 0.893
+    assert m["kfold_mean_control_auc_pr"] == pytest.approx(0.4) and m["kfold_lr_mcc"] == 0.3
+    text = ch06.kfold_text(kfold, as_rows, best, beats, paper, lr_sum, 1.0, np.array([0, 1, 1, 0]))
+    assert "**AS-CAMN-V0**, AUC-PR 0.800 ± 0.100" in text and "(0.50 here" in text
+    kfold.loc["AS-CAMNS-V1", "mcc"] = -0.5  # below the shuffled control
+    assert not ch06.best_kfold(kfold)[2]
+    fig = ch06.kfold_figure(cmp)
+    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "LR-Atomistic"
+    plt.close(fig)
+
+
+def _loco():
+    return pd.DataFrame(
+        {
+            "model_feature": ["AS-CAMNS-V0", "AS-CAMNS-V0", "LR-Atomistic", "LR-Atomistic"],
+            "cluster": [1, 4, 1, 4],
+            "auc_pr": [0.6, np.nan, 0.5, 0.7],
+            "mcc": [0.2, 0.4, 0.0, 0.1],
+            "mean_auc_pr": [0.4, 0.5, 0.4, 0.5],
+            "shuffled_auc_pr": [0.4, 0.4, 0.4, 0.4],
+            "mean_mcc": [0.0, 0.0, 0.0, 0.0],
+            "shuffled_mcc": [0.01, 0.03, 0.0, 0.0],
+            "note": ["a", "b", "c", "d"],
+        }
+    )
+
+
+def test_loco_means_table_and_metrics():
+    loco = _loco()
+    means = ch06.loco_means(loco)
+    assert means.loc["AS-CAMNS-V0", "auc_pr"] == pytest.approx(0.6)  # NaN-mean
+    assert means.loc["LR-Atomistic", "mcc"] == pytest.approx(0.05)
+    assert "note" not in ch06.loco_for_table(loco) and "model_feature" in ch06.loco_for_table(loco)
+    m = ch06.loco_metrics(loco, "AS-CAMN-V0", "AS-CAMNS-V0")  # best not under LOCO: the final one
+    assert m["loco_config"] == "AS-CAMNS-V0" and m["loco_mcc"] == pytest.approx(0.3)
+    assert m["loco_shuffled_control_mcc"] == pytest.approx(0.02)
+    assert ch06.loco_metrics(loco, "LR-Atomistic", "x")["loco_auc_pr"] == pytest.approx(0.6)
+    assert set(ch06.loco_metrics(loco, "AS-X-V0", "AS-Y-V1").values()) == {None}
+    fig = ch06.loco_figure(loco)
+    assert len(fig.axes) == 2
+    plt.close(fig)
+
+
+def test_hpo_tables_text_and_metrics():
+    clusters = [1, 4, 7]
+    assert ch06.hpo_fold_ids("all", clusters) == [0, 1, 2]
+    assert ch06.hpo_fold_ids([7, 1], clusters) == [2, 0]
+    hpo = pd.DataFrame(
+        {
+            "fold": [0, 1],
+            "n_val": [5, 3],
+            "val_pr_auc": [0.9, np.nan],
+            "n_trials": [4, np.nan],
+            "wall_s": [12.0, np.nan],
+            "skipped": [None, "one class"],
+        }
+    )
+    loco = _loco()
+    out = ch06.with_untuned(hpo, loco, clusters, ("CAMNS", 0))
+    assert out["cluster"].tolist() == [1, 4] and out["untuned_auc_pr"].iloc[0] == 0.6
+    assert "untuned_auc_pr" not in hpo  # the input is not changed
+    text = ch06.hpo_text(out, ("CAMNS", 0))
+    assert "Search on 1 cluster(s) with AS-CAMNS-V0 features (1 skipped" in text and "against 0.600" in text
+    other = ch06.with_untuned(hpo, loco, clusters, ("CAN", 2))
+    assert "not among the LOCO configurations" in ch06.hpo_text(other, ("CAN", 2))
+    m = ch06.hpo_metrics(out, "CAMNS:0")
+    assert m == {
+        "hpo_config": "CAMNS:0",
+        "hpo_n_clusters": 1,
+        "hpo_trials": 4,
+        "hpo_best_val_auc_pr_mean": 0.9,
+        "hpo_untuned_auc_pr_mean": 0.6,
+        "time_hpo_s": 12.0,
+    }
+    assert ch06.hpo_metrics(None, "x") == {} and ch06.hpo_metrics(out.iloc[1:], "x") == {}
+
+
+def _pretrain_tab():
+    rows = []
+    for v, base in (("random init", 0.5), ("pre-trained", 0.6)):
+        for e, add in (("best epoch", 0.1), ("last epoch", 0.0)):
+            rows.append(
+                {"variant": v, "epoch_choice": e, "epoch": 3, "auc_pr": base + add, "auc_pr_std": 0.05, "mcc": base / 2}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_pretraining_text_and_metrics():
+    tab, info = _pretrain_tab(), {"n_train": 36, "positive_fraction": 0.25, "val_auc_pr": 1.0}
+    text = ch06.pretraining_text(tab, info, ("CAMN", 0))
+    assert "AUC-PR of AS-CAMN-V0 by +0.100 at the best epoch and +0.100 at the last epoch (MCC +0.050)" in text
+    assert "(25 % with MEGNet Eg > 1 eV" in text and "toy-sized" in text
+    assert "toy-sized" not in ch06.pretraining_text(tab, {**info, "n_train": 5000}, ("CAMN", 0))
+    m = ch06.pretrain_metrics(tab, info, "CAMN:0")
+    assert m["pretrain_random_best_auc_pr"] == pytest.approx(0.6) and m["pretrain_pretrained_last_mcc"] == 0.3
+    assert m["pretrain_n"] == 36 and m["pretrain_task_val_auc_pr"] == 1.0 and len(m) == 11
+    assert ch06.pretrain_metrics(None, {}, "x") == {}
+
+
+def _screen():
+    return pd.DataFrame(
+        {
+            "formula": ["LiP5", "Li2O", "LiCl", "LiP7"],
+            "P_SI": [0.9, 0.7, 0.2, 0.6],
+            "P_SI_std": [0.05, 0.1, 0.1, 0.2],
+            "d_train": [1.0, 2.0, 3.0, 4.0],
+            "Eg": [2.0, 3.0, 5.0, 0.5],
+            "Eg_source": ["MP", "MEGNet", "MP", "none"],
+            "disordered": [False, False, False, False],
+            "novel": [True, False, True, True],
+            "candidate": [True, False, False, False],
+        },
+        index=pd.Index(["mp-1", "mp-2", "mp-3", "mp-4"], name="material_id"),
+    )
+
+
+def test_screening_counts_text_table2_and_ranking():
+    screen = _screen()
+    assert ch06.screening_counts(screen) == {"n_eg_gt_1": 3, "n_psi_ge_05_eg_gt_1": 2, "n_candidates": 1}
+    text = ch06.screening_text(screen, n_pool=5, t_screen=3.0, megnet_gap_for_unknown=True)
+    assert text.startswith("Screened 4 MP Li compounds (1 failed featurization) in 3 s; 3 have Eg > 1 eV")
+    assert "(MP value for 2, MEGNet otherwise); 1 have no band gap and fail" in text
+    assert "was not run on the whole pool" in ch06.screening_text(screen, 4, 1.0, False)
+    t2 = ch06.table2(screen)
+    assert t2["formula"].tolist() == ["LiP5"] and t2["P_SI (SD)"].iloc[0] == "0.90 (0.05)"
+    where, text = ch06.paper_candidates_ranking(screen)
+    assert where["formula"].tolist() == ["LiP5", "LiP7"] and where["rank"].tolist() == [1, 3]
+    assert "rank among 4 screened" in text and "'Li9B19S33'" in text and "'LiP5'" not in text
+    fig = ch06.screening_figure(screen)
+    assert fig.axes[0].get_xlabel() == "P_SI"
+    plt.close(fig)
+
+
+def test_final_and_timing_metrics_and_texts():
+    tm, lr = {"auc_pr": 0.9, "mcc": 0.5, "roc_auc": 0.95}, {"auc_pr": 0.8, "mcc": 0.25}
+    assert ch06.final_metrics(("CAMNS", 1), 8, 10, tm, lr) == {
+        "final_config": "AS-CAMNS-V1",
+        "n_ensemble": 8,
+        "final_epochs": 10,
+        "test_auc_pr": 0.9,
+        "test_mcc": 0.5,
+        "test_roc_auc": 0.95,
+        "test_lr_auc_pr": 0.8,
+        "test_lr_mcc": 0.25,
+    }
+    assert ch06.timing_metrics(kfold=1.5, screen=2.0) == {"time_kfold_s": 1.5, "time_screen_s": 2.0}
+    text = ch06.fig6_text(6, 8, 0.4, 10, tm, lr)
+    assert text.startswith("Test set: 6 of the paper's 55 entries") and "MCC 0.50, ROC-AUC 0.95" in text
+    test = pd.DataFrame({"log10_sigma": [-3.0, -6.0]})
+    fig = ch06.fig6_figure(test, np.array([[0.8, 0.2], [0.6, 0.4]]), ("CAMNS", 1), tm)
+    assert "CAMNS-V1 ensemble (AUC-PR 0.90, MCC 0.50)" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
+def test_final_epochs_requires_a_cross_validated_configuration():
+    cv = pd.DataFrame(
+        {
+            "fold": [0, 0, 1, 1],
+            "epoch": [5, 10, 5, 10],
+            "member": [0, 0, 0, 0],
+            **{m: [0.5, 0.9, 0.6, 0.8] for m in ("auc_pr", "mcc", "roc_auc")},
+            **{f"{c}_{m}": [0.4] * 4 for c in ("mean", "shuffled") for m in ("auc_pr", "mcc", "roc_auc")},
+        }
+    )
+    assert ch06.final_epochs({("CAMNS", 0): cv}, ("CAMNS", 0)) == 10
+    with pytest.raises(ValueError, match="must be among the k-fold"):
+        ch06.final_epochs({("CAMNS", 0): cv}, ("CAMNS", 1))
+
+
+def test_logistic_test_fits_on_train_and_scores_the_test_entries():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1] * 20)
+    X = rng.normal(size=(40, 2)) + 3.0 * y[:, None]  # separable
+    lab = pd.DataFrame({"superionic": y.astype(bool), "split_test": np.arange(40) >= 30})
+    m = ch06.logistic_test(X, lab, best_C=10.0)
+    assert m["auc_pr"] == 1.0 and m["mcc"] == 1.0
+    lab["superionic"] = ~lab["superionic"]  # labels flipped on the training rows too: still perfect
+    assert ch06.logistic_test(X, lab, best_C=10.0)["auc_pr"] == 1.0
+
+
+def test_band_gap_figure():
+    join = pd.DataFrame({"mp_band_gap_eV": [1.0, 2.0], "megnet_band_gap_eV": [1.1, 1.8]})
+    fig = ch06.bandgap_figure(join, {"mae_eV": 0.15, "n": 2})
+    assert fig.axes[0].get_title() == "MEGNet vs MP: MAE 0.15 eV (n = 2)"
+    plt.close(fig)
