@@ -98,3 +98,13 @@ def test_composition_table_counts():
     assert tab.loc[2, "oxide"] == 2 and tab.loc[2, "unknown"] == 1 and tab.loc[1, "sulfide"] == 1
     frac = cl.composition_table(labels, groups, normalize=True)
     assert np.allclose(frac.sum(axis=1), 1.0)
+
+
+def test_scan_k_joins_the_elbow_silhouette_and_stability_scans():
+    X, _ = make_blobs(n_samples=90, centers=3, cluster_std=0.4, random_state=2)
+    ks = [2, 3, 4]
+    scan = cl.scan_k(X, ks, seed=0, n_init=2, n_seeds=2, n_boot=2)
+    ref = cl.kmeans_scan(X, ks, seed=0, n_init=2).join(cl.stability_scan(X, ks, seed=0, n_seeds=2, n_boot=2))
+    pd.testing.assert_frame_equal(scan, ref)
+    assert {"inertia", "silhouette", "ari_seeds", "ari_bootstrap"} <= set(scan.columns)
+    assert list(scan.index) == ks and scan.loc[3, "ari_bootstrap"] == pytest.approx(1.0)

@@ -6,14 +6,18 @@ import json
 
 import numpy as np
 import pytest
+from pymatgen.core import Lattice, Structure
+
+from matmap_utils.cli.main import main
+from matmap_utils.data.trajectories import read_trajectory
+from matmap_utils.transport.vibrations import kinetic_temperature
 
 pytest.importorskip("chgnet")
+torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="module")
 def li3n_cif(tmp_path_factory):
-    from pymatgen.core import Lattice, Structure
-
     # Li3N (P6/mmm), 4 atoms
     s = Structure(
         Lattice.hexagonal(3.65, 3.87),
@@ -26,12 +30,6 @@ def li3n_cif(tmp_path_factory):
 
 
 def test_matmap_md_writes_a_readable_trajectory_with_velocities(li3n_cif, tmp_path):
-    import torch
-
-    from matmap_utils.cli.main import main
-    from matmap_utils.data.trajectories import read_trajectory
-    from matmap_utils.transport.vibrations import kinetic_temperature
-
     torch.set_num_threads(1)
     out = tmp_path / "li3n.extxyz.gz"
     rc = main(
@@ -74,8 +72,6 @@ def test_matmap_md_writes_a_readable_trajectory_with_velocities(li3n_cif, tmp_pa
 
 
 def test_md_refuses_bad_settings(li3n_cif, tmp_path):
-    from matmap_utils.cli.main import main
-
     assert main(["md", str(li3n_cif), "--temperature", "-5", "-o", str(tmp_path / "x.extxyz")]) == 2
     assert main(["md", str(li3n_cif), "--temperature", "300", "-o", str(tmp_path / "x.cif")]) == 2
     assert main(["md", str(tmp_path / "missing.cif"), "--temperature", "300", "-o", str(tmp_path / "x.extxyz")]) == 2

@@ -118,3 +118,30 @@ def test_mlp_group_cv_predicts_only_held_out_groups():
     ok = pred.notna()
     assert m["mape"] == pytest.approx(mlp.mape_mean_normalized(df.loc[ok, "t"], pred[ok]))
     assert mlp.PAPER_MLP["hidden_layer_sizes"] == (200, 500, 50, 150, 70, 100)
+
+
+def test_harmonic_vs_anharmonic_fits_each_target_with_and_without_vibrations():
+    rng = np.random.default_rng(1)
+    n = 24
+    mf = pd.DataFrame(
+        {
+            "material": np.repeat(["m1", "m2", "m3", "m4"], 6),
+            "specie": "Li",
+            "temperature_K": np.tile([500.0, 600.0, 700.0], 8),
+            "omega_mean_meV": rng.normal(10, 1, size=n),
+        }
+    )
+    mf["log10_D"] = -5 + 0.3 * mf["omega_mean_meV"] - 3 + 0.05 * rng.normal(size=n)
+    mf["Cv_kB_atom"] = np.nan  # known for no material: a note, no model
+    out, notes = mlp.harmonic_vs_anharmonic(mf, ["omega_mean_meV"], max_iter=20, seed=0)
+    assert set(out) == {
+        "log10_D_anharmonic",
+        "log10_D_harmonic",
+        "omega_mean_meV_anharmonic",
+        "omega_mean_meV_harmonic",
+    }
+    assert notes == ["Cv_kB_atom: values for 0 material(s) only — no MLP."]
+    # the "harmonic" model of log10 D is mlp_group_cv on temperature alone, grouped by material
+    _, ref = mlp.mlp_group_cv(mf, "log10_D", ["temperature_K"], ["specie"], "material", max_iter=20, seed=0)
+    assert out["log10_D_harmonic"] == pytest.approx(ref["mape"])
+    assert all(np.isfinite(v) and v >= 0 for v in out.values())

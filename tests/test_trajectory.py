@@ -6,10 +6,11 @@ import gzip
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from matmap_utils.data import trajectories
-from matmap_utils.transport import diffusion, vibrations
+from matmap_utils.transport import diffusion, reference, vibrations
 from matmap_utils.transport import runs as transport_runs
 
 
@@ -364,3 +365,40 @@ def test_framework_mobile_flags_diffusing_cations_not_rotating_anions():
         trajectories.Trajectory(species, np.eye(3) * 10, cation_moves, 2.0, 500.0), "Li"
     )
     assert row["framework_cation_diffusive_fraction"] == 1.0 and row["framework_mobile"]
+
+
+def test_equipartition_check_scales_with_the_frame_interval():
+    """Finite-difference velocities ∝ 1/Δt, so T_kinetic ∝ 1/Δt²: frames stated 10 MD steps apart
+    give 1/100 of the temperature read at one step per frame."""
+    rng = np.random.default_rng(4)
+    u = rng.normal(scale=0.02, size=(1, 12, 3))  # Å per frame
+    pos = np.arange(50)[:, None, None] * u
+    t = trajectories.Trajectory(["Li"] * 6 + ["S"] * 6, np.eye(3) * 12, pos, 20.0, 600.0, None, "x", 2.0, 10)
+    runs = pd.DataFrame({"system": ["toy"], "temperature_K": [600.0]})
+    checks = transport_runs.equipartition_check(runs, [t])
+    row = checks.iloc[0]
+    assert row["system"] == "toy" and row["stated_T_K"] == 600.0 and row["stated_frame_fs"] == 20.0
+    assert row["T_kinetic_K (stated frames)"] == pytest.approx(vibrations.kinetic_temperature(t)["all"])
+    assert row["T_kinetic_K (one MD step per frame)"] == pytest.approx(100 * row["T_kinetic_K (stated frames)"])
+
+
+def test_compare_estimators_pools_ours_and_averages_pymatgen():
+    lattice = np.eye(3) * 30.0
+    trajs = []
+    for seed in (1, 2):
+        walk = _random_walk(n_frames=1200, n_atoms=20, D_A2_fs=0.01, seed=seed)
+        rng = np.random.default_rng(seed + 10)
+        host = rng.uniform(0, 30, size=(1, 20, 3)) + np.zeros((1200, 1, 3))
+        pos = np.concatenate([walk + 15.0, host], axis=1)
+        trajs.append(trajectories.Trajectory(["Li"] * 20 + ["S"] * 20, lattice, pos, 2.0, 500.0, None, "x", 2.0, 1))
+    cmp = reference.compare_estimators([(("walk", 0.0), trajs, "Li")], compare_kinisi=False)
+    row = cmp.iloc[0]
+    assert row["n_runs"] == 2 and row["system"] == "walk"
+    assert row["D_ours"] == pytest.approx(diffusion.diffusion(trajs, "Li").D_cm2_s)
+    assert row["D_ours_drift_removed"] == pytest.approx(diffusion.diffusion(trajs, "Li", drift=True).D_cm2_s)
+    per_run = [reference.pymatgen_diffusion(t, "Li")["D_cm2_s"] for t in trajs]
+    assert row["D_pymatgen"] == pytest.approx(np.mean(per_run))
+    assert row["ours/pymatgen-1"] == pytest.approx(row["D_ours_drift_removed"] / row["D_pymatgen"] - 1)
+    assert "D_kinisi" not in cmp and "ours/kinisi-1" not in cmp
+    # the random walk has D = 0.01 Å²/fs = 1e-3 cm²/s; both estimators see it
+    assert row["D_ours"] == pytest.approx(1e-3, rel=0.3) and row["D_pymatgen"] == pytest.approx(1e-3, rel=0.3)

@@ -206,7 +206,19 @@ def stability(X, k: int, *, seed: int = 0, n_seeds: int = 10, n_boot: int = 20) 
 
 
 def stability_scan(X, ks: Iterable[int], *, seed: int = 0, n_seeds: int = 10, n_boot: int = 20) -> pd.DataFrame:
+    """:func:`stability` for every k: columns ``ari_seeds``, ``ari_bootstrap``, index ``k``."""
     return pd.DataFrame({k: stability(X, k, seed=seed, n_seeds=n_seeds, n_boot=n_boot) for k in ks}).T.rename_axis("k")
+
+
+def scan_k(
+    X, ks: Iterable[int], *, seed: int = 0, n_init: int = 10, n_seeds: int = 10, n_boot: int = 20
+) -> pd.DataFrame:
+    """Everything the choice of k needs (López et al. ESI Figs. S4–S5, plus stability), one row per k:
+    inertia and silhouette (:func:`kmeans_scan`) joined with the seed and bootstrap ARI
+    (:func:`stability_scan`)."""
+    ks = list(ks)
+    scan = kmeans_scan(X, ks, seed=seed, n_init=n_init)
+    return scan.join(stability_scan(X, ks, seed=seed, n_seeds=n_seeds, n_boot=n_boot))
 
 
 def choose_k(scan: pd.DataFrame, *, window: int = 2, min_ari: float = 0.6) -> tuple[int, str]:

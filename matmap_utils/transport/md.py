@@ -47,6 +47,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from matmap_utils.core.paths import repo_root
 from matmap_utils.core.runtime import torch_device
+from matmap_utils.data.structures import read_structure
 
 #: Folder of the generated trajectory set (committed, small).
 MD_DIR_NAME = "data/md"
@@ -84,7 +85,8 @@ class MDResult:
 
 
 def package_versions() -> dict[str, str]:
-    import chgnet
+    """Versions of the packages that determine an MD run (written into its provenance file)."""
+    import chgnet  # lazy: chgnet is an optional dependency (only the MD commands need it)
 
     return {
         "python": platform.python_version(),
@@ -99,8 +101,8 @@ def package_versions() -> dict[str, str]:
 def load_calculator(device: str | None = None):
     """CHGNet calculator (pretrained weights from the wheel), on ``device`` or the auto device."""
 
-    from chgnet.model import CHGNet
-    from chgnet.model.dynamics import CHGNetCalculator
+    from chgnet.model import CHGNet  # lazy: chgnet is an optional dependency (only the MD commands need it)
+    from chgnet.model.dynamics import CHGNetCalculator  # lazy: as above
 
     dev = str(device or torch_device())
     with contextlib.redirect_stdout(io.StringIO()):  # chgnet prints a banner on load
@@ -115,8 +117,6 @@ def to_atoms(structure):
     if isinstance(structure, Atoms):
         return structure.copy()
     if isinstance(structure, (str, os.PathLike)):
-        from matmap_utils.data.structures import read_structure
-
         structure = read_structure(structure)
 
     if not structure.is_ordered:

@@ -8,10 +8,11 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from pymatgen.core import Lattice, Structure
 
 from matmap_utils.data.trajectories import Trajectory, to_ase_frames
-from matmap_utils.transport.diffusion import A2_PER_FS_TO_CM2_PER_S, fit_window
+from matmap_utils.transport.diffusion import A2_PER_FS_TO_CM2_PER_S, diffusion, fit_window
 
 
 def kinisi_diffusion(
@@ -22,8 +23,8 @@ def kinisi_diffusion(
     generalised least squares with the MSD covariance (posterior mean and s.d. reported) and
     removes the centre-of-mass drift of the whole cell; it has no framework-only option."""
 
-    import scipp as sc
-    from kinisi.analyze import DiffusionAnalyzer as KDA
+    import scipp as sc  # lazy: scipp comes with kinisi, an optional dependency
+    from kinisi.analyze import DiffusionAnalyzer as KDA  # lazy: kinisi is an optional dependency
 
     trajs = [trajs] if isinstance(trajs, Trajectory) else list(trajs)
     n = min(t.n_frames for t in trajs)
@@ -76,7 +77,7 @@ def pymatgen_diffusion(traj: Trajectory, specie: str = "Li", smoothed: str | boo
     pymatgen removes the framework drift and, with ``smoothed="max"``, averages over time origins
     and fits MSD over *all* lags (weighted by the number of observations), not τmax/2 … τmax.
     """
-    from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer as PDA
+    from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer as PDA  # lazy: optional dependency
 
     structure = Structure(Lattice(traj.lattice), list(traj.species), traj.positions[0], coords_are_cartesian=True)
     disp = (traj.positions - traj.positions[0]).transpose(1, 0, 2)
@@ -90,3 +91,51 @@ def pymatgen_diffusion(traj: Trajectory, specie: str = "Li", smoothed: str | boo
         "D_std_cm2_s": float(da.diffusivity_std_dev),
         "D_xyz_cm2_s": np.asarray(da.diffusivity_components, float),
     }
+
+
+def compare_estimators(
+    groups: Sequence[tuple[tuple, Sequence[Trajectory], str]],
+    *,
+    compare_kinisi: bool = True,
+    seed: int = 0,
+    kinisi_samples: int = 1000,
+) -> pd.DataFrame:
+    """Our D (López et al. Eq. 4, OLS over τmax/2 … τmax) against pymatgen's and kinisi's on the same frames.
+
+    ``groups`` holds ``((system, disorder), trajectories, specie)``: the runs of one condition are
+    pooled by our estimator and by kinisi; pymatgen has no pooling, so its value is the mean of its
+    per-run D. One row per condition (D in cm²/s): ``D_ours`` (± ``D_ours_err``),
+    ``D_ours_drift_removed`` (framework drift removed, as pymatgen does), ``D_pymatgen``, and with
+    ``compare_kinisi`` ``D_kinisi`` (± ``D_kinisi_sd``, posterior mean and s.d.), ``D_ols_on_kinisi_msd``
+    (our OLS window on kinisi's MSD) and ``msd_max_rel_diff`` (largest relative MSD difference over
+    the lags); then the relative differences ``ours/pymatgen-1``, ``ours/kinisi-1`` and
+    ``ours/(OLS on kinisi MSD)-1``.
+    """
+    rows = []
+    for (system, dis), ts, sp in groups:
+        ours = diffusion(ts, sp)
+        ours_d = diffusion(ts, sp, drift=True)
+        row = {
+            "system": system,
+            "disorder": dis,
+            "n_runs": len(ts),
+            "D_ours": ours.D_cm2_s,
+            "D_ours_drift_removed": ours_d.D_cm2_s,
+            "D_ours_err": ours.D_err_cm2_s,
+        }
+        row["D_pymatgen"] = np.mean([pymatgen_diffusion(t, sp)["D_cm2_s"] for t in ts])
+        if compare_kinisi:
+            k = kinisi_diffusion(ts, sp, seed=seed, n_samples=kinisi_samples)
+            row.update(
+                D_kinisi=k["D_cm2_s"],
+                D_kinisi_sd=k["D_std_cm2_s"],
+                D_ols_on_kinisi_msd=k["D_ols_on_kinisi_msd_cm2_s"],
+                msd_max_rel_diff=float(np.max(np.abs(k["msd"] / ours.msd.msd[1:] - 1))),
+            )
+        rows.append(row)
+    cmp = pd.DataFrame(rows)
+    cmp["ours/pymatgen-1"] = cmp["D_ours_drift_removed"] / cmp["D_pymatgen"] - 1
+    if compare_kinisi:
+        cmp["ours/kinisi-1"] = cmp["D_ours"] / cmp["D_kinisi"] - 1
+        cmp["ours/(OLS on kinisi MSD)-1"] = cmp["D_ours"] / cmp["D_ols_on_kinisi_msd"] - 1
+    return cmp

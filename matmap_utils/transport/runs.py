@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Composition
+from pymatgen.core import Composition, Element
 
 from matmap_utils.core.parallel import failures_frame, parallel_map
 from matmap_utils.data.registry import fetch
@@ -153,8 +153,6 @@ def descriptor_row(
     if fw.size:
         pos = remove_drift(traj, specie) if drift else traj.positions
         row["framework_msd_tmax_A2"] = float(msd_fft(pos[:, fw]).sum(axis=1)[-1])
-        from pymatgen.core import Element
-
         diff = classify_diffusive(traj, threshold_A)
         row["framework_diffusive_fraction"] = float(diff[fw].mean())
         # Anions (Pauling χ ≥ 2.5: S, O, Cl, I, ...) move > threshold when polyanions rotate
@@ -201,6 +199,32 @@ def descriptor_row(
         row["lindemann"] = lindemann_ratio(traj, np.flatnonzero(~classify_diffusive(traj, threshold_A)))["lindemann"]
         row["n_diffusive"] = int(classify_diffusive(traj, threshold_A).sum())
     return row, spectra
+
+
+def equipartition_check(runs, trajs: Sequence[Trajectory]) -> pd.DataFrame:
+    """Is the stated frame interval right? Kinetic temperature (K, equipartition over all atoms) of
+    finite-difference velocities at the stated frame interval, and as if every stored frame were one
+    MD time step apart (``timestep_fs``).
+
+    Frames one MD step apart give the thermostat temperature; sparse frames give far less
+    (vibrations average out). One row per run: ``system``, ``stated_T_K``, ``stated_frame_fs``,
+    ``T_kinetic_K (stated frames)``, ``T_kinetic_K (one MD step per frame)``.
+    """
+    checks = []
+    for (_, row), t in zip(runs.iterrows(), trajs):
+        one_step = Trajectory(
+            t.species, t.lattice, t.positions, t.timestep_fs, t.temperature_K, None, t.source, t.timestep_fs, 1
+        )
+        checks.append(
+            {
+                "system": row["system"],
+                "stated_T_K": row["temperature_K"],
+                "stated_frame_fs": t.dt_fs,
+                "T_kinetic_K (stated frames)": kinetic_temperature(t)["all"],
+                "T_kinetic_K (one MD step per frame)": kinetic_temperature(one_step)["all"],
+            }
+        )
+    return pd.DataFrame(checks)
 
 
 def analyze_generated(runs, specie: str = "Li", *, threshold_A: float = 1.5) -> tuple[pd.DataFrame, dict, dict]:  # noqa: F821

@@ -1,0 +1,377 @@
+"""Chapter 04 (descriptor correlograms, López et al., Mater. Horiz. 10, 1757, 2023, Figs. 1–3): the glue.
+
+* :func:`descriptor_table` — the chapter's table: OBELiX structures → descriptors
+  (:mod:`matmap_utils.transport.sse_descriptors`), McHaffie et al.'s labels, the optional MEGNet
+  predictions and BVSE barriers of the other studies (:func:`add_optional_descriptors`), and the MD
+  descriptors that chapter 03 wrote (read through :func:`~matmap_utils.chapters.results.read_upstream`);
+* :func:`usable_columns`, :func:`stat_columns`, :func:`chemistry_subsets`, :func:`mlp_inputs` —
+  which columns and subsets enter the statistics;
+* figure assembly (:func:`subset_correlograms`, :func:`target_bars`, :func:`plot_standardized_pairs`,
+  :func:`plot_mlp`, :func:`plot_md_correlogram`), the sentences with computed numbers (``*_text``)
+  and :func:`metrics` (what ``metrics.json`` records).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from matmap_utils.chapters.results import read_upstream
+from matmap_utils.data.datasets import load_mchaffie, load_obelix
+from matmap_utils.materials_map.bvse import migration_table
+from matmap_utils.screening.megnet.pool import pool_predictions
+from matmap_utils.transport import correlations
+from matmap_utils.transport.sse_categories import CATEGORIES, category_table, descriptor_columns
+from matmap_utils.transport.sse_descriptors import build_descriptor_table, join_bvse, join_mchaffie, join_megnet
+from matmap_utils.transport.sse_md import join_md_descriptors
+
+NB = "04_correlograms"
+UPSTREAM = "03_aimd_trajectories"
+TARGET = "log10_sigma"
+#: categorical inputs of the MLP (one-hot encoded)
+CAT_INPUTS = ["anion_class", "spacegroup_cat"]
+
+
+def parse_sources(optional_sources: str) -> tuple[str, ...]:
+    """The ``optional_sources`` parameter (``"megnet,bvse"``, ``""`` for none) as a tuple of names."""
+    return tuple(s.strip() for s in optional_sources.split(",") if s.strip())
+
+
+def _first_line(exc: BaseException) -> str:
+    """First line of an exception's message (≤ 200 characters), for a status."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+def _megnet(out: pd.DataFrame, structs: pd.Series, n_jobs: int | None) -> tuple[pd.DataFrame, str]:
+    """MEGNet band gap and formation energy of every structure, joined (McHaffie et al.'s pool)."""
+    pred, fails = pool_predictions(structs, n_jobs=n_jobs)
+    return join_megnet(out, pred, len(fails))
+
+
+def _bvse(out: pd.DataFrame, structs: pd.Series, n_jobs: int | None, timeout: float) -> tuple[pd.DataFrame, str]:
+    """BVSE Li percolation barriers of every structure, joined (Yamaguchi et al.'s bvlain wrapper)."""
+    bar = migration_table(
+        list(structs.values), keys=list(structs.index), n_jobs=n_jobs, timeout=timeout, progress=False
+    )
+    return join_bvse(out, bar)
+
+
+def add_optional_descriptors(
+    table: pd.DataFrame,
+    structures: pd.Series,
+    *,
+    sources: Iterable[str] = ("megnet", "bvse"),
+    n_jobs: int | None = None,
+    bvse_timeout: float = 120.0,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Join the descriptors the other studies provide; return ``(table, status)``.
+
+    * ``"megnet"``: :func:`matmap_utils.screening.megnet.pool.pool_predictions` — band gap and formation
+      energy → ``megnet_band_gap``, ``megnet_formation_energy`` (S–C, like the paper's E_g).
+    * ``"bvse"``: :func:`matmap_utils.materials_map.bvse.migration_table` — Li percolation barriers
+      E_1D/E_2D/E_3D → ``bvse_barrier_1d/2d/3d`` (D–V); disordered structures get NaN.
+
+    ``status`` maps each source to ``"added: …"`` or ``"skipped: <reason>"`` (computation failed,
+    or not requested). Never raises for an optional source.
+    """
+    status: dict[str, str] = {}
+    sources = set(sources)
+    out = table.copy()
+    structs = structures.reindex(out.index)
+    steps = {"megnet": lambda t: _megnet(t, structs, n_jobs), "bvse": lambda t: _bvse(t, structs, n_jobs, bvse_timeout)}
+    for name, step in steps.items():
+        if name not in sources:
+            status[name] = "skipped: not requested by the parameters"
+            continue
+        try:
+            out, status[name] = step(out)
+        except Exception as exc:  # noqa: BLE001 - optional source
+            status[name] = f"skipped: {type(exc).__name__}: {_first_line(exc)}"
+    return out, status
+
+
+def read_md_table() -> tuple[pd.DataFrame | None, str]:
+    """Chapter 03's ``md_descriptors`` table, or ``(None, reason)`` when it has not been written."""
+    try:
+        return read_upstream(NB, UPSTREAM, "md_descriptors"), "found"
+    except FileNotFoundError as exc:
+        return None, str(exc).splitlines()[0]
+
+
+def _with_mchaffie(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """McHaffie et al.'s labels joined by ICSD code (optional metadata: never raises)."""
+    try:
+        table = join_mchaffie(table, load_mchaffie(with_structures=False))
+    except Exception as exc:  # noqa: BLE001 - labels are optional metadata
+        table["mchaffie_superionic"] = pd.NA
+        table["loco_cluster"] = pd.NA
+        return table, f"skipped: {type(exc).__name__}: {_first_line(exc)}"
+    return table, f"added: {int(table['mchaffie_superionic'].notna().sum())} materials matched by ICSD code"
+
+
+def descriptor_table(
+    *,
+    sources: Iterable[str] = ("megnet", "bvse"),
+    n_jobs: int | None = None,
+    bvse_timeout: float = 120.0,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """The whole table of chapter 04: OBELiX structures → descriptors, McHaffie labels, optional joins.
+
+    Returns a dict with ``table`` (one row per usable material), ``unusable`` (id, reason — entries
+    without CIF, without Li sites, or failing), ``status`` (optional sources: added/skipped with
+    reason), ``md`` (chapter 03's table or None) and ``parse_failures`` (CIFs that did not parse).
+    """
+    ob = load_obelix(n_jobs=n_jobs)
+    parse_fail = pd.DataFrame(ob.attrs.get("failures", []))
+    table, unusable = build_descriptor_table(ob, n_jobs=n_jobs, progress=progress)
+    if len(parse_fail):
+        bad = dict(zip(parse_fail["id"], parse_fail["reason"]))
+        unusable["reason"] = [
+            f"CIF did not parse: {bad[i]}" if i in bad else r for i, r in zip(unusable["id"], unusable["reason"])
+        ]
+    table, status_m = _with_mchaffie(table)
+    table, status = add_optional_descriptors(
+        table, ob["structure"], sources=sources, n_jobs=n_jobs, bvse_timeout=bvse_timeout
+    )
+    status["mchaffie"] = status_m
+    md, why = read_md_table()
+    table, status["md"] = join_md_descriptors(table, md)
+    if md is None:
+        status["md"] = f"skipped: {why}"
+    unusable = unusable.merge(
+        ob[["Reduced Composition", "Family"]].rename(columns={"Reduced Composition": "formula", "Family": "family"}),
+        left_on="id",
+        right_index=True,
+        how="left",
+    )
+    return {"table": table, "unusable": unusable, "status": status, "md": md, "parse_failures": parse_fail}
+
+
+def usable_columns(table: pd.DataFrame) -> tuple[list[str], list[str], list[str]]:
+    """(varying numeric descriptors, constant ones, ones known for fewer than 3 materials)."""
+    desc_cols = descriptor_columns(table)
+    sparse = [c for c in desc_cols if table[c].notna().sum() < 3]
+    constant = [c for c in desc_cols if c not in sparse and table[c].round(9).nunique(dropna=True) <= 1]
+    num_cols = [c for c in desc_cols if c not in constant and c not in sparse]
+    return num_cols, constant, sparse
+
+
+def table_text(table: pd.DataFrame, num_cols, constant, sparse, status: Mapping[str, str]) -> str:
+    """The paragraph under the descriptor table: counts, dropped columns, optional sources."""
+    return (
+        f"**{len(table)} materials** with a structure and a room-temperature conductivity "
+        f"({int(table['has_disorder'].sum())} of them partially occupied), "
+        f"{len(num_cols)} varying numeric descriptors. "
+        f"Constant over this Li-only set, hence left out of the statistics: {', '.join(constant) or 'none'}. "
+        f"Known for fewer than 3 materials, also left out: {', '.join(sparse) or 'none'}.\n\n"
+        + "\n".join(f"- optional source **{k}**: {v}" for k, v in status.items())
+    )
+
+
+def category_overview(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 analogue for the columns present, with the number of materials that have a value."""
+    cat_tab = category_table([c for c in CATEGORIES if c in table.columns])
+    cat_tab["n_values"] = [int(table[c].notna().sum()) for c in cat_tab["descriptor"]]
+    return cat_tab
+
+
+def chemistry_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Materials, median log10 σ_RT and superionic fraction per majority anion."""
+    return table.groupby("anion_class").agg(
+        n=("log10_sigma", "size"), median_log10_sigma=("log10_sigma", "median"), superionic=("superionic", "mean")
+    )
+
+
+def stat_columns(num_cols: Sequence[str]) -> list[str]:
+    """log10 σ_RT and the non-MD descriptors (the MD ones get their own section)."""
+    return [TARGET] + [c for c in num_cols if not c.startswith("md_")]
+
+
+def chemistry_subsets(table: pd.DataFrame, subset_min: int) -> list[str]:
+    """Anion classes with at least ``subset_min`` materials (largest first)."""
+    return [c for c, n in table["anion_class"].value_counts().items() if n >= subset_min]
+
+
+def _subset(table: pd.DataFrame, stat_cols: Sequence[str], chem: str) -> tuple[pd.DataFrame, list[str]]:
+    part = table[table["anion_class"] == chem]
+    return part, [c for c in stat_cols if part[c].nunique(dropna=True) > 1]
+
+
+def subset_correlograms(table, stat_cols, subsets) -> tuple[dict[str, correlations.CorrResult], plt.Figure]:
+    """Fig. 1(c,d) analogue: Spearman correlogram and p-values per chemistry subset."""
+    fig, axes = plt.subplots(2, len(subsets), figsize=(6.5 * len(subsets), 12), squeeze=False)
+    sub_res = {}
+    for j, chem in enumerate(subsets):
+        part, cols = _subset(table, stat_cols, chem)
+        sub_res[chem] = correlations.corr_matrix(part[cols], "spearman")
+        correlations.plot_correlogram(sub_res[chem], axes[0, j], axes[1, j], title=f"{chem}s (n={len(part)})")
+    fig.suptitle("Fig. 1(c,d) analogue: per chemistry (majority anion)")
+    fig.tight_layout()
+    return sub_res, fig
+
+
+def significance_text(sp_all: correlations.CorrResult, sub_res: Mapping[str, correlations.CorrResult]) -> str:
+    """How many descriptor pairs are significant at p < 0.2 (the paper's level) and 0.05."""
+    long_all = sp_all.long()
+    n_pairs = long_all["p"].notna().sum()
+    n02 = int((long_all["p"] < 0.2).sum())
+    n005 = int((long_all["p"] < 0.05).sum())
+    lines = [f"All materials: {n02} of {n_pairs} descriptor pairs have p < 0.2, {n005} have p < 0.05."]
+    for chem, res in sub_res.items():
+        lo = res.long()
+        lines.append(f"{chem}s: {int((lo['p'] < 0.2).sum())} of {int(lo['p'].notna().sum())} pairs with p < 0.2.")
+    return (
+        " ".join(lines) + " As in the paper, the larger set has more significant pairs at "
+        "the same threshold, largely because p-values shrink with n."
+    )
+
+
+def target_bars(table, stat_cols, subsets, corr_all: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], plt.Figure]:
+    """Fig. 2(b,c) analogue: Spearman ρ of every descriptor with log10 σ_RT, all and per subset."""
+    fig, axes = plt.subplots(1, 1 + len(subsets), figsize=(5.5 * (1 + len(subsets)), 8), squeeze=False)
+    correlations.plot_target_bars(corr_all, axes[0, 0], title=f"Fig. 2(b) analogue: all (n={len(table)})")
+    corr_sub = {}
+    for j, chem in enumerate(subsets):
+        part, cols = _subset(table, stat_cols, chem)
+        corr_sub[chem] = correlations.correlations_with(part[cols], TARGET)
+        correlations.plot_target_bars(
+            corr_sub[chem], axes[0, j + 1], title=f"Fig. 2(c) analogue: {chem}s (n={len(part)})"
+        )
+    fig.tight_layout()
+    return corr_sub, fig
+
+
+def top_text(corr_all: pd.DataFrame, top: pd.DataFrame) -> str:
+    """How many descriptors have |ρ| > 0.2 with log10 σ_RT and which is strongest."""
+    n20 = int((corr_all["spearman"].abs() > 0.2).sum())
+    return (
+        f"{n20} of {corr_all['spearman'].notna().sum()} descriptors have |ρ| > 0.2 with log10 σ_RT "
+        f"(the paper: 19 of 53 with D). The strongest is **{top.index[0]}** (ρ = {top['spearman'].iloc[0]:+.2f}, "
+        f"p = {top['p_spearman'].iloc[0]:.1e}); the five strongest are listed above."
+    )
+
+
+def plot_standardized_pairs(table: pd.DataFrame, columns: Sequence[str], corr_all: pd.DataFrame) -> plt.Figure:
+    """Fig. 2(a) analogue: standardized log10 σ_RT against each of ``columns``, with a running
+    median (31 points) and the least-squares line."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, col in zip(axes, columns):
+        d = table[[col, TARGET]].dropna()
+        z = (d - d.mean()) / d.std(ddof=0)
+        colour = table.loc[d.index, "superionic"].map({True: "C1", False: "C0"})
+        ax.scatter(z[col], z[TARGET], s=10, alpha=0.6, c=colour)
+        zs = z.sort_values(col)
+        median = zs[TARGET].rolling(31, center=True, min_periods=10).median()
+        ax.plot(zs[col], median, "C3", lw=2, label="running median")
+        b = np.polyfit(z[col], z[TARGET], 1)
+        xx = np.linspace(z[col].min(), z[col].max(), 10)
+        ax.plot(xx, np.polyval(b, xx), "k--", lw=1, label="linear fit")
+        ax.set_xlabel(f"standardized {col}")
+        ax.set_ylabel("standardized log10 σ_RT")
+        ax.set_title(f"ρ_S = {corr_all.loc[col, 'spearman']:+.2f}, ρ_P = {corr_all.loc[col, 'pearson']:+.2f}")
+        ax.legend(fontsize=8)
+    fig.suptitle("Fig. 2(a) analogue (orange: superionic, σ ≥ 1e-4 S/cm)")
+    fig.tight_layout()
+    return fig
+
+
+def disagreement_text(dis: pd.DataFrame, corr_all: pd.DataFrame) -> str:
+    """How many descriptors Pearson and Spearman read differently."""
+    if len(dis):
+        return f"{len(dis)} of {corr_all['spearman'].notna().sum()} descriptors are read differently by the two coefficients."
+    return "Pearson and Spearman agree for every descriptor here."
+
+
+def mlp_inputs(table: pd.DataFrame, num_cols: Sequence[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """(MLP frame with the space group as a category, numeric inputs, MD inputs)."""
+    mlp_df = table.copy()
+    mlp_df["spacegroup_cat"] = mlp_df["spacegroup"].astype("Int64").astype(str)
+    num_inputs = [c for c in num_cols if c != "spacegroup" and not c.startswith("md_")]
+    md_inputs = [c for c in num_cols if c.startswith("md_")]
+    return mlp_df, num_inputs, md_inputs
+
+
+def plot_mlp(mlp_df: pd.DataFrame, pred: pd.Series, m: Mapping[str, float]) -> plt.Figure:
+    """Fig. 3 analogue: held-out-family prediction against measured log10 σ_RT."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ok = pred.notna()
+    ax.scatter(mlp_df.loc[ok, TARGET], pred[ok], s=10, alpha=0.6)
+    lims = [mlp_df[TARGET].min() - 0.5, mlp_df[TARGET].max() + 0.5]
+    ax.plot(lims, lims, "k--", lw=1)
+    ax.set_xlabel("measured log10 σ_RT")
+    ax.set_ylabel("MLP prediction (held-out family)")
+    ax.set_title(f"Fig. 3 analogue: MAPE = {100 * m['mape']:.0f} %, MAE = {m['mae']:.2f} dex")
+    return fig
+
+
+def mlp_text(m: Mapping[str, float], max_iter: int, table: pd.DataFrame, md_inputs: Sequence[str]) -> str:
+    """The paragraph under Fig. 3: held-out materials and families, MAPE, MD inputs."""
+    md_note = (
+        f"The MD-derived descriptors exist for only {int(table[md_inputs].notna().any(axis=1).sum())} of these "
+        "materials, too few for a with/without comparison on σ_RT; it is made on the MD table below."
+        if md_inputs
+        else "No MD-derived descriptors are joined to these materials (see the MD section)."
+    )
+    return (
+        f"{m['n']} materials predicted from models that never saw their family ({m['n_groups']} "
+        f"families held out, {max_iter} epochs). MAPE (Eq. 8) = {100 * m['mape']:.0f} % of the mean "
+        f"log10 σ, i.e. a mean error of {m['mae']:.2f} decades. " + md_note
+    )
+
+
+def md_skipped_text(status: Mapping[str, str]) -> str:
+    """Why the MD section is empty."""
+    return (
+        f"**This part is skipped** — {status['md'].removeprefix('skipped: ')}. "
+        "Once notebook 03 has written its table, this section fills in."
+    )
+
+
+def plot_md_correlogram(sp_md: correlations.CorrResult, mf: pd.DataFrame) -> plt.Figure:
+    """Fig. 1 analogue for chapter 03's MD table."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 6.5))
+    correlations.plot_correlogram(
+        sp_md, axes[0], axes[1], title=f"MD table ({len(mf)} runs, {mf['material'].nunique()} materials)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def md_text(mf: pd.DataFrame, md_metrics: Mapping[str, float]) -> str:
+    """The paragraph closing the MD section: runs, materials, MAPEs."""
+    n_lind = int(mf["lindemann"].notna().sum()) if "lindemann" in mf else 0
+    n_vdos = int(mf["omega_mean_meV"].notna().sum()) if "omega_mean_meV" in mf else 0
+    return (
+        f"{len(mf)} MD runs of {mf['material'].nunique()} materials; a Lindemann ratio for "
+        f"{n_lind} of them, a vibrational density of "
+        f"states (⟨ω⟩, C_v, S_vib…) for {n_vdos} "
+        "(velocities are needed). Leave-one-material-out MLP MAPE: "
+        + (", ".join(f"{k} = {100 * v:.0f} %" for k, v in md_metrics.items()) or "none possible")
+        + ". With this few runs the numbers illustrate the protocol, they do not test the paper's claim."
+    )
+
+
+def metrics(
+    table, unusable, num_cols, top: pd.DataFrame, mape: Mapping[str, float], max_iter: int, m_sigma, status
+) -> dict[str, Any]:
+    """What ``metrics.json`` of chapter 04 records."""
+    top5 = [
+        {"descriptor": i, "rho": float(r["spearman"]), "p": float(r["p_spearman"]), "n": int(r["n"])}
+        for i, r in top.iterrows()
+    ]
+    return {
+        "n_materials": int(len(table)),
+        "n_unusable": int(len(unusable)),
+        "n_descriptors": len(num_cols),
+        "top5_spearman_log10_sigma": top5,
+        "mape": {k: float(v) for k, v in mape.items()},
+        "mlp_max_iter": int(max_iter),
+        "mlp_groups_held_out": int(m_sigma["n_groups"]),
+        "optional_sources": status,
+    }
