@@ -1,4 +1,4 @@
-"""Tests of matmap_utils.materials_map.descriptors: layout, invariances, a hand check, bad input, disorder."""
+"""Tests of matmap_utils.materials_map.descriptors and .geometry: layout, invariances, hand checks, bad input, disorder."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pymatgen.core.operations import SymmOp
 from structures_lib import li2o
 
 from matmap_utils.materials_map import descriptors as D
+from matmap_utils.materials_map import geometry as G
 
 
 @pytest.fixture(autouse=True)
@@ -237,3 +238,78 @@ def test_cli_describe_good_and_bad_files(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "1 of 3 processed, 2 failed" in err and "bad.cif" in err and "Traceback" not in err
     assert main(["describe", str(bad), "-o", str(tmp_path / "o.csv")]) == 1
+
+
+# -- the geometric blocks (matmap_utils.materials_map.geometry) ---------------------------------
+
+
+def test_descriptors_reexports_the_geometry_names():
+    assert D.DescriptorError is G.DescriptorError
+    assert D.VORONOI_STATS == G.VORONOI_STATS and D.RDF_PAIRS == G.RDF_PAIRS and D.CLASSES == G.CLASSES
+
+
+def test_smooth_histogram_keeps_mass_and_mean():
+    h = np.zeros(60)
+    h[30] = 2.0
+    out = G.smooth_histogram(h, 1.5)
+    assert out.sum() == pytest.approx(2.0, rel=1e-6)
+    assert (out * np.arange(60)).sum() / out.sum() == pytest.approx(30.0)
+    assert out[30] < 2.0 and out[28] > 0 and out[20] == 0  # spread, truncated at 4 sigma
+    assert G.smooth_histogram(h, 0) is h
+    two = G.smooth_histogram(np.stack([h, 3 * h]), 1.0, axis=1)
+    np.testing.assert_allclose(two[1], 3 * two[0])
+
+
+def test_neighbor_list_vectors_point_to_the_neighbours():
+    st = lialo2()
+    ci, ni, offs, d, vec = G.neighbor_list(st, 3.0)
+    assert len(d) > 0 and (d <= 3.0 + 1e-9).all()
+    np.testing.assert_allclose(np.linalg.norm(vec, axis=1), d, atol=1e-9)
+    target = st.lattice.get_cartesian_coords(st.frac_coords[ni] + offs)
+    np.testing.assert_allclose(st.cart_coords[ci] + vec, target, atol=1e-9)
+
+
+def test_partial_rdf_integrates_to_the_coordination_number():
+    """Li2O: sum over the first shell of n_LiO(r) x shell volume = 4 O around each Li; n_OLi: 8."""
+    st = li2o()
+    s = {**D.DEFAULT_SETTINGS, "rdf_smooth_bins": 0}
+    w, _ = G.class_weights(st)
+    ci, ni, _, d, _ = G.neighbor_list(st, s["rdf_rmax"])
+    rdf = G.partial_rdfs(ci, ni, d, w, s).reshape(len(G.RDF_PAIRS), s["rdf_nbins"])
+    edges = np.linspace(0, s["rdf_rmax"], s["rdf_nbins"] + 1)
+    shell = 4 / 3 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    first = edges[1:] <= 2.2  # the Li-O distance is 2.0 A, the next neighbours are beyond 3.7 A
+    assert (rdf[G.RDF_PAIRS.index(("Li", "O"))] * shell)[first].sum() == pytest.approx(4.0)
+    assert (rdf[G.RDF_PAIRS.index(("O", "O"))] * shell)[first].sum() == 0
+    assert not rdf[G.RDF_PAIRS.index(("Li", "X"))].any()  # no X atoms
+
+
+def test_class_weights_and_majority_element():
+    st = li2o()
+    st.replace(0, {"O": 0.75, "S": 0.25})
+    w, occ = G.class_weights(st)
+    np.testing.assert_allclose(w[0], [0, 0.75, 0.25])
+    assert occ[0] == pytest.approx(1.0)
+    assert G.majority_z(st)[0] == 8 and (w[1:].sum(1) == 1).all()
+
+
+def test_weighted_mean_std_by_hand():
+    assert G.weighted_mean_std(np.array([1.0, 3.0]), np.array([1.0, 1.0])) == pytest.approx((2.0, 1.0))
+    m, sd = G.weighted_mean_std(np.array([1.0, 3.0]), np.array([3.0, 1.0]))
+    assert m == pytest.approx(1.5) and sd == pytest.approx(np.sqrt(0.75))
+
+
+def test_voronoi_histograms_of_li2o():
+    """Per-class histograms are normalised per atom of the class; a class without atoms is zeros."""
+    st = li2o()
+    s = {**D.DEFAULT_SETTINGS, "vor_cn_smooth_bins": 0, "vor_hist_smooth_bins": 0}
+    w, _ = G.class_weights(st)
+    v = G.voronoi_histograms(st, w, s).reshape(3, -1)
+    ncn, na, nv = s["vor_cn_max"], s["vor_area_nbins"], s["vor_vol_nbins"]
+    for c in (0, 1):  # Li, O: one CN and one volume per atom
+        assert v[c, :ncn].sum() == pytest.approx(1.0)
+        assert v[c, ncn + na : ncn + na + nv].sum() == pytest.approx(1.0)
+    assert not v[2].any()
+    cells = G.voronoi_cells(st, s)
+    assert cells["volume"].sum() == pytest.approx(st.volume)
+    assert (cells["face_area"] > 0).all() and set(cells["face_site"]) == set(range(len(st)))

@@ -320,3 +320,74 @@ def test_place_structures(tmp_path, monkeypatch, data):
         atol=1e-6,
     )
     assert main(["map", str(tmp_path / "s0.cif"), "--model", str(tmp_path / "none.pt")]) == 2
+
+
+def test_per_member_adam_is_adam(data):
+    """Grid members with their own learning rates (the per-member Adam of ``_StackedAdam``) follow
+    the same trajectories as maps trained alone with that learning rate (torch's fused Adam)."""
+    Xc, Xs, y = data
+    split = autoencoder.make_split(len(y), 0)
+    lrs = (1e-3, 3e-4)
+    g = training.grid_search(
+        Xc, Xs, y, W=0.1, batch_sizes=(16,), lrs=lrs, weight_decays=(1e-6,), seed=0, split=split, **FAST
+    )
+    for lr in lrs:
+        alone = training.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, split=split, lr=lr, weight_decay=1e-6, **FAST)
+        row = g[g["lr"] == lr].iloc[0]
+        assert row["val_loss_all"] == pytest.approx(alone.info["best_val_loss_all"][0], rel=1e-4)
+        assert row["best_epoch"] == alone.info["best_epoch"][0]
+
+
+def test_training_restores_torch_threads(data):
+    Xc, Xs, y = data
+    before = torch.get_num_threads()
+    training.train_maps(Xc, Xs, y, Ws=(0.1,), seed=0, **{**FAST, "threads": before + 1, "max_epochs": 1})
+    assert torch.get_num_threads() == before
+
+
+def test_map_coordinates_are_codes_and_map_axes(data, sweep):
+    Xc, Xs, y = data
+    m = sweep[0.1]
+    c = analysis.map_coordinates(m, Xc, Xs)
+    assert list(c.columns) == ["x_comp", "x_struct", "z_comp", "z_struct"] and (c.index == Xc.index).all()
+    np.testing.assert_allclose(c[["x_comp", "x_struct"]].to_numpy(), m.encode(Xc, Xs))
+    np.testing.assert_allclose(c[["z_comp", "z_struct"]].to_numpy(), m.raw_codes(Xc, Xs))
+
+
+def test_mean_descriptor_r2_by_hand():
+    train = np.zeros((3, 1))
+    assert analysis.mean_descriptor_r2(train, np.array([[1.0], [3.0]])) == pytest.approx(1 - 10 / 2)
+    # the column means alone earn a positive flattened R² when the columns differ in level:
+    # residuals 1+1+1+1 = 4 against 2.25+0.25+0.25+2.25 = 5 around the flattened mean 2.5
+    same = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert analysis.mean_descriptor_r2(same, same) == pytest.approx(1 - 4 / 5)
+
+
+def test_me_landscape_and_its_lowest_point(sweep):
+    m = sweep[0.1]
+    coords = np.array([[0.0, -1.0], [2.0, 1.0]])
+    gx, gy, gz = analysis.me_landscape(m, coords, pad=0.1, n=11)
+    assert gx.shape == gy.shape == gz.shape == (11, 11)
+    assert gx.min() == pytest.approx(-0.2) and gx.max() == pytest.approx(2.2)
+    assert gy.min() == pytest.approx(-1.2) and gy.max() == pytest.approx(1.2)
+    assert gz[3, 4] == pytest.approx(m.predict_me_from_codes(gx[3, 4], gy[3, 4])[0])
+    # the lowest point inside the data's range, never in the padding
+    fake = np.full_like(gz, 5.0)
+    fake[0, 0] = -9.0  # in the padding
+    fake[5, 6] = 1.0
+    assert analysis.lowest_me_within(gx, gy, fake, coords) == (gx[5, 6], gy[5, 6])
+
+
+def test_decoded_composition_unscales_and_renormalises():
+    from matmap_utils.materials_map import descriptors as D
+
+    spec = D.comp_spec()
+    frac = spec.block("fraction")
+    vec = np.zeros(spec.dim)
+    vec[frac.start + 2] = 1.2  # Li
+    vec[frac.start + 7] = 0.8  # O
+    vec[frac.start + 25] = 0.004  # Fe: below 1 % after normalisation
+    vec[frac.start + 11] = -0.3  # Mg: negative outputs are clipped
+    scaler = {"blocks": {frac.name: 0.5}}
+    assert analysis.decoded_composition(vec, scaler) == "Li 0.60, O 0.40"
+    assert analysis.decoded_composition(vec, scaler, top=1) == "Li 0.60"

@@ -1,13 +1,21 @@
-"""Reading a trained map: placing structures, per-sample losses, Li/O fractions, structure families, kNN R², alternative maps, neighbours and sparse low-ME windows (chapter 02)."""
+"""Reading a trained map (Yamaguchi et al., Sci. Rep. 13, 16799, 2023, Sec. 3; chapter 02).
+
+Placing new structures, map coordinates, per-sample losses (Fig. 3d–f), a mean-descriptor R²
+baseline, Li/O molar fractions (Fig. 5), structure families (Fig. 6), the predicted-ME landscape
+(Fig. 7), the sparse low-ME window (Fig. 8), decoded compositions, k-NN R² and the PCA/UMAP
+alternative maps.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from pymatgen.analysis.structure_matcher import StructureMatcher
+from pymatgen.core import Element
 from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import StandardScaler
@@ -235,12 +243,12 @@ def alternative_maps(
         }
     )
     if use_umap:
-        import warnings
-
-        import umap
+        import umap  # lazy: umap (with numba) is an optional heavy dependency
 
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # UMAP's notices on small training sets (disconnected k-NN graph, spectral initialisation)
+            # are expected for the CI subsets and do not change the embedding.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"umap\.")
             um = umap.UMAP(
                 n_components=2, n_neighbors=min(n_neighbors, int(fit.sum()) - 1), random_state=seed, n_jobs=1
             ).fit(X[fit])
@@ -309,3 +317,55 @@ def sparse_low_me_window(
         cx, cy = gx.ravel()[i], gy.ravel()[i]
         box = (cx - w[0] / 2, cx + w[0] / 2, cy - w[1] / 2, cy + w[1] / 2)
     return box
+
+
+def map_coordinates(model: MaterialsMap, Xc: pd.DataFrame, Xs: pd.DataFrame) -> pd.DataFrame:
+    """Each material on the map: ``x_comp``, ``x_struct`` (map coordinates, the asinh-scaled codes
+    of :meth:`MaterialsMap.to_map`) and ``z_comp``, ``z_struct`` (the encoders' raw codes), indexed
+    like ``Xc`` (Fig. 4)."""
+    z = model.raw_codes(Xc, Xs)
+    x = model.to_map(z)
+    return pd.DataFrame(
+        {"x_comp": x[:, 0], "x_struct": x[:, 1], "z_comp": z[:, 0], "z_struct": z[:, 1]}, index=Xc.index
+    )
+
+
+def mean_descriptor_r2(X_train, X_test) -> float:
+    """Flattened R² of predicting every test descriptor by its training mean — the baseline that a
+    reconstruction's flattened R² (Fig. 3a,b) is to be compared with."""
+    X_test = np.asarray(X_test)
+    return r2_flat(X_test, np.broadcast_to(np.asarray(X_train).mean(0), X_test.shape))
+
+
+def me_landscape(model: MaterialsMap, coords: np.ndarray, *, pad: float = 0.05, n: int = 200):
+    """The ME head (eV) on an ``n`` x ``n`` grid of map coordinates covering ``coords`` (n, 2)
+    plus ``pad`` of each axis range on every side (Fig. 7).  Returns ``(gx, gy, gz)``, each (n, n)."""
+    lo, hi = coords.min(0), coords.max(0)
+    span = hi - lo
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0] - pad * span[0], hi[0] + pad * span[0], n),
+        np.linspace(lo[1] - pad * span[1], hi[1] + pad * span[1], n),
+    )
+    gz = model.predict_me_from_codes(gx.ravel(), gy.ravel()).reshape(gx.shape)
+    return gx, gy, gz
+
+
+def lowest_me_within(gx, gy, gz, coords: np.ndarray) -> tuple[float, float]:
+    """The grid point of :func:`me_landscape` with the lowest predicted ME inside the range of the
+    data ``coords`` (n, 2) (not in the padding): ``(x_comp, x_struct)``."""
+    lo, hi = coords.min(0), coords.max(0)
+    inrange = (gx >= lo[0]) & (gx <= hi[0]) & (gy >= lo[1]) & (gy <= hi[1])
+    i = np.argmin(np.where(inrange, gz, np.inf))
+    return gx.ravel()[i], gy.ravel()[i]
+
+
+def decoded_composition(comp_vec: np.ndarray, scaler_comp: dict, top: int = 5, min_fraction: float = 0.01) -> str:
+    """The composition read off a decoded compositional descriptor: its ``fraction`` block (atomic
+    fractions of Z = 1..98) unscaled with ``scaler_comp`` (:func:`~matmap_utils.materials_map.descriptors.fit_scaler`),
+    clipped at 0 and renormalised; the ``top`` elements above ``min_fraction``, e.g. ``"O 0.55, Li 0.30"``."""
+    frac_block = next(b for b in desc.comp_spec().blocks if b.name.startswith("fraction"))
+    scale = np.asarray(scaler_comp["blocks"][frac_block.name], dtype=float)
+    f = np.clip(comp_vec[frac_block.slice] * scale, 0, None)
+    f = f / f.sum() if f.sum() > 0 else f
+    order = np.argsort(f)[::-1][:top]
+    return ", ".join(f"{Element.from_Z(int(z) + 1).symbol} {f[z]:.2f}" for z in order if f[z] > min_fraction)

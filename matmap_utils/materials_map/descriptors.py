@@ -68,8 +68,13 @@ parallel (:func:`matmap_utils.core.parallel.parallel_map`), one cache file per s
 ``compute_cache_dir("descriptors")`` named by :func:`matmap_utils.core.cache.hash_structure` of the
 structure and the settings (``.npz``, atomic writes, no pickle).
 
-Tables written by notebook ``01_descriptors`` (read them with
-``matmap_utils.chapters.results.read_table("01_descriptors", name)``):
+Modules.  The geometric blocks (neighbour lists, RDFs, ADFs, Voronoi cells and their statistics)
+are computed in :mod:`matmap_utils.materials_map.geometry`; this module owns the layout, the
+compositional descriptor, the cache and the scaling, and re-exports ``CLASSES``, ``RDF_PAIRS``,
+``VORONOI_STATS`` and ``DescriptorError`` from there.
+
+Tables written by notebook ``01_descriptors`` (a downstream chapter reads them with
+``matmap_utils.chapters.results.read_upstream(NB, "01_descriptors", name)``):
     * ``"descriptors_comp"``: rows = ``material_id``, 1,782 columns (``comp_0000``..), scaled to [0, 1].
     * ``"descriptors_struct"``: rows = ``material_id``, 858 columns (``struct_000``..), scaled to [0, 1].
     * ``"migration"``: rows = ``material_id``; columns ``E_1D``, ``E_2D``, ``E_3D`` (eV), ``ME``
@@ -80,7 +85,6 @@ Tables written by notebook ``01_descriptors`` (read them with
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -89,12 +93,24 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Element
-from scipy.ndimage import gaussian_filter1d
-from scipy.spatial import Voronoi
+from pymatgen.core import Composition, Element
 
 from matmap_utils.core.cache import CacheKind, atomic_write_json, atomic_write_npz, load_npz
 from matmap_utils.core.parallel import parallel_map
+from matmap_utils.materials_map.geometry import (
+    CLASSES,
+    RDF_PAIRS,
+    VORONOI_STATS,
+    DescriptorError,
+    bond_angle_histograms,
+    class_weights,
+    majority_z,
+    neighbor_list,
+    partial_rdfs,
+    smooth_histogram,
+    voronoi_cells,
+    voronoi_histograms,
+)
 
 #: Bump when the descriptor definition changes (part of every cache key).
 VERSION = "3"
@@ -121,26 +137,6 @@ INTEGER_PROPS = {"NsValence": 2, "NpValence": 6, "NdValence": 10, "NfValence": 1
 N_HIST_BINS = 206
 
 
-CLASSES = ("Li", "O", "X")
-
-
-RDF_PAIRS = (("Li", "Li"), ("Li", "O"), ("Li", "X"), ("O", "O"), ("O", "X"), ("X", "X"))
-
-
-VORONOI_STATS = (
-    "cn_mean",
-    "cn_std",
-    "ecn_mean",
-    "ecn_std",
-    "area_mean",
-    "area_std",
-    "vol_mean",
-    "vol_std",
-    "vol_min",
-    "vol_max",
-)
-
-
 #: Default settings of the structural descriptor (all part of the cache key).
 DEFAULT_SETTINGS: dict[str, Any] = {
     "comp_smooth_bins": 1.5,
@@ -165,12 +161,10 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-class DescriptorError(ValueError):
-    """A structure cannot be described (message says why)."""
-
-
 @dataclass(frozen=True)
 class Block:
+    """One named block of a descriptor: entries ``start:stop`` and how :func:`fit_scaler` scales it."""
+
     name: str
     start: int
     stop: int
@@ -224,25 +218,24 @@ def _layout(kind: str, parts: Sequence[tuple[str, int, str]], edges: dict) -> De
 
 @lru_cache(maxsize=1)
 def element_table() -> pd.DataFrame:
-    """Elemental property values for Z = 1..98 from matminer MagpieData and pymatgen (not typed here)."""
+    """Elemental property values for Z = 1..98: the :data:`CONTINUOUS_PROPS` and
+    :data:`INTEGER_PROPS` of matminer's MagpieData tables (shipped in the wheel, no download), and
+    ``IonicRadius``, pymatgen's average ionic radius (angstrom); NaN where a value is missing."""
+    from matminer.utils.data import MagpieData  # lazy: matminer is an optional heavy dependency
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from matminer.utils.data import MagpieData
-
-        magpie = MagpieData()
-        rows = []
-        for z in range(1, N_ELEMENTS + 1):
-            el = Element.from_Z(z)
-            row = {"Z": z, "symbol": el.symbol}
-            for prop in CONTINUOUS_PROPS + tuple(INTEGER_PROPS):
-                if prop == "IonicRadius":
-                    r = el.average_ionic_radius
-                    row[prop] = float(r) if r and float(r) > 0 else np.nan
-                else:
-                    v = magpie.all_elemental_props[prop].get(el.symbol, np.nan)
-                    row[prop] = float(v) if v is not None else np.nan
-            rows.append(row)
+    magpie = MagpieData()
+    rows = []
+    for z in range(1, N_ELEMENTS + 1):
+        el = Element.from_Z(z)
+        row = {"Z": z, "symbol": el.symbol}
+        for prop in CONTINUOUS_PROPS + tuple(INTEGER_PROPS):
+            if prop == "IonicRadius":
+                r = el.average_ionic_radius
+                row[prop] = float(r) if r and float(r) > 0 else np.nan
+            else:
+                v = magpie.all_elemental_props[prop].get(el.symbol, np.nan)
+                row[prop] = float(v) if v is not None else np.nan
+        rows.append(row)
     return pd.DataFrame(rows).set_index("Z")
 
 
@@ -285,13 +278,6 @@ def struct_spec(settings: dict | None = None) -> DescriptorSpec:
     return _layout("struct", parts, edges)
 
 
-def _smooth(hist: np.ndarray, sigma_bins: float, axis: int = -1) -> np.ndarray:
-    if sigma_bins <= 0:
-        return hist
-
-    return gaussian_filter1d(hist, sigma_bins, axis=axis, mode="constant", truncate=4.0)
-
-
 def _composition_fractions(structure) -> np.ndarray:
     comp = structure.composition  # occupancy-weighted; element symbols regardless of charge
     frac = np.zeros(N_ELEMENTS)
@@ -312,8 +298,6 @@ def composition_descriptor(structure_or_composition, settings: dict | None = Non
     s = {**DEFAULT_SETTINGS, **(settings or {})}
     obj = structure_or_composition
     if not hasattr(obj, "composition"):
-        from pymatgen.core import Composition
-
         obj = _CompOnly(Composition(obj))
     spec = comp_spec()
     tab = element_table()
@@ -333,7 +317,7 @@ def composition_descriptor(structure_or_composition, settings: dict | None = Non
         b = np.clip(np.searchsorted(e, vals[ok], side="right") - 1, 0, nb - 1)
         hist = np.bincount(b, weights=w[ok], minlength=nb) / w[ok].sum()
         if prop in CONTINUOUS_PROPS:
-            hist = _smooth(hist, s["comp_smooth_bins"])
+            hist = smooth_histogram(hist, s["comp_smooth_bins"])
         out[block.slice] = hist
     return out
 
@@ -345,233 +329,31 @@ class _CompOnly:
         self.composition = comp
 
 
-def _class_weights(structure) -> tuple[np.ndarray, np.ndarray]:
-    """(N, 3) occupancy weight of each site in classes Li, O, X; and total occupancy per site."""
-    n = len(structure)
-    w = np.zeros((n, 3))
-    for i, site in enumerate(structure):
-        for sp, occ in site.species.items():
-            sym = getattr(sp, "symbol", None) or getattr(getattr(sp, "element", None), "symbol", None)
-            if sym is None:  # a dummy species / vacancy: contributes nothing
-                continue
-            c = 0 if sym == "Li" else 1 if sym == "O" else 2
-            w[i, c] += float(occ)
-    return w, w.sum(axis=1)
-
-
-def _majority_z(structure) -> np.ndarray:
-    """Atomic number of the species with the largest occupancy on each site."""
-    return np.array([max(site.species.items(), key=lambda kv: kv[1])[0].Z for site in structure])
-
-
-def _neighbors(structure, r: float):
-    """Vectorized periodic neighbour list: centre, neighbour, image offsets, distances, vectors."""
-    ci, ni, offs, d = structure.get_neighbor_list(r)
-    ci = ci.astype(np.int64)
-    ni = ni.astype(np.int64)
-    cart = structure.cart_coords
-    vec = cart[ni] + offs @ structure.lattice.matrix - cart[ci]
-    return ci, ni, offs.astype(np.int64), d, vec
-
-
-def _rdf(ci, ni, d, w, s) -> np.ndarray:
-    nb = s["rdf_nbins"]
-    rmax = s["rdf_rmax"]
-    edges = np.linspace(0, rmax, nb + 1)
-    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    keep = d <= rmax
-    ci, ni, d = ci[keep], ni[keep], d[keep]
-    b = np.minimum((d / rmax * nb).astype(np.int64), nb - 1)
-    n_class = w.sum(axis=0)
-    out = np.zeros((len(RDF_PAIRS), nb))
-    cls = {c: k for k, c in enumerate(CLASSES)}
-    for p, (a, bb) in enumerate(RDF_PAIRS):
-        ia, ib = cls[a], cls[bb]
-        if n_class[ia] <= 0:
-            continue
-        weights = w[ci, ia] * w[ni, ib]
-        if not weights.any():
-            continue
-        out[p] = np.bincount(b, weights=weights, minlength=nb) / (n_class[ia] * shell)
-    return _smooth(out, s["rdf_smooth_bins"], axis=1).ravel()
-
-
-def _adf(ci, ni, d, vec, w, occ, zmain, s) -> np.ndarray:
-    """Bond-angle histograms per centre class; pair weight = product of the neighbours' occupancies.
-
-    Neighbours of a centre are the sites of *another element* (``zmain``: the majority element of
-    each site) within ``(1 + adf_tol)`` times the nearest such distance — the bonded first shell in
-    an ionic solid (O around Li, Li/P/Zr around O, O around P; S around P and P around S).
-    """
-    n_sites = len(zmain)
-    nb = s["adf_nbins"]
-    out = np.zeros((3, nb))
-    keep = (d <= s["adf_rmax"]) & (zmain[ci] != zmain[ni])
-    ci, ni, d, vec = ci[keep], ni[keep], d[keep], vec[keep]
-    if len(ci) == 0:
-        return out.ravel()
-    dmin = np.full(n_sites, np.inf)
-    np.minimum.at(dmin, ci, d)
-    nn = d <= (1.0 + s["adf_tol"]) * dmin[ci]
-    ci, ni, d, vec = ci[nn], ni[nn], d[nn], vec[nn]
-    # rows grouped by centre, nearest first; keep at most adf_max_nn neighbours per centre
-    order = np.lexsort((d, ci))
-    ci, ni, vec = ci[order], ni[order], vec[order]
-    counts = np.bincount(ci, minlength=n_sites)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.arange(len(ci)) - starts[ci]
-    sel = rank < s["adf_max_nn"]
-    ci, ni, vec = ci[sel], ni[sel], vec[sel]
-    counts = np.minimum(counts, s["adf_max_nn"])
-    unit = vec / np.linalg.norm(vec, axis=1, keepdims=True)
-    nocc = occ[ni]
-    angles, centres, pw = [], [], []
-    for m in np.unique(counts):
-        if m < 2:
-            continue
-        cs = np.nonzero(counts == m)[0]
-        mask = np.isin(ci, cs)
-        u = unit[mask].reshape(len(cs), m, 3)
-        o = nocc[mask].reshape(len(cs), m)
-        iu, ju = np.triu_indices(m, 1)
-        cos = np.einsum("cik,cik->ci", u[:, iu], u[:, ju])
-        angles.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).ravel())
-        centres.append(np.repeat(cs, len(iu)))
-        pw.append((o[:, iu] * o[:, ju]).ravel())
-    if not angles:
-        return out.ravel()
-    ang, cen, pw = np.concatenate(angles), np.concatenate(centres), np.concatenate(pw)
-    b = np.minimum((ang / 180.0 * nb).astype(np.int64), nb - 1)
-    n_class = w.sum(axis=0)
-    for c in range(3):
-        if n_class[c] <= 0:
-            continue
-        out[c] = np.bincount(b, weights=w[cen, c] * pw, minlength=nb) / n_class[c]
-    return _smooth(out, s["adf_smooth_bins"], axis=1).ravel()
-
-
-def _voronoi(structure, s) -> dict[str, np.ndarray]:
-    """Periodic Voronoi cells of the sites: per face (site, area, distance), per site (volume)."""
-
-    n = len(structure)
-    shell = float(s["vor_shell"])
-    for _attempt in range(3):
-        ci, ni, offs, d, vec = _neighbors(structure, shell)
-        img = np.concatenate(
-            [np.column_stack([ni, offs]), np.column_stack([np.arange(n), np.zeros((n, 3), dtype=np.int64)])]
-        )
-        uniq, inv = np.unique(img, axis=0, return_inverse=True)
-        cart = structure.cart_coords
-        pts = cart[uniq[:, 0]] + uniq[:, 1:] @ structure.lattice.matrix
-        centre_rows = inv.ravel()[len(ni) :]  # point index of each central site (image 0)
-        try:
-            vor = Voronoi(pts)
-        except Exception as exc:  # qhull error
-            raise DescriptorError(f"Voronoi tessellation failed: {str(exc).splitlines()[0]}") from None
-        is_centre = np.full(len(pts), -1, dtype=np.int64)
-        is_centre[centre_rows] = np.arange(n)
-        ok = True
-        for p in centre_rows:
-            region = vor.regions[vor.point_region[p]]
-            if -1 in region or not region:
-                ok = False
-                break
-            rmax = np.linalg.norm(vor.vertices[region] - pts[p], axis=1).max()
-            if 2.0 * rmax > shell:
-                ok = False
-                break
-        if ok:
-            break
-        shell *= 1.6
-    else:
-        raise DescriptorError("Voronoi cells are not closed within a 18 A shell (very open structure)")
-    rp = vor.ridge_points
-    owner_a = is_centre[rp[:, 0]]
-    owner_b = is_centre[rp[:, 1]]
-    sel = np.nonzero((owner_a >= 0) | (owner_b >= 0))[0]
-    rv = [vor.ridge_vertices[k] for k in sel]
-    lens = np.fromiter((len(v) for v in rv), dtype=np.int64, count=len(rv))
-    flat = np.fromiter((x for v in rv for x in v), dtype=np.int64, count=int(lens.sum()))
-    first = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    ntri = lens - 2
-    tri_ridge = np.repeat(np.arange(len(sel)), ntri)
-    k = np.arange(ntri.sum()) - np.repeat(np.cumsum(ntri) - ntri, ntri)
-    v0 = vor.vertices[flat[first[tri_ridge]]]
-    v1 = vor.vertices[flat[first[tri_ridge] + k + 1]]
-    v2 = vor.vertices[flat[first[tri_ridge] + k + 2]]
-    tri_area = 0.5 * np.linalg.norm(np.cross(v1 - v0, v2 - v0), axis=1)
-    area = np.bincount(tri_ridge, weights=tri_area, minlength=len(sel))
-    dist = np.linalg.norm(pts[rp[sel, 0]] - pts[rp[sel, 1]], axis=1)
-    # a face belongs to each central endpoint
-    face_site = np.concatenate([owner_a[sel][owner_a[sel] >= 0], owner_b[sel][owner_b[sel] >= 0]])
-    face_area = np.concatenate([area[owner_a[sel] >= 0], area[owner_b[sel] >= 0]])
-    face_dist = np.concatenate([dist[owner_a[sel] >= 0], dist[owner_b[sel] >= 0]])
-    volume = np.bincount(face_site, weights=face_area * face_dist / 6.0, minlength=n)
-    return {"face_site": face_site, "face_area": face_area, "face_dist": face_dist, "volume": volume}
-
-
 def voronoi_volumes(structure, settings: dict | None = None) -> np.ndarray:
     """Volume of each site's periodic Voronoi cell (they sum to the cell volume)."""
-    return _voronoi(structure, {**DEFAULT_SETTINGS, **(settings or {})})["volume"]
-
-
-def _voronoi_block(structure, w, s) -> np.ndarray:
-    v = _voronoi(structure, s)
-    n = len(structure)
-    fs, fa = v["face_site"], v["face_area"]
-    total = np.bincount(fs, weights=fa, minlength=n)
-    big = fa >= s["vor_min_area_frac"] * total[fs]
-    cn = np.bincount(fs[big], minlength=n).astype(float)
-    ecn = total**2 / np.maximum(np.bincount(fs, weights=fa**2, minlength=n), 1e-12)
-    vol = v["volume"]
-    cn_max, na, nv = s["vor_cn_max"], s["vor_area_nbins"], s["vor_vol_nbins"]
-    blocks = []
-    n_class = w.sum(axis=0)
-    for c in range(3):
-        wc = w[:, c]
-        size = cn_max + na + nv + len(VORONOI_STATS)
-        if n_class[c] <= 0:
-            blocks.append(np.zeros(size))
-            continue
-        cn_b = np.clip(cn.astype(np.int64), 1, cn_max) - 1
-        h_cn = _smooth(np.bincount(cn_b, weights=wc, minlength=cn_max) / n_class[c], s["vor_cn_smooth_bins"])
-        a_b = np.minimum((fa / s["vor_area_max"] * na).astype(np.int64), na - 1)
-        h_a = _smooth(np.bincount(a_b, weights=wc[fs], minlength=na) / n_class[c], s["vor_hist_smooth_bins"])
-        v_b = np.minimum((vol / s["vor_vol_max"] * nv).astype(np.int64), nv - 1)
-        h_v = _smooth(np.bincount(v_b, weights=wc, minlength=nv) / n_class[c], s["vor_hist_smooth_bins"])
-
-        def wstats(x, wt):
-            m = np.average(x, weights=wt)
-            return m, np.sqrt(max(np.average((x - m) ** 2, weights=wt), 0.0))
-
-        present = wc > 0
-        cn_m, cn_s = wstats(cn, wc)
-        ecn_m, ecn_s = wstats(ecn, wc)
-        fw = wc[fs]
-        ar_m, ar_s = wstats(fa, fw) if fw.sum() > 0 else (0.0, 0.0)
-        v_m, v_s = wstats(vol, wc)
-        stats = np.array([cn_m, cn_s, ecn_m, ecn_s, ar_m, ar_s, v_m, v_s, vol[present].min(), vol[present].max()])
-        blocks.append(np.concatenate([h_cn, h_a, h_v, stats]))
-    return np.concatenate(blocks)
+    return voronoi_cells(structure, {**DEFAULT_SETTINGS, **(settings or {})})["volume"]
 
 
 def structure_descriptor(structure, settings: dict | None = None) -> np.ndarray:
-    """Raw (unscaled) 858-number structural descriptor of a pymatgen Structure."""
+    """Raw (unscaled) 858-number structural descriptor of a pymatgen Structure: the partial RDFs,
+    bond-angle histograms and Voronoi blocks of :mod:`matmap_utils.materials_map.geometry`, in the
+    order of :func:`struct_spec`.  Raises :class:`DescriptorError` for sites closer than
+    ``min_site_distance`` (angstrom) or a non-finite result."""
     s = {**DEFAULT_SETTINGS, **(settings or {})}
     n = len(structure)
     if n == 0:
         raise DescriptorError("the structure has no sites")
-    w, occ = _class_weights(structure)
+    w, occ = class_weights(structure)
     rmax = max(s["rdf_rmax"], s["adf_rmax"])
-    ci, ni, offs, d, vec = _neighbors(structure, rmax)
+    ci, ni, offs, d, vec = neighbor_list(structure, rmax)
     if len(d) and d.min() < s["min_site_distance"]:
         raise DescriptorError(
             f"two sites are {d.min():.2f} A apart (< {s['min_site_distance']} A): split or overlapping "
             "sites (partially occupied positions) cannot be described structurally; use an ordered model"
         )
-    rdf = _rdf(ci, ni, d, w, s)
-    adf = _adf(ci, ni, d, vec, w, occ, _majority_z(structure), s)
-    vor = _voronoi_block(structure, w, s)
+    rdf = partial_rdfs(ci, ni, d, w, s)
+    adf = bond_angle_histograms(ci, ni, d, vec, w, occ, majority_z(structure), s)
+    vor = voronoi_histograms(structure, w, s)
     out = np.concatenate([rdf, adf, vor])
     if not np.isfinite(out).all():
         raise DescriptorError("non-finite structural descriptor")
@@ -584,6 +366,7 @@ def featurize(structure, settings: dict | None = None) -> tuple[np.ndarray, np.n
 
 
 def settings_key(settings: dict | None = None) -> dict:
+    """The descriptor definition behind a cache entry: :data:`VERSION` and the merged settings."""
     return {"version": VERSION, **DEFAULT_SETTINGS, **(settings or {})}
 
 
@@ -714,11 +497,12 @@ def transform(X: pd.DataFrame | np.ndarray, scaler: dict, spec: DescriptorSpec):
 
 
 def save_scaler(scaler: dict, path: str | Path) -> Path:
-
+    """Write a scaler of :func:`fit_scaler` as JSON (atomically); returns the path."""
     return atomic_write_json(path, scaler)
 
 
 def load_scaler(path: str | Path) -> dict:
+    """Read a scaler written by :func:`save_scaler` (a clear error when the file is missing)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such scaler file (run notebook 01_descriptors first)")

@@ -1,0 +1,295 @@
+"""Chapter 01 (descriptors and Li migration energies of the Li–O set): the figures, tables and
+sentences of notebook ``01_descriptors`` assembled from :mod:`matmap_utils.materials_map`.
+
+The science (descriptors, scalers, BVSE barriers, the comparison with the paper's Table 1) lives in
+:mod:`matmap_utils.materials_map.descriptors` and :mod:`matmap_utils.materials_map.bvse`; this
+module only arranges their results.  Energies in eV, distances in angstrom, angles in degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from matmap_utils.chapters.results import results_dir
+from matmap_utils.materials_map import bvse as M
+from matmap_utils.materials_map import descriptors as D
+
+NB = "01_descriptors"
+
+#: The three example materials drawn on top of the descriptor figures (all in the paper's Table 1).
+EXAMPLES = {"mp-942733": "garnet LLZO", "mp-10499": "NASICON LiZr2(PO4)3", "mp-1222522": "perovskite LiLa3Ti4O12"}
+
+
+def dataset_text(lio: pd.DataFrame, summary: pd.DataFrame, limit: int) -> str:
+    """One paragraph on the Li–O set of this run: size, CIF parse failures, elements and sites per
+    cell, space groups and disordered structures (``lio``: :func:`~matmap_utils.data.datasets.load_mp_li`,
+    ``summary``: :func:`~matmap_utils.data.structures.structure_summary`)."""
+    n_el = lio["elements"].map(len)
+    parse_fail = pd.DataFrame(lio.attrs.get("failures", []))
+    return (
+        f"This run uses **{len(lio):,}** Li–O materials "
+        f"({'all of them' if not limit else f'a seeded subset of {limit}'}; CIF parse failures: "
+        f"{len(parse_fail)}). They have {n_el.min()}–{n_el.max()} elements (median {n_el.median():.0f}) and "
+        f"{lio['nsites'].min()}–{lio['nsites'].max()} sites per cell (median {lio['nsites'].median():.0f}); "
+        f"{summary['spacegroup_number'].nunique()} different space groups, "
+        f"{(~lio['ordered']).sum()} disordered structures."
+    )
+
+
+def dataset_figure(lio: pd.DataFrame, summary: pd.DataFrame):
+    """Bar charts of the elements besides Li and O, the 20 most frequent space groups and the
+    crystal systems (numbers of materials)."""
+    el_counts = pd.Series([e for els in lio["elements"] for e in els]).value_counts().drop(["Li", "O"])
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [2.2, 2.2, 1]})
+    el_counts.plot.bar(ax=axes[0], color="C0")
+    axes[0].set(title="elements besides Li and O", ylabel="materials")
+    sg = summary["spacegroup_symbol"].value_counts()
+    sg.head(20).plot.bar(ax=axes[1], color="C1")
+    axes[1].set(title=f"the 20 most frequent of {len(sg)} space groups", ylabel="materials")
+    summary["crystal_system"].value_counts().plot.barh(ax=axes[2], color="C2")
+    axes[2].set(title="crystal systems", xlabel="materials")
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class Scaled:
+    """The descriptors of the set scaled to [0, 1] by block maxima, with their layouts and scalers."""
+
+    Xc: pd.DataFrame
+    Xs: pd.DataFrame
+    cspec: D.DescriptorSpec
+    sspec: D.DescriptorSpec
+    scaler_comp: dict
+    scaler_struct: dict
+
+
+def scale_and_save(res: D.DescriptorResult, notebook: str = NB) -> Scaled:
+    """Fit the block-maximum scalers on the raw descriptors ``res`` (:func:`~matmap_utils.materials_map.descriptors.fit_scaler`),
+    save them as ``scaler_comp.json`` / ``scaler_struct.json`` in the chapter's results folder (for
+    chapter 02 and ``matmap describe --scaled``) and return the scaled descriptors."""
+    cspec, sspec = D.comp_spec(), D.struct_spec()
+    scaler_comp, scaler_struct = D.fit_scaler(res.comp, cspec), D.fit_scaler(res.struct, sspec)
+    D.save_scaler(scaler_comp, results_dir(notebook) / "scaler_comp.json")
+    D.save_scaler(scaler_struct, results_dir(notebook) / "scaler_struct.json")
+    Xc = D.transform(res.comp, scaler_comp, cspec)
+    Xs = D.transform(res.struct, scaler_struct, sspec)
+    return Scaled(Xc, Xs, cspec, sspec, scaler_comp, scaler_struct)
+
+
+def descriptor_text(sc: Scaled, res: D.DescriptorResult, n_structures: int, seconds: float) -> str:
+    """How many structures were described, how fast (s), from the cache, failed; the two sizes."""
+    return (
+        f"Described **{len(sc.Xc):,}** of {n_structures:,} structures in {seconds:.0f} s "
+        f"({res.n_cached} from the cache, {len(res.failures)} failed); compositional descriptor "
+        f"**{sc.cspec.dim}** numbers, structural **{sc.sspec.dim}** (the paper: 1,782 and 858)."
+    )
+
+
+def layout_table(sc: Scaled) -> pd.DataFrame:
+    """Every block of both descriptors (name, start, stop, size, scaling) with its descriptor."""
+    return pd.concat(
+        [sc.cspec.table().assign(descriptor="composition"), sc.sspec.table().assign(descriptor="structure")],
+        ignore_index=True,
+    )
+
+
+def plot_flat(X: pd.DataFrame, spec: D.DescriptorSpec, ax, title: str) -> None:
+    """The flattened scaled descriptor (Fig. 3a,b of the paper): mean over the set with its 10–90 %
+    band, the :data:`EXAMPLES` on top, block boundaries as thin lines."""
+    mean, lo, hi = X.mean(), X.quantile(0.1), X.quantile(0.9)
+    idx = np.arange(spec.dim)
+    ax.fill_between(idx, lo, hi, color="0.8", label="10–90 % of the set")
+    ax.plot(idx, mean, color="k", lw=0.8, label="mean")
+    for k, (mid, name) in enumerate(EXAMPLES.items()):
+        if mid in X.index:
+            ax.plot(idx, X.loc[mid], lw=0.7, color=f"C{k}", alpha=0.8, label=name)
+    for b in spec.blocks[1:]:
+        ax.axvline(b.start, color="0.6", lw=0.3)
+    ax.set(title=title, xlabel="descriptor index", ylabel="scaled value", xlim=(0, spec.dim))
+
+
+def flat_figure(sc: Scaled):
+    """Both flattened descriptors, one panel each (the counterparts of the paper's Fig. 3a,b)."""
+    fig, axes = plt.subplots(2, 1, figsize=(14, 7))
+    plot_flat(
+        sc.Xc,
+        sc.cspec,
+        axes[0],
+        "Fig. 3a counterpart: compositional descriptor (fractions, then 12 property histograms)",
+    )
+    plot_flat(sc.Xs, sc.sspec, axes[1], "Fig. 3b counterpart: structural descriptor (6 RDFs, 3 ADFs, Voronoi Li/O/X)")
+    axes[0].legend(loc="upper right", fontsize="small", ncol=5)
+    fig.tight_layout()
+    return fig
+
+
+def examples_figure(raw: pd.DataFrame, spec: D.DescriptorSpec, names: list[str], title: str):
+    """The raw (unscaled) blocks ``names`` of the :data:`EXAMPLES`, one panel per block."""
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), sharey=False)
+    for ax, name in zip(axes, names):
+        b = spec.block(name)
+        for k, mid in enumerate(EXAMPLES):
+            if mid in raw.index:
+                ax.plot(raw.loc[mid].to_numpy()[b.slice], color=f"C{k}", label=EXAMPLES[mid])
+        ax.set(title=name, xlabel="bin")
+    axes[0].legend(fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def block_table(sc: Scaled) -> pd.DataFrame:
+    """:func:`~matmap_utils.materials_map.descriptors.block_summary` of both scaled descriptors."""
+    return pd.concat(
+        [
+            D.block_summary(sc.Xc, sc.cspec).assign(descriptor="composition"),
+            D.block_summary(sc.Xs, sc.sspec).assign(descriptor="structure"),
+        ]
+    )
+
+
+def li_cn_text(raw_struct: pd.DataFrame, sspec: D.DescriptorSpec) -> str:
+    """The mean Voronoi coordination number of Li (first entry of ``voronoi:Li:stats``) of the
+    :data:`EXAMPLES` and its median over the set."""
+    li_cn = raw_struct[sspec.columns()[sspec.block("voronoi:Li:stats").start]]
+    return (
+        "Mean Voronoi coordination number of Li (faces ≥ 2 % of the cell surface): "
+        + ", ".join(f"{EXAMPLES[m]} {li_cn.get(m, np.nan):.2f}" for m in EXAMPLES)
+        + f"; over the set {li_cn.median():.2f} (median)."
+    )
+
+
+def me_distribution_figure(mig: pd.DataFrame):
+    """Histograms of the percolation barriers E_1D, E_2D, E_3D (eV) and E_3D against E_1D."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    bins = np.linspace(0, min(6.0, np.nanmax(mig[["E_1D", "E_3D"]].to_numpy()) + 0.1), 60)
+    for col, c in zip(("E_1D", "E_2D", "E_3D"), ("C0", "C1", "C3")):
+        axes[0].hist(mig[col].dropna(), bins=bins, histtype="step", lw=1.5, color=c, label=col)
+    axes[0].set(title="BVSE percolation barriers", xlabel="eV", ylabel="materials")
+    axes[0].legend()
+    axes[1].scatter(mig["E_1D"], mig["E_3D"], s=6, alpha=0.5)
+    axes[1].plot([0, bins[-1]], [0, bins[-1]], color="0.5", lw=0.8)
+    axes[1].set(title="3D vs 1D percolation", xlabel="E_1D (eV)", ylabel="E_3D = ME (eV)")
+    fig.tight_layout()
+    return fig
+
+
+def me_coverage(mig: pd.DataFrame) -> float:
+    """Fraction of the materials with a known ME."""
+    return float(mig["ME"].notna().mean())
+
+
+def me_text(mig: pd.DataFrame, seconds: float) -> str:
+    """Coverage of ME, the BVSE time (s), median and 10–90 % range of ME (eV), the share with an
+    easier 1D path (E_1D < E_3D − 0.05 eV) and the oxidation-state methods used."""
+    return (
+        f"ME is known for **{mig['ME'].notna().sum():,}** of {len(mig):,} materials "
+        f"(**{me_coverage(mig):.1%}**; BVSE stage {seconds:.0f} s). Median ME {mig['ME'].median():.2f} eV, "
+        f"10–90 % range {mig['ME'].quantile(0.1):.2f}–{mig['ME'].quantile(0.9):.2f} eV; "
+        f"{(mig['E_1D'] < mig['E_3D'] - 0.05).mean():.0%} of the materials have an easier 1D path "
+        f"than their 3D network. Oxidation states: "
+        + ", ".join(f"{k or 'none'} {v}" for k, v in mig["oxi_method"].value_counts().items())
+        + "."
+    )
+
+
+def table1_figure(cmp: pd.DataFrame, rho: dict):
+    """Our E_3D, E_1D, E_2D against the paper's ME for its 16 Table 1 materials, by structure type,
+    with the Spearman ρ of each (from :func:`~matmap_utils.materials_map.bvse.compare_with_paper`)."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    markers = {"Garnet": "o", "NASICON": "s", "Perovskite": "^"}
+    for ax, col in zip(axes, ("E_3D", "E_1D", "E_2D")):
+        for k, (typ, g) in enumerate(cmp.groupby("structure_type")):
+            ax.scatter(g[col], g["ME_paper"], marker=markers[typ], s=40, color=f"C{k}", label=typ)
+        lim = [0, np.nanmax(cmp[["ME_paper", col]].to_numpy()) * 1.05]
+        ax.plot(lim, lim, color="0.6", lw=0.8)
+        ax.set(xlabel=f"our {col} (eV)", title=f"{col}: Spearman ρ = {rho[col]['rho']:.2f} (n = {rho[col]['n']})")
+    axes[0].set_ylabel("paper ME (eV)")
+    axes[0].legend()
+    fig.suptitle("Table 1 counterpart: migration energies of the paper's 16 materials")
+    fig.tight_layout()
+    return fig
+
+
+def table1_text(cmp: pd.DataFrame, rho: dict, bvse_resolution: float) -> str:
+    """Spearman ρ of our barriers against the paper's ME, the median difference (eV), why the two
+    differ, and the material with the largest difference."""
+    diff = cmp["E_3D"] - cmp["ME_paper"]
+    worst = diff.abs().idxmax()
+    return (
+        f"Spearman ρ between our ME (E_3D) and the paper's ME: **{rho['E_3D']['rho']:.2f}** over "
+        f"{rho['E_3D']['n']} materials (E_1D: {rho['E_1D']['rho']:.2f}, E_2D: {rho['E_2D']['rho']:.2f}). "
+        f"The median of (ours − paper) is {diff.median():+.2f} eV. Reasons they differ: "
+        "(i) the force fields — bvlain's softBV Morse + screened-Coulomb parameters vs the authors' BVFF; "
+        "(ii) the percolation criterion — the energy scale and the 'migration energy' definition of the "
+        "authors' code (e.g. relative to the Li site energies rather than the landscape minimum); "
+        "(iii) the structures — the current MP relaxations of these ids, not the ~2021 ones; "
+        f"(iv) the grid ({bvse_resolution} Å here) and the 0.01 eV bisection tolerance. Several Table 1 materials are "
+        "orderings of the same composition (five Li5La3Nb2O12, five LiZr2(PO4)3) whose paper MEs spread "
+        "by 0.5–0.9 eV, i.e. their ranking depends on details of Li ordering in the cells. "
+        f"The largest difference is {worst} ({cmp.loc[worst, 'formula']}, {cmp.loc[worst, 'structure_type']}): "
+        f"our E_3D {cmp.loc[worst, 'E_3D']:.2f} eV against the paper's {cmp.loc[worst, 'ME_paper']:.2f} eV, while "
+        f"its E_1D is {cmp.loc[worst, 'E_1D']:.2f} eV — a fast channel that bvlain finds blocked in the other "
+        "directions of this Li-poor cell."
+    )
+
+
+def failures_table(res: D.DescriptorResult, mig: pd.DataFrame, formulas: pd.Series) -> pd.DataFrame:
+    """One row per failure (``material_id``, ``stage`` descriptors/BVSE, ``reason``, ``formula``)."""
+    cols = ["material_id", "stage", "reason"]
+    fail = pd.concat(
+        [
+            res.failures.rename(columns={"id": "material_id"}).assign(stage="descriptors")[cols],
+            mig.loc[mig["reason"] != "", ["reason"]].reset_index().assign(stage="BVSE")[cols],
+        ],
+        ignore_index=True,
+    )
+    fail["formula"] = fail["material_id"].map(formulas)
+    return fail
+
+
+def failures_text(fail: pd.DataFrame) -> str:
+    """Numbers of failure rows, by stage."""
+    return (
+        f"{len(fail)} failure rows ({(fail['stage'] == 'descriptors').sum()} descriptor, "
+        f"{(fail['stage'] == 'BVSE').sum()} BVSE)."
+    )
+
+
+def failure_reasons(fail: pd.DataFrame) -> pd.DataFrame:
+    """Failures counted by stage and reason (the reason without its parenthesised details)."""
+    short = fail["reason"].str.replace(r"\(.*", "", regex=True).str.strip()
+    return short.groupby([fail["stage"], short]).size().rename("materials").to_frame()
+
+
+def metrics(
+    lio: pd.DataFrame,
+    sc: Scaled,
+    res: D.DescriptorResult,
+    mig: pd.DataFrame,
+    fail: pd.DataFrame,
+    rho: dict,
+    times: dict,
+    bvse_settings: dict,
+) -> dict:
+    """The chapter's ``metrics.json`` entries (``times``: seconds of load, descriptors, bvse)."""
+    return {
+        "n_structures": int(len(lio)),
+        "n_described": int(len(sc.Xc)),
+        "n_failed_descriptors": int(len(res.failures)),
+        "n_failed": int(len(set(fail["material_id"]))),
+        "n_me": int(mig["ME"].notna().sum()),
+        "me_coverage": round(me_coverage(mig), 4),
+        "dims": {"composition": sc.cspec.dim, "structure": sc.sspec.dim},
+        "spearman_rho_table1": {k: round(v["rho"], 4) for k, v in rho.items()},
+        "n_table1": rho["E_3D"]["n"],
+        "me_definition": "E_3D",
+        "time_s": {k: round(v, 1) for k, v in times.items()},
+        "n_descriptors_cached": int(res.n_cached),
+        "bvse_settings": M.settings_key(bvse_settings),
+    }
