@@ -123,11 +123,22 @@ from matmap_utils.screening.megnet.weights import file_sha256, read_keras_hdf5, 
 MODEL_FILES = {
     "formation_energy": "megnet/mp-2019.4.1/formation_energy.hdf5",
     "band_gap": "megnet/mp-2018.6.1/band_gap_regression.hdf5",
+    # the band-gap architecture with a sigmoid output: P(band gap > 0), i.e. P(non-metal)
+    "nonmetal": "megnet/mp-2018.6.1/band_classification.hdf5",
+    # log10 of the Voigt-Reuss-Hill bulk and shear moduli (GPa), 12,179 MP elastic tensors
+    "log10K": "megnet/mp-2019.4.1/log10K.hdf5",
+    "log10G": "megnet/mp-2019.4.1/log10G.hdf5",
 }
 
 
 #: Column name of each model's prediction.
-TARGETS = {"formation_energy": "formation_energy_eV_atom", "band_gap": "band_gap_eV"}
+TARGETS = {
+    "formation_energy": "formation_energy_eV_atom",
+    "band_gap": "band_gap_eV",
+    "nonmetal": "p_nonmetal",
+    "log10K": "log10_K_VRH_GPa",
+    "log10G": "log10_G_VRH_GPa",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -674,6 +685,10 @@ def model_files(name: str) -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=8)
 def load_model(name: str = "formation_energy", device: str | None = None) -> MEGNetModel:
-    """A pretrained model: ``"formation_energy"`` (eV/atom, mp-2019.4.1) or ``"band_gap"`` (eV, mp-2018.6.1)."""
+    """A pretrained model of :data:`MODEL_FILES`: ``"formation_energy"`` (eV/atom, mp-2019.4.1),
+    ``"band_gap"`` (eV, mp-2018.6.1), ``"nonmetal"`` (P(non-metal), the mp-2018.6.1 metal
+    classifier), ``"log10K"`` / ``"log10G"`` (log10 of the VRH bulk / shear modulus in GPa,
+    mp-2019.4.1).  Every model reads disordered sites through the same occupancy-weighted embedding
+    (Σ occupancy × embedding row), as the V0-V3 features do."""
     h5, js = model_files(name)
     return MEGNetModel.from_files(h5, js, name=name, device=device)
