@@ -61,3 +61,19 @@ def test_every_listed_command_registers_its_full_parser():
         assert sub._choices_actions[0].help == help_
         assert build_parser(name).format_help().count(name) >= 1
     assert "screen" in build_parser(None).format_help()  # listed without being imported
+
+
+def test_truncated_gzip_trajectory_is_one_clear_line(tmp_path, capsys):
+    import gzip
+
+    lines = ["Li", "1.0", "5 0 0", "0 5 0", "0 0 5", "Li", "2"]
+    for k in range(200):
+        lines += [f"Direct configuration= {k + 1}", "0.1 0.1 0.1", f"0.5 0.5 {0.5 + 0.001 * k:.4f}"]
+    blob = gzip.compress(("\n".join(lines) + "\n").encode())
+    bad = tmp_path / "XDATCAR.gz"
+    bad.write_bytes(blob[: len(blob) // 2])
+    rc = main(["diffusion", str(bad), "--timestep", "2", "--stride", "1", "--format", "xdatcar"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().count("\n") == 0 and "truncated or corrupt gzip" in err and str(bad) in err
+    assert "Traceback" not in err

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import warnings
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,12 +147,21 @@ def unwrap_cartesian(cart: np.ndarray, lattice: np.ndarray) -> np.ndarray:
 
 
 def _open_text(path: Path) -> str:
+    """The file's text, gunzipped when it starts with the gzip magic bytes; a truncated or corrupt
+    gzip stream is a :class:`TrajectoryError` naming the file (not a bare ``EOFError``)."""
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == b"\x1f\x8b":
+        return _gunzip_text(path)
+    return path.read_text()
+
+
+def _gunzip_text(path: Path) -> str:
+    try:
         with gzip.open(path, "rt") as fh:
             return fh.read()
-    return path.read_text()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise TrajectoryError(f"{path}: truncated or corrupt gzip file ({exc})") from None
 
 
 def read_xdatcar(path, timestep_fs: float, stride: int = 1, temperature_K: float | None = None) -> Trajectory:
@@ -286,10 +296,11 @@ def read_extxyz(
     path = Path(path)
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rt") as fh:
-                frames = ase.io.read(io.StringIO(fh.read()), index=":", format="extxyz")
+            frames = ase.io.read(io.StringIO(_gunzip_text(path)), index=":", format="extxyz")
         else:
             frames = ase.io.read(path, index=":", format="extxyz")
+    except TrajectoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 - ase raises many kinds
         raise TrajectoryError(f"{path}: cannot read as extended XYZ ({exc})") from None
     return _frames_to_traj(frames, path, timestep_fs, stride, temperature_K)
