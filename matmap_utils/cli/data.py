@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from tqdm.auto import tqdm
-
 from matmap_utils.cli.main import COMMANDS
-from matmap_utils.data.registry import DataError, fetch, registry, sources, verify
+from matmap_utils.data.download import DEFAULT_WORKERS, fetch_missing
+from matmap_utils.data.registry import registry, sources, verify
 
 
 def register(sub) -> None:
@@ -22,6 +21,8 @@ def register(sub) -> None:
     pl.add_argument("prefix", nargs="?", default="", help="only files under this path prefix")
     pl.set_defaults(func=run_list)
     pf = dsub.add_parser("fetch", help="make files available locally (mirror or download), hash-checked")
+    pf.add_argument("--jobs", type=int, default=DEFAULT_WORKERS, help="parallel downloads (default %(default)s)")
+    pf.add_argument("--retries", type=int, default=3, help="retries of a failed connection (default %(default)s)")
     pf.add_argument("names", nargs="*", help="registered paths or prefixes (default: everything)")
     pf.set_defaults(func=run_fetch)
     pv = dsub.add_parser("verify", help="check every registered file against its sha256")
@@ -60,18 +61,18 @@ def run_list(args) -> int:
 
 
 def run_fetch(args) -> int:
-
+    """Mirror or cache first; the rest downloaded in parallel (progress bar with files, MB, ETA)."""
     names = _select(args.names)
-    failed = []
-    for n in tqdm(names, disable=len(names) < 20, desc="fetching"):
-        try:
-            fetch(n)
-        except DataError as exc:
-            failed.append((n, str(exc).splitlines()[0]))
-    print(f"{len(names) - len(failed)} of {len(names)} files available and hash-checked", file=sys.stderr)
-    for _name, why in failed[:50]:
-        print(f"  FAILED {why}", file=sys.stderr)
-    return 0 if not failed else 1
+    table = fetch_missing(names, max_workers=args.jobs, retries=args.retries)
+    failed = table[table["status"] == "failed"]
+    n_down = int((table["status"] == "downloaded").sum())
+    print(
+        f"{len(names) - len(failed)} of {len(names)} files available and hash-checked ({n_down} downloaded now)",
+        file=sys.stderr,
+    )
+    for r in failed.head(50).itertuples():
+        print(f"  FAILED {r.path}: {r.detail}", file=sys.stderr)
+    return 0 if failed.empty else 1
 
 
 def run_verify(args) -> int:

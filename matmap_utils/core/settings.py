@@ -72,6 +72,13 @@ VARIABLES: tuple[Variable, ...] = (
         "`../shared/data` if present",
     ),
     Variable("MATMAP_CACHE", _path, None, "downloads and computed intermediates", "user cache dir"),
+    Variable(
+        "MATMAP_DATA_URL_BASE",
+        _text_or_none,
+        None,
+        "replaces the scheme and host of every registered URL (a private copy of the public files)",
+        "unset",
+    ),
     Variable("MATMAP_OFFLINE", _switch_default_off, False, "`1`: never download", "unset"),
     Variable("MATMAP_ROOT", _path, None, "the repository root (notebooks/, params/, data/)", "this checkout"),
     Variable("MATMAP_RESULTS", _path, None, "where notebooks write metrics.json and tables", "`results/`"),

@@ -18,9 +18,11 @@ import os
 import shutil
 import tarfile
 import threading
+import time
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 import pooch
@@ -120,45 +122,79 @@ def offline() -> bool:
     return settings.get("MATMAP_OFFLINE")
 
 
+def available_locally(entry) -> Path | None:
+    """The mirror's or the download cache's copy of a registry ``entry`` (hash-checked), or None."""
+    mirror = mirror_dir()
+    for candidate in ([mirror / entry["path"]] if mirror is not None else []) + [_cached(entry)]:
+        if candidate.exists():
+            _check_hash(candidate, entry["sha256"], entry["path"])
+            return candidate
+    return None
+
+
+def _cached(entry) -> Path:
+    return cache_dir() / "downloads" / entry["path"]
+
+
 def fetch(name: str, *, progressbar: bool | None = None) -> Path:
     """Local path of a registered file, from the mirror or downloaded; sha256 always checked."""
     entry = _entry(name)
-    expected = entry["sha256"]
-    mirror = mirror_dir()
-    if mirror is not None:
-        candidate = mirror / entry["path"]
-        if candidate.exists():
-            _check_hash(candidate, expected, entry["path"])
-            return candidate
-    cached = cache_dir() / "downloads" / entry["path"]
-    if cached.exists():
-        _check_hash(cached, expected, entry["path"])
-        return cached
+    local = available_locally(entry)
+    if local is not None:
+        return local
+    mirror, cached = mirror_dir(), _cached(entry)
     if offline():
         raise DataUnavailableError(_unavailable_message(entry, mirror, cached, "offline mode (MATMAP_OFFLINE)"))
-
     if progressbar is None:
         progressbar = int(entry["bytes"]) > 2_000_000
     try:
-        path = pooch.retrieve(
-            url=entry["url"],
-            known_hash=f"sha256:{expected}",
-            fname=Path(entry["path"]).name,
-            path=cached.parent,
-            progressbar=progressbar,
-        )
-    except ValueError as exc:  # pooch raises ValueError on hash mismatch
-        if "hash" in str(exc).lower():
-            raise DataHashError(
-                f"{entry['path']}: downloaded file from {entry['url']} failed its sha256 "
-                f"check (expected {expected}): {exc}"
-            ) from None
+        return download(entry, cached, progressbar=progressbar)
+    except DataHashError:
         raise
     except Exception as exc:  # network failure
         raise DataUnavailableError(
             _unavailable_message(entry, mirror, cached, f"{type(exc).__name__}: {exc}")
         ) from None
-    return Path(path)
+
+
+def resolve_url(url: str) -> str:
+    """``url`` with its scheme and host replaced by ``MATMAP_DATA_URL_BASE`` when that is set."""
+    base = settings.get("MATMAP_DATA_URL_BASE")
+    if not base:
+        return url
+    parts = urlsplit(url)
+    return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def download(entry, target: Path, *, retries: int = 3, backoff_s: float = 0.5, progressbar: bool = False) -> Path:
+    """Download one registry ``entry`` to ``target`` (hash-checked by pooch, atomic rename).
+
+    Connection errors are retried ``retries`` times with exponential back-off; a sha256 mismatch is
+    not retried (the server sends the wrong file) and raises :class:`DataHashError`."""
+    url = resolve_url(entry["url"])
+    for attempt in range(retries + 1):
+        try:
+            return Path(
+                pooch.retrieve(
+                    url=url,
+                    known_hash=f"sha256:{entry['sha256']}",
+                    fname=target.name,
+                    path=target.parent,
+                    progressbar=progressbar,
+                )
+            )
+        except ValueError as exc:  # pooch: hash mismatch
+            if "hash" in str(exc).lower():
+                raise DataHashError(
+                    f"{entry['path']}: the file downloaded from {url} failed its sha256 check "
+                    f"(expected {entry['sha256']})"
+                ) from None
+            raise
+        except Exception:  # noqa: BLE001 - network errors of every kind are retried
+            if attempt == retries:
+                raise
+            time.sleep(backoff_s * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _unavailable_message(entry, mirror, cached, why) -> str:
@@ -169,10 +205,6 @@ def _unavailable_message(entry, mirror, cached, why) -> str:
         f"  get it from {entry['url']} (sha256 {entry['sha256']}), or point MATMAP_DATA_MIRROR at a "
         "copy of the data mirror, or run `matmap data fetch` on a machine with internet."
     )
-
-
-def fetch_many(names: Iterable[str]) -> list[Path]:
-    return [fetch(n) for n in names]
 
 
 def verify(names: Iterable[str] | None = None) -> pd.DataFrame:
