@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import papermill as pm
+from nbclient.exceptions import DeadKernelError
 
 from matmap_utils.book.profiles import _to_ipynb, merged_parameters
 from matmap_utils.chapters.declarations import upstream_of
 from matmap_utils.core.cache import atomic_write_json, hash_key
-from matmap_utils.core.paths import repo_root
-
-#: Which earlier notebooks' tables each notebook reads (re-execution cascades along these).
+from matmap_utils.core.paths import cache_dir, repo_root
 
 
 class NotebookFailed(RuntimeError):
@@ -179,9 +178,11 @@ def execute_notebook(
                 "parameters": params,
             }
     ipynb = _to_ipynb(nb_py)
-    os.environ.setdefault("MATMAP_PROGRESS", "0")  # no progress bars in executed pages (the kernel inherits this)
+    # progress bars of long loops go to this terminal, never into the executed page (the kernel inherits this)
+    os.environ.setdefault("MATMAP_PROGRESS", "terminal")
+    entries_before = _cache_entries()
     t0 = time.perf_counter()
-    tmp_out = out.with_name(f".{out.stem}.running.ipynb")
+    tmp_out = out.with_name(f".{out.stem}.running-{os.getpid()}.ipynb")  # two builds never share it
     try:
         pm.execute_notebook(
             str(ipynb),
@@ -200,19 +201,61 @@ def execute_notebook(
             + "\n".join(_strip_ansi(t) for t in exc.traceback)
             + f"\n(partial output kept in {tmp_out})"
         ) from None
+    except DeadKernelError as exc:
+        raise NotebookFailed(
+            f"{nb_py.name}: the kernel died ({exc}); run the build again — finished notebooks are "
+            "skipped and this one reuses every intermediate it had cached"
+        ) from None
     seconds = time.perf_counter() - t0
     os.replace(tmp_out, out)
+    state = "cold" if _cache_entries() > entries_before else "warm"
     if output_dir is None:
-        atomic_write_json(
-            stamp,
-            {
-                "hash": h,
-                "seconds": round(seconds, 1),
-                "parameters": params,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            },
-        )
-    return {"notebook": nb_py.stem, "output": out, "executed": True, "seconds": seconds, "parameters": params}
+        atomic_write_json(stamp, _stamp(stamp, h, seconds, params, state))
+    return {
+        "notebook": nb_py.stem,
+        "output": out,
+        "executed": True,
+        "seconds": seconds,
+        "parameters": params,
+        "cache": state,
+    }
+
+
+def _cache_entries() -> int:
+    """Number of entries under ``$MATMAP_CACHE/compute`` (a run that adds some computed something)."""
+    root = cache_dir() / "compute"
+    return sum(1 for _ in root.rglob("*")) if root.exists() else 0
+
+
+def _stamp(path: Path, h: str, seconds: float, params: dict, state: str) -> dict:
+    """The stamp of a finished execution: input hash, wall time and, per profile, the last cold run
+    (it computed intermediates) and the last warm one (everything came from the cache)."""
+    old = json.loads(path.read_text()) if path.exists() else {}
+    history = old.get("history", {})
+    history.setdefault(str(params.get("profile")), {})[state] = round(seconds, 1)
+    return {
+        "hash": h,
+        "seconds": round(seconds, 1),
+        "cache": state,
+        "parameters": params,
+        "history": history,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def recorded_seconds(stem: str, profile: str) -> float | None:
+    """Wall time (s) of the last execution of ``stem`` under ``profile`` on this machine, if any."""
+    path = _stamp_path(stem)
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    return info.get("seconds") if str(info.get("parameters", {}).get("profile")) == profile else None
+
+
+def recorded_history(stem: str) -> dict:
+    """``{profile: {"cold": s, "warm": s}}`` of ``stem`` from its stamp (empty when never run)."""
+    path = _stamp_path(stem)
+    return json.loads(path.read_text()).get("history", {}) if path.exists() else {}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -72,7 +72,7 @@ def _to_ipynb(nb_py: Path) -> Path:
     if not out.exists() or out.stat().st_mtime < nb_py.stat().st_mtime:
         nb = jupytext.read(nb_py)
         nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
-        tmp = out.with_suffix(".tmp.ipynb")
+        tmp = out.with_suffix(f".{os.getpid()}.tmp.ipynb")  # concurrent builds never share it
         jupytext.write(nb, tmp)
         os.replace(tmp, out)
     return out

@@ -32,6 +32,10 @@ def _switch_default_off(text: str) -> bool:
     return text.strip().lower() in _ON
 
 
+def _progress_mode(text: str) -> bool | str:
+    return "terminal" if text.strip().lower() == "terminal" else _switch_default_on(text)
+
+
 def _nonempty(text: str) -> bool:
     return bool(text.strip())
 
@@ -92,9 +96,10 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable(
         "MATMAP_PROGRESS",
-        _switch_default_on,
+        _progress_mode,
         True,
-        "`0`: no progress bars (set by `matmap book` inside executed notebooks)",
+        "`0`: no progress bars; `terminal`: bars go to the terminal that runs the kernel, never into "
+        "the notebook (set by `matmap book`)",
         "`1`",
     ),
     Variable("MATMAP_DEBUG", _nonempty, False, "any value: show full tracebacks instead of one-line errors", "unset"),

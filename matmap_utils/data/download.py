@@ -19,10 +19,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from matmap_utils.core import settings
 from matmap_utils.core.paths import cache_dir
+from matmap_utils.core.progress import progress_bar
 from matmap_utils.data.registry import DataError, _entry, available_locally, download, registry
 
 #: Default number of parallel downloads (the work is network-bound, not CPU-bound).
@@ -52,7 +52,7 @@ def fetch_missing(
         rows += [{"path": e["path"], "status": "failed", "detail": "offline mode (MATMAP_OFFLINE)"} for e in todo]
         todo = []
     total = int(sum(int(e["bytes"]) for e in todo))
-    bar = tqdm(total=total, unit="B", unit_scale=True, desc="downloading", disable=not progress or not todo)
+    bar = progress_bar(total=total, unit="B", unit_scale=True, desc="downloading", enabled=progress and bool(todo))
     with ThreadPoolExecutor(max_workers=max(1, int(max_workers))) as pool:
         futures = {pool.submit(download, e, _cache_target(e), retries=retries): e for e in todo}
         done = 0
