@@ -26,6 +26,7 @@ import papermill as pm
 from nbclient.exceptions import DeadKernelError
 
 from matmap_utils.book.profiles import _to_ipynb, merged_parameters
+from matmap_utils.book.reading import prepare_for_reading
 from matmap_utils.chapters.declarations import upstream_of
 from matmap_utils.core.cache import atomic_write_json, hash_key
 from matmap_utils.core.paths import cache_dir, repo_root
@@ -207,6 +208,7 @@ def execute_notebook(
             "skipped and this one reuses every intermediate it had cached"
         ) from None
     seconds = time.perf_counter() - t0
+    prepare_for_reading(tmp_out, params, _paper_parameters(nb_py))
     os.replace(tmp_out, out)
     state = "cold" if _cache_entries() > entries_before else "warm"
     if output_dir is None:
@@ -219,6 +221,13 @@ def execute_notebook(
         "parameters": params,
         "cache": state,
     }
+
+
+def _paper_parameters(nb_py: Path) -> dict:
+    """The notebook's parameters under the paper profile (empty when there is no paper profile)."""
+    if not (repo_root() / "params" / "paper.yaml").exists():
+        return {}
+    return merged_parameters(nb_py, "paper")
 
 
 def _cache_entries() -> int:
