@@ -74,3 +74,37 @@ def test_reading_an_undeclared_upstream_is_refused():
 
     with pytest.raises(ValueError, match="does not declare"):
         read_upstream("01_descriptors", "06_atomsets_screening", "anything")
+
+
+def test_paper_vs_book_page_reads_declared_comparisons(tmp_path, monkeypatch):
+    import json
+
+    from matmap_utils.chapters import comparisons as C
+
+    monkeypatch.setenv("MATMAP_RESULTS", str(tmp_path))
+    (tmp_path / "99_demo").mkdir()
+    (tmp_path / "99_demo" / "metrics.json").write_text(
+        json.dumps({"profile": "ci", "auc": {"value": 0.8, "lo": 0.7, "hi": 0.9}, "n": 40})
+    )
+    decl = [
+        C.Comparison(
+            "99_demo", "Demo 2025", "Table 2", "AUC", 0.85, "Table 2", "auc.value", True, "", ("auc.lo", "auc.hi"), "n"
+        ),
+        C.Comparison(
+            "99_demo", "Demo 2025", "Table 2", "AUC", 0.95, "Table 2", "auc.value", True, "", ("auc.lo", "auc.hi"), "n"
+        ),
+        C.Comparison("99_demo", "Demo 2025", "Fig. 3", "R²", 0.8, "Fig. 3", "r2", False, "other data"),
+        C.Comparison("98_none", "Demo 2025", "Fig. 4", "x", 1.0, "Fig. 4", "x", True, "", None, 10),
+    ]
+    rows = C.comparison_rows(decl)
+    assert [r["verdict"] for r in rows] == [
+        "within CI",
+        "outside CI",
+        "not computed in this build",
+        "not computed in this build",
+    ]
+    assert rows[0]["ci"] == (0.7, 0.9) and rows[0]["n"] == 40 and rows[2]["same_protocol"] == "no — other data"
+    monkeypatch.setattr(C, "COMPARISONS", tuple(decl))
+    monkeypatch.setattr(bookpages, "comparison_rows", lambda: C.comparison_rows(decl))
+    md = bookpages.paper_vs_book_md()
+    assert "| Demo 2025 | Table 2 | AUC | 0.85 (Table 2) | 0.8 | [0.7, 0.9] | 40 | yes | within CI |" in md

@@ -16,6 +16,7 @@ import yaml
 
 from matmap_utils.book.execute import recorded_history
 from matmap_utils.book.profiles import load_profile
+from matmap_utils.chapters.comparisons import comparison_rows
 from matmap_utils.core.cache import atomic_write_text
 from matmap_utils.core.paths import repo_root
 from matmap_utils.data.registry import registry, sources
@@ -201,8 +202,45 @@ def performance_md() -> str:
     return "\n".join(lines)
 
 
+def _num(x) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, (int, float)):
+        return f"{x:.3g}"
+    return str(x)
+
+
+def paper_vs_book_md() -> str:
+    """The "Paper vs. book" page: every declared comparison (:mod:`matmap_utils.chapters.comparisons`)
+    with the paper's value, ours with its 95 % CI, n, whether the protocol is the same, and the
+    verdict — all read from the chapters' latest ``metrics.json``."""
+    rows = comparison_rows()
+    profiles = sorted({str(r["profile"]) for r in rows if r["profile"]})
+    lines = [
+        "# Paper vs. book",
+        "",
+        "Every number of the three papers that this book recomputes, next to ours. Our values come "
+        "from the chapters' `metrics.json` of this build"
+        + (f" (profile{'s' if len(profiles) > 1 else ''}: {', '.join(profiles)})" if profiles else "")
+        + "; the intervals are bootstrap 95 % confidence intervals. *Within CI*: the paper's value "
+        "lies inside our interval. A comparison is only a test of the paper where the protocol is "
+        "the same; the last columns say where it is not, and why.",
+        "",
+        "| study | where | quantity | paper | ours | 95 % CI | n | same protocol? | verdict |",
+        "|---|---|---|---:|---:|---|---:|---|---|",
+    ]
+    for r in rows:
+        ci = "–" if r["ci"] is None else f"[{_num(r['ci'][0])}, {_num(r['ci'][1])}]"
+        lines.append(
+            f"| {r['study']} | {r['where']} | {r['quantity']} | {_num(r['paper'])} ({r['source']}) | "
+            f"{_num(r['ours'])} | {ci} | {_num(r['n'])} | {r['same_protocol']} | {r['verdict']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def write_generated_pages(profile: str = "paper", timings: list[dict] | None = None) -> None:
     book = repo_root() / "book"
+    atomic_write_text(book / "paper_vs_book.md", paper_vs_book_md())
     atomic_write_text(book / "data_provenance.md", data_provenance_md())
     atomic_write_text(book / "performance.md", performance_md())
     if timings is None:
