@@ -29,6 +29,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("04_correlograms", "transport", reads=("03_aimd_trajectories",)),
     Chapter("05_clustering", "transport", reads=("04_correlograms",)),
     Chapter("06_atomsets_screening", "screening"),
+    Chapter("08_obelix_benchmark", "benchmark"),
 )
 
 _BY_NAME = {c.notebook: c for c in CHAPTERS}

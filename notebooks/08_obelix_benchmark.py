@@ -1,0 +1,233 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The OBELiX benchmark: the book's conductivity models on a split nobody here designed
+#
+# The chapters before this one reproduce three papers on their own terms.  OBELiX (Therrien et al.,
+# *Digital Discovery* 2026, doi:10.1039/d5dd00441a; arXiv 2502.14234) is a community benchmark:
+# 599 Li solid electrolytes with an experimentally measured room-temperature ionic conductivity,
+# composition, space group and lattice parameters for all of them, a CIF for 321, and an official
+# train/test split built so that no publication contributes to both.  Its paper benchmarks seven
+# model families on that split.
+#
+# Here every model is trained on `train.csv` only, its hyperparameters are chosen by
+# cross-validation inside `train.csv` (folds that keep each publication in one fold, like the
+# official split), and it is scored **once** on `test.csv`: the OBELiX paper's random-forest and
+# MLP baselines reimplemented from its description and code, AtomSets regressors on MEGNet V0–V3
+# site features (chapter 06's machinery), gradient boosting on the SSE descriptor table
+# (chapter 04's machinery), and the train median as the trivial baseline.
+
+# %% tags=["parameters"]
+profile = "paper"
+seed = 0
+grid_size = "paper"
+n_folds = 5
+baselines = ["median", "rf", "mlp"]
+megnet_layers = [0, 1, 2, 3]
+megnet_mode = "CAMN"
+atomsets_readout = "set2set"
+atomsets_hidden = 64
+atomsets_members = 4
+atomsets_epochs = 100
+atomsets_lr = 0.001
+sse_megnet = True
+n_boot = 2000
+n_jobs = 0
+torch_threads = 1
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+from IPython.display import Markdown, display
+
+from matmap_utils import viz
+from matmap_utils.benchmark import models as bmodels
+from matmap_utils.benchmark import obelix
+from matmap_utils.chapters import ch08_obelix_benchmark as ch08
+from matmap_utils.chapters import results
+from matmap_utils.chapters.results import Timer, write_metrics, write_table
+
+# %%
+NB = ch08.NB
+timer = Timer()
+viz.set_style()
+n_jobs = None if not n_jobs else int(n_jobs)
+if torch_threads:
+    torch.set_num_threads(int(torch_threads))
+
+# %% [markdown]
+# ## The task as OBELiX defines it
+#
+# Read from the dataset's own code (`NRC-Mila/OBELiX`, `obelix/utils.py` and
+# `benchmark/tuning.py`): the target is log10 of the conductivity in S/cm; the entries reported
+# only as "< 1E-10" (or "< 1E-8") S/cm are **kept with the value 10⁻¹⁵ S/cm** (target −15), not
+# dropped; entries without a CIF stay in the task (the composition baselines use them), and the
+# "CIF subset" of the test set are the entries whose CIF class is "Match" or "Close Match" — in this
+# release exactly the test entries with a CIF.
+
+# %%
+task = obelix.task_frame()
+train, test = obelix.split(task)
+summary = obelix.task_summary(task)
+display(
+    Markdown(
+        f"{summary['n_train']} training and {summary['n_test']} test entries "
+        f"({summary['n_train_cif']} and {summary['n_test_cif']} with a CIF); "
+        f"{summary['n_train_censored']} training and {summary['n_test_censored']} test entries are "
+        f"'< 1E-10' (target −15); {summary['n_test_superionic']} test entries have σ ≥ 10⁻⁴ S/cm; "
+        f"publications shared by train and test: {summary['n_shared_dois']}."
+    )
+)
+folds = bmodels.group_folds(train["group"], n_folds, seed)
+
+# %% [markdown]
+# ## The OBELiX baselines, reimplemented
+#
+# The paper's random forest and MLP see the unit-cell element amounts, the space-group number and
+# the six lattice parameters; their grids (`benchmark/tuning.py`) are used as they are in the paper
+# profile.  Cross-validation also chooses between those amounts and element fractions (our variant).
+# **Differences:** our folds keep publications apart (the paper's 5-fold CV was random), and the
+# MLP sees all inputs standardized (the paper standardized the lattice parameters only).
+
+# %%
+base_timer = Timer()
+selected = ch08.fit_baselines(task, baselines, size=grid_size, folds=folds, seed=seed, n_jobs=n_jobs)
+preds = ch08.predict_baselines(task, selected)
+t_baselines = base_timer.elapsed
+for kind, sel in selected.items():
+    display(
+        Markdown(f"`{kind}`: features `{sel.feature_set}`, {sel.params}, CV MAE {sel.cv_mae:.2f} ± {sel.cv_std:.2f}")
+    )
+
+# %% [markdown]
+# ## AtomSets on MEGNet V0–V3
+#
+# A structure is the set of its sites' MEGNet features (V0: the elemental embedding; V1–V3: the
+# outputs of the first three graph convolutions of the pretrained formation-energy model), passed
+# through per-site dense layers, a permutation-invariant readout and dense layers to one number,
+# trained here on log10 σ (L1 loss; `chapters/ch08` — the screening room's AtomSets network,
+# trained as a regressor).  **Entries without a CIF** have no structure: their V0 set is one
+# embedding row per element weighted by its amount in the cell composition, which is what a fully
+# ordered structure's V0 set reduces to.  V1–V3 exist only where a CIF exists, so the structure
+# model (its layer chosen by CV on the training entries with a CIF) falls back to the V0 model for
+# the test entries without one.
+
+# %%
+as_timer = Timer()
+sets, feat_fail = ch08.megnet_sets(task, megnet_layers, mode=megnet_mode, n_jobs=n_jobs)
+as_params = dict(
+    readout=atomsets_readout,
+    hidden=atomsets_hidden,
+    n_members=atomsets_members,
+    epochs=atomsets_epochs,
+    lr=atomsets_lr,
+    seed=seed,
+)
+as_preds, as_cv, best_layer = ch08.fit_atomsets(task, sets, as_params, n_folds=n_folds, seed=seed)
+preds.update(as_preds)
+t_atomsets = as_timer.elapsed
+display(as_cv.round(3))
+display(Markdown(f"CV chose V{best_layer} for the structure model; {len(feat_fail)} structures failed featurization."))
+
+# %% [markdown]
+# ## Gradient boosting on the SSE descriptor table
+#
+# López et al.'s structural–compositional descriptors (chapter 04's table, computed from the
+# CIFs with occupancy-weighted averages over disordered sites), with MEGNet's band gap and
+# formation energy and the 13 mechanical–elastic descriptors from MEGNet's bulk and shear moduli.
+# Histogram gradient boosting keeps missing descriptors as they are.  The table needs a structure,
+# so test entries without a CIF (and the few CIFs without Li sites) get the random forest's
+# prediction.
+
+# %%
+sse_timer = Timer()
+sse, sse_unusable = ch08.sse_table(task, megnet=sse_megnet, n_jobs=n_jobs)
+preds["sse_hgb"], sse_sel, sse_cols = ch08.fit_sse(
+    task, sse, preds["rf"], size=grid_size, n_folds=n_folds, seed=seed, n_jobs=n_jobs
+)
+t_sse = sse_timer.elapsed
+display(
+    Markdown(
+        f"{len(sse)} entries with descriptors ({len(sse_cols)} numeric columns); "
+        f"{int(sse_unusable['reason'].str.contains('Li sites').sum())} CIFs without Li sites left out; "
+        f"CV chose {sse_sel.params} (CV MAE {sse_sel.cv_mae:.2f} ± {sse_sel.cv_std:.2f})."
+    )
+)
+
+# %% [markdown]
+# ## Test-set scores
+#
+# Every model above was fixed before this cell.  MAE in log10 S/cm with percentile-bootstrap 95 %
+# intervals (test entries resampled, `core.bootstrap`); ΔMAE is the paired difference to the
+# reimplemented OBELiX random forest on the same resampled entries (negative: better than the RF).
+# "CV MAE (train)" is the cross-validation error that chose the configuration (the structure
+# models' on the training entries with a CIF).  The column "published MAE" is the OBELiX paper's
+# number for the same model family and subset: **not found** — the paper's benchmark table could
+# not be read from this project's sources, and no number is quoted that we cannot cite.
+
+# %%
+scores = ch08.score_all(task, preds, n_boot=n_boot, seed=seed)
+cv_mae = ch08.cv_summary(selected, as_cv, best_layer, sse_sel)
+display(ch08.display_table(scores, cv_mae, "regression"))
+
+# %% [markdown]
+# ### Classification view: σ ≥ 10⁻⁴ S/cm
+#
+# McHaffie et al. (chapter 06) classify "superionic" conductors at σ ≥ 10⁻⁴ S/cm.  The predicted
+# log10 σ is the score: AUC-PR ranks the test entries by it, MCC thresholds it at −4.
+
+# %%
+display(ch08.display_table(scores, cv_mae, "classification"))
+
+# %%
+fig = ch08.parity_figure(task, preds)
+results.savefig(fig, NB, "parity")
+plt.show()
+
+# %% [markdown]
+# ## Verdict
+
+# %%
+n_cens, share_rf = ch08.censored_share(task, preds["rf"])
+display(Markdown(ch08.verdict_text(scores)))
+display(
+    Markdown(
+        f"The {n_cens} test entries reported as '< 1E-10' (target −15) carry {100 * share_rf:.0f} % of "
+        f"the random forest's total absolute error; the MAE of each model on them and on the rest:"
+    )
+)
+display(ch08.censored_effect(task, preds).round(2))
+
+# %%
+display(Markdown(ch08.gap_text(scores, summary, share_rf)))
+
+# %%
+metrics = ch08.metrics_dict(
+    scores,
+    cv_mae,
+    {
+        **summary,
+        "best_layer": best_layer,
+        "megnet_mode": megnet_mode,
+        "censored_share_of_rf_error": share_rf,
+        "time_baselines_s": t_baselines,
+        "time_atomsets_s": t_atomsets,
+        "time_sse_s": t_sse,
+    },
+)
+write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+write_table(NB, "scores", scores)
+write_table(NB, "atomsets_cv", as_cv)
+display(Markdown(f"Wall time {timer.elapsed:.0f} s."))

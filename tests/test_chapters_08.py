@@ -1,0 +1,138 @@
+"""Chapter 08 glue: MEGNet V0 sets by structure and by composition, AtomSets regression, the table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from matmap_utils.chapters import ch08_obelix_benchmark as ch08
+from matmap_utils.screening.atomsets.features import v0_embedding, v0_matrix
+
+
+@pytest.fixture(scope="module")
+def table():
+    return v0_embedding()
+
+
+def _sets(mats, weights=None):
+    ids = [f"s{i}" for i in range(len(mats))]
+    weights = weights or [np.ones(len(m), np.float32) for m in mats]
+    return ch08.SetData(pd.Series(mats, index=ids), pd.Series(weights, index=ids), pd.Series("structure", index=ids))
+
+
+def test_composition_set_rows_and_weights(table):
+    m, w = ch08.composition_set("Li3.0P1.0S4.0", table)
+    assert m.shape == (3, table.shape[1])
+    order = {round(float(r[0]), 6): k for k, r in enumerate(m)}
+    assert sorted(w.tolist()) == [1.0, 3.0, 4.0]
+    assert np.allclose(m[order[round(float(table[3][0]), 6)]], table[3])  # Li is Z = 3
+    with pytest.raises(ValueError, match="Xx"):
+        ch08.composition_set("Xx2", table)
+
+
+@pytest.mark.parametrize("readout", ["mean", "set2set"])
+def test_composition_route_equals_structure_route_for_ordered_structures(table, readout):
+    """An ordered structure's V0 set (one row per site) and its composition set (one weighted row
+    per element) give the same AtomSets prediction: the readouts are weighted."""
+    li2o = Structure(Lattice.cubic(4.6), ["O", "Li", "Li"], [[0, 0, 0], [0.25, 0.25, 0.25], [0.75, 0.75, 0.75]])
+    licl = Structure(Lattice.cubic(5.1), ["Li", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
+    by_structure = _sets([v0_matrix(s, table) for s in (li2o, licl)])
+    comps = [ch08.composition_set(f, table) for f in ("Li2O1", "Li1Cl1")]
+    by_composition = _sets([c[0] for c in comps], [c[1] for c in comps])
+    torch.set_num_threads(1)
+    reg = ch08.AtomSetsRegressor(readout=readout, n_members=2, epochs=3, hidden=8, seed=1)
+    reg.fit(by_structure, [-3.0, -7.0])
+    assert np.allclose(reg.predict(by_structure), reg.predict(by_composition), atol=1e-5)
+
+
+def _toy_regression(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    mats, y = [], []
+    for _ in range(n):
+        k = int(rng.integers(2, 7))
+        m = rng.normal(size=(k, 4)).astype(np.float32)
+        mats.append(m)
+        y.append(-6.0 + 3.0 * m[:, 0].mean())
+    return _sets(mats), np.array(y)
+
+
+def test_atomsets_regressor_learns_a_set_function_and_is_deterministic():
+    torch.set_num_threads(1)
+    data, y = _toy_regression()
+    tr, te = data.subset(data.matrices.index[:72]), data.subset(data.matrices.index[72:])
+    reg = ch08.AtomSetsRegressor(readout="mean", n_members=2, epochs=60, hidden=16, lr=3e-3, seed=0)
+    pred = reg.fit(tr, y[:72]).predict(te)
+    baseline = np.mean(np.abs(y[72:] - np.median(y[:72])))
+    assert np.mean(np.abs(pred - y[72:])) < 0.5 * baseline
+    again = ch08.AtomSetsRegressor(readout="mean", n_members=2, epochs=60, hidden=16, lr=3e-3, seed=0)
+    assert np.allclose(again.fit(tr, y[:72]).predict(te), pred)
+
+
+def test_cv_atomsets_table():
+    torch.set_num_threads(1)
+    data, y = _toy_regression(n=40)
+    ys = pd.Series(y, index=data.matrices.index)
+    folds = [(np.arange(20, 40), np.arange(20)), (np.arange(20), np.arange(20, 40))]
+    cv = ch08.cv_atomsets({0: data, 2: data}, ys, folds, dict(n_members=1, epochs=2, hidden=8))
+    assert cv["layer"].tolist() == [0, 2] and (cv["cv_mae"] > 0).all()
+
+
+def _scores():
+    rows = []
+    for subset in ("whole", "cif"):
+        for model, mae in (
+            ("median", 2.5),
+            ("rf", 1.5),
+            ("atomsets_v0", 1.9),
+            ("atomsets_struct", 1.4),
+            ("sse_hgb", 1.7),
+        ):
+            r = {"model": model, "subset": subset, "coverage": "10/10", "n": 10, "mae": mae}
+            r.update({"mae_lo": mae - 0.3, "mae_hi": mae + 0.3, "auc_pr": 0.7, "auc_pr_lo": 0.6, "auc_pr_hi": 0.8})
+            r.update({"mcc": 0.4, "mcc_lo": 0.2, "mcc_hi": 0.6})
+            if model != "rf":
+                r.update({"d_mae": mae - 1.5, "d_mae_lo": mae - 1.8, "d_mae_hi": mae - 1.2})
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def test_tables_text_and_metrics_carry_every_row():
+    scores = _scores()
+    cv = {"median": 2.4, "rf": 1.4, "atomsets_v0": 1.8, "atomsets_struct": 1.6, "sse_hgb": 1.5}
+    reg = ch08.display_table(scores, cv, "regression")
+    assert len(reg) == 5 and (reg["published MAE (all)"] == "not found").all()
+    assert reg.loc[ch08.MODEL_NAMES["rf"], "MAE (CIF)"] == "1.50 [1.20, 1.80]"
+    assert reg.loc[ch08.MODEL_NAMES["rf"], "ΔMAE vs RF (CIF)"] == "–"
+    cls = ch08.display_table(scores, cv, "classification")
+    assert list(cls.columns) == ["AUC-PR (all)", "MCC (all)", "AUC-PR (CIF)", "MCC (CIF)"]
+    with pytest.raises(ValueError, match="unknown view"):
+        ch08.display_table(scores, cv, "ranking")
+    text = ch08.verdict_text(scores)
+    assert "1.40 [1.10, 1.70]" in text and "indistinguishable from" in text and "not found" in text
+    m = ch08.metrics_dict(scores, cv, {"n_test": 10})
+    for model in cv:
+        for subset in ("whole", "cif"):
+            assert f"{model}_{subset}_mae_lo" in m and f"{model}_{subset}_published_mae" in m
+    assert m["rf_whole_d_mae"] is None and m["atomsets_struct_cif_d_mae"] == pytest.approx(-0.1)
+    assert m["sse_hgb_cv_mae"] == 1.5 and "not found" in m["published_source"]
+
+
+def test_censored_share_and_effect():
+    task = pd.DataFrame(
+        {"split": "test", "target": [-15.0, -3.0, -5.0], "censored": [True, False, False], "cif_subset": True},
+        index=["a", "b", "c"],
+    )
+    pred = pd.Series([-6.0, -4.0, -5.0], index=task.index)
+    n, share = ch08.censored_share(task, pred)
+    assert n == 1 and share == pytest.approx(9.0 / 10.0)
+    eff = ch08.censored_effect(task, {"rf": pred})
+    assert eff.loc["rf", "censored"] == 9.0 and eff.loc["rf", "measured"] == 0.5
+
+
+def test_gap_text_numbers_are_computed():
+    summary = {"n_test": 121, "n_test_cif": 67, "n_test_censored": 8, "n_train_cif": 254}
+    text = ch08.gap_text(_scores(), summary, 0.24)
+    assert "0.30 log10 S/cm" in text and "24 %" in text and "7 % of the entries" in text and "254" in text
