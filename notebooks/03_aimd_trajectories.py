@@ -94,14 +94,36 @@ display(Markdown(ch03.disorder_text(ratios)))
 # %% [markdown]
 # ## LGPS at 600 K and Na3PS4 at 800 K
 #
-# LGPS conducts Li mainly along 1D channels parallel to *c*; the x/y/z components of D (MSD_α =
-# 2D_α τ, Cartesian axes = lattice axes for this tetragonal cell) should show it. Cubic Na3PS4 is
-# a 3D Na conductor. Both runs come from `pymatgen-analysis-diffusion`'s test data; the
-# framework drift (mean displacement of the non-mobile atoms) is removed, as pymatgen does.
+# Both runs come from `pymatgen-analysis-diffusion`'s test data (positions only).
+#
+# ### Is the frame interval right? An equipartition check
+#
+# Without stored velocities, finite differences of positions give velocities whose kinetic
+# energy must match the thermostat temperature when frames are one MD step apart, and fall below
+# it when frames are sparse (vibrations average out). This tests the time metadata of a file,
+# which sets the time axis of D; a run whose interval cannot be decided is excluded.
 
 # %%
 other = ch03.other_runs(runs_all)
 other_trajs, _ = ch03.read_runs(other, n_jobs=1)
+checks = runs.equipartition_check(other, other_trajs)
+other_trajs, decisions = ch03.correct_intervals(other, other_trajs)
+keep = [t is not None for t in other_trajs]
+other, other_trajs = other[keep], [t for t in other_trajs if t is not None]
+display(checks)
+display(decisions)
+display(Markdown(ch03.equipartition_text(checks, decisions)))
+
+
+# %% [markdown]
+# ### Components of D
+#
+# LGPS conducts Li mainly along 1D channels parallel to *c*; the x/y/z components of D (MSD_α =
+# 2D_α τ, Cartesian axes = lattice axes for this tetragonal cell) should show it. Cubic Na3PS4 is
+# a 3D Na conductor. The framework drift (mean displacement of the non-mobile atoms) is removed,
+# as pymatgen does. Times are the corrected ones.
+
+# %%
 per_run_o, per_cond_o, curves_o = runs.condition_table(other, other_trajs, ["system"], drift=True)
 fig = ch03.plot_msd_components(per_cond_o, curves_o)
 per_cond_o[ch03.OTHER_COLUMNS]
@@ -109,20 +131,6 @@ per_cond_o[ch03.OTHER_COLUMNS]
 
 # %%
 display(Markdown(ch03.components_text(per_cond_o)))
-
-
-# %% [markdown]
-# ### Is the frame interval right? An equipartition check
-#
-# Without stored velocities, finite differences of positions give velocities whose kinetic
-# energy must match the thermostat temperature when frames are one MD step apart, and fall far
-# below it when frames are sparse (vibrations average out). This tests the time metadata of a
-# file, which sets the time axis of D.
-
-# %%
-checks = runs.equipartition_check(other, other_trajs)
-display(checks)
-display(Markdown(ch03.equipartition_text(checks, per_cond_o)))
 
 
 # %% [markdown]
@@ -226,9 +234,9 @@ if len(gen_ok):
 # (800 K) and the generated runs. Vibrational columns need resolved spectra: they are left empty
 # when the frames are too sparse (Nyquist frequency below 60 meV — the argyrodites' 100 fs frames
 # give 20.7 meV), and for the two pymatgen test runs they come from finite differences
-# (`velocities_from_file = False`). When finite-difference velocities give a kinetic
-# temperature outside 0.5–1.5× the stated one, the time metadata cannot be trusted and the
-# vibrational columns are left empty (`time_metadata_suspect`; LGPS, see above).
+# (`velocities_from_file = False`) at the frame interval decided above (LGPS corrected to one MD
+# step per frame). When finite-difference velocities give a kinetic temperature outside 0.5–1.5×
+# the stated one, the vibrational columns are left empty (`time_metadata_suspect`).
 
 # %%
 desc = ch03.descriptor_table(argy, argy_trajs, per_cond, other, other_trajs, gen_ok, diffusive_threshold_A)
@@ -246,6 +254,7 @@ metrics = ch03.metrics(
     per_cond=per_cond,
     per_cond_o=per_cond_o,
     checks=checks,
+    decisions=decisions,
     ratios=ratios,
     cmp=cmp,
     argy_trajs=argy_trajs,

@@ -134,6 +134,9 @@ def test_metrics_of_chapter_03():
         per_cond=per_cond,
         per_cond_o=per_cond_o,
         checks=checks,
+        decisions=pd.DataFrame(
+            {"system": ["Li10GeP2S12"], "decision": ["corrected"], "dt_fs": [2.0], "implied_dt_fs": [1.98]}
+        ),
         ratios={"Li6PS5Cl": (2.0, 1.5), "Li6PS5I": (3.0, 1.0)},
         cmp=cmp,
         argy_trajs=[1, None, 2],
@@ -147,6 +150,11 @@ def test_metrics_of_chapter_03():
     assert m["pymatgen_rel_diff_median_abs"] == pytest.approx(0.2)  # the unresolved third row is left out
     assert m["n_argyrodite_runs"] == 2 and m["n_generated_runs"] == 0
     assert "kinisi_rel_diff" not in m and "Ea_eV" not in m
+    assert m["frame_interval_decisions"]["Li10GeP2S12"] == {
+        "decision": "corrected",
+        "dt_fs": 2.0,
+        "implied_dt_fs": 1.98,
+    }
 
 
 def test_vdos_figures_use_the_hottest_run_of_each_material():

@@ -99,11 +99,16 @@ def test_disordered_sites_use_the_occupancy_weighted_embedding():
 
 
 def test_elastic_descriptors_of_li2o_from_the_moduli(ref, structures):
-    """Li2O: MEGNet gives K ≈ 79 GPa, G ≈ 73 GPa; experiment (Hull et al., J. Nucl. Mater. 160,
-    125, 1988): K = 81.8 GPa, G = 80.5 GPa — within MEGNet's test error (0.05 / 0.08 in log10)."""
+    """Li2O: MEGNet's K and G against the VRH average of the measured single-crystal constants
+    (Hull et al. 1988, :data:`matmap_utils.transport.elastic.EXPERIMENTAL_LI`) — within twice
+    MEGNet's test error (0.05 / 0.08 in log10)."""
+    from matmap_utils.transport.elastic import EXPERIMENTAL_LI, cubic_vrh
+
+    exp = next(e for e in EXPERIMENTAL_LI if e["material"] == "Li2O")
+    K_exp, G_exp = cubic_vrh(*exp["cij"])
     i = next(k for k, d in ref["extra_structures"].items() if d["formula"] == "Li2O")
     pred = pd.DataFrame({TARGETS[n]: load_model(n).predict([structures[i]])[TARGETS[n]] for n in ("log10K", "log10G")})
     moduli = moduli_gpa(pred).iloc[0]
-    assert abs(np.log10(moduli["K_VRH_GPa"] / 81.8)) < 0.1 and abs(np.log10(moduli["G_VRH_GPa"] / 80.5)) < 0.16
+    assert abs(np.log10(moduli["K_VRH_GPa"] / K_exp)) < 0.1 and abs(np.log10(moduli["G_VRH_GPa"] / G_exp)) < 0.16
     d = elastic_descriptors(moduli["K_VRH_GPa"], moduli["G_VRH_GPa"], structures[i].density).iloc[0]
-    assert 0.1 < d["poisson_ratio"] < 0.2 and d["v_longitudinal_km_s"] > d["v_transverse_km_s"] > 5.0
+    assert 0.1 < d["poisson_ratio"] < 0.25 and d["v_longitudinal_km_s"] > d["v_transverse_km_s"] > 5.0

@@ -113,12 +113,14 @@ def harmonic_vs_anharmonic(
     *,
     group: str = "material",
     categorical: Sequence[str] = ("specie",),
+    static: Sequence[str] = (),
     max_iter: int = 500,
     seed: int = 0,
 ) -> tuple[dict[str, float], list[str]]:
     """Leave-one-``group``-out MAPE (Eq. 8) of the paper's MLP for each target of an MD table, with
-    the other vibrational descriptors and log10 D as inputs (``"<target>_anharmonic"``) and with the
-    temperature only (``"<target>_harmonic"``) — the with/without comparison of López et al. Sec. 3.3.
+    the other vibrational descriptors and log10 D as inputs (``"<target>_anharmonic"``) and without
+    them (``"<target>_harmonic"``: temperature and the ``static`` zero-temperature descriptors, every
+    other input kept) — the with/without comparison of López et al. Sec. 2.3.
 
     Targets missing from ``frame`` are skipped; a target known for fewer than 3 groups gets a note
     instead of a model. Returns ``({"<target>_<inputs>": MAPE}, notes)``.
@@ -130,8 +132,9 @@ def harmonic_vs_anharmonic(
         if sub[group].nunique() < 3:
             notes.append(f"{tgt}: values for {sub[group].nunique()} material(s) only — no MLP.")
             continue
-        anh = ["temperature_K"] + [c for c in list(vibrational) + ["log10_D"] if c != tgt]
-        for name, inputs in (("anharmonic", anh), ("harmonic", ["temperature_K"])):
+        harm = ["temperature_K"] + list(static)
+        anh = harm + [c for c in list(vibrational) + ["log10_D"] if c != tgt]
+        for name, inputs in (("anharmonic", anh), ("harmonic", harm)):
             _, m = mlp_group_cv(sub, tgt, inputs, list(categorical), group, max_iter=max_iter, seed=seed)
             out[f"{tgt}_{name}"] = m["mape"]
     return out, notes

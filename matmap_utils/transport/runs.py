@@ -300,3 +300,53 @@ def arrhenius_table(
         f"D_{int(extrapolate_K)}K_cm2_s",
     ]
     return pd.DataFrame(rows, columns=cols)
+
+
+def frame_interval_decision(traj: Trajectory, *, tolerance: tuple[float, float] = (0.5, 1.5)) -> dict:
+    """Decide a position-only trajectory's frame interval from the physics (equipartition).
+
+    Finite-difference velocities over an interval Δt give a kinetic temperature that scales as
+    1/Δt² while the frames resolve the vibrations, so the interval at which they would give the
+    stated thermostat temperature T is Δt* = Δt_stated √(T_kin(Δt_stated) / T).  The stated
+    interval is kept when T_kin/T lies within ``tolerance``; otherwise the candidate k × (MD time
+    step), k = 1 … stride, nearest to Δt* is taken if it passes the same test (``"corrected"``), and
+    the run is ``"excluded"`` when none does.  Runs with stored velocities are ``"kept"``.
+    Returns ``{"decision", "stated_dt_fs", "implied_dt_fs", "dt_fs", "T_kinetic_K"}`` (T at ``dt_fs``).
+    """
+    out = {"stated_dt_fs": traj.dt_fs, "stated_T_K": traj.temperature_K}
+    if traj.velocities is not None or not traj.temperature_K:
+        return {**out, "decision": "kept", "implied_dt_fs": np.nan, "dt_fs": traj.dt_fs, "T_kinetic_K": np.nan}
+    t_kin = kinetic_temperature(traj)["all"]
+    implied = traj.dt_fs * np.sqrt(t_kin / traj.temperature_K)
+    lo, hi = tolerance
+    if lo < t_kin / traj.temperature_K < hi:
+        return {**out, "decision": "kept", "implied_dt_fs": implied, "dt_fs": traj.dt_fs, "T_kinetic_K": t_kin}
+    step = traj.timestep_fs or traj.dt_fs
+    cands = step * np.arange(1, max(int(traj.stride or 1), 1) + 1)
+    best = float(cands[np.argmin(np.abs(cands - implied))])
+    t_best = t_kin * (traj.dt_fs / best) ** 2
+    ok = lo < t_best / traj.temperature_K < hi
+    return {
+        **out,
+        "decision": "corrected" if ok else "excluded",
+        "implied_dt_fs": implied,
+        "dt_fs": best if ok else np.nan,
+        "T_kinetic_K": t_best if ok else t_kin,
+    }
+
+
+def retimed(traj: Trajectory, dt_fs: float) -> Trajectory:
+    """The same frames with frame interval ``dt_fs`` (stride 1 if ``dt_fs`` is the MD time step)."""
+    stride = int(round(dt_fs / traj.timestep_fs)) if traj.timestep_fs else None
+    return Trajectory(
+        traj.species,
+        traj.lattice,
+        traj.positions,
+        dt_fs,
+        traj.temperature_K,
+        traj.velocities,
+        traj.source,
+        traj.timestep_fs,
+        stride,
+        {**traj.meta, "stated_dt_fs": traj.dt_fs},
+    )

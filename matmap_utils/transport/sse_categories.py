@@ -19,6 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from matmap_utils.transport.elastic import COLUMNS as ELASTIC_COLUMNS
+from matmap_utils.transport.elastic import DESCRIPTIONS as ELASTIC_DESCRIPTIONS
+
 CATEGORY_NAMES = {
     "M-E": "mechanical–elastic",
     "D-V": "diffusive–vibrational",
@@ -104,6 +107,8 @@ OPTIONAL_CATEGORIES = {
     "bvse_barrier_1d": "D-V",
     "bvse_barrier_2d": "D-V",
     "bvse_barrier_3d": "D-V",
+    # the 13 M–E descriptors of Table 1 from MEGNet's K and G (matmap_utils.transport.elastic)
+    **{c: "M-E" for c in ELASTIC_COLUMNS},
 }
 
 
@@ -147,6 +152,7 @@ SUBCATEGORIES: dict[str, str] = {
     "megnet_band_gap": "electronic (MEGNet)",
     "megnet_formation_energy": "electronic (MEGNet)",
     **{c: "migration (BVSE)" for c in ("bvse_barrier_1d", "bvse_barrier_2d", "bvse_barrier_3d")},
+    **{c: "elastic (MEGNet)" for c in ELASTIC_COLUMNS},
 }
 
 
@@ -184,7 +190,7 @@ def category_table(columns: Iterable[str] | None = None) -> pd.DataFrame:
                 "descriptor": c,
                 "category": cat,
                 "category_name": CATEGORY_NAMES.get(cat, cat),
-                "description": DESCRIPTORS.get(c, (cat, ""))[1],
+                "description": DESCRIPTORS.get(c, (cat, ELASTIC_DESCRIPTIONS.get(c, "")))[1],
             }
         )
     return pd.DataFrame(rows)

@@ -106,3 +106,23 @@ def join_md_descriptors(
         f"added: {len(agg.columns)} MD columns at {t_window[0]:.0f}–{t_window[1]:.0f} K for {n} "
         f"materials (matched by reduced formula to {len(agg)} simulated systems)"
     )
+
+
+def at_temperature(frame: pd.DataFrame, t_window: tuple[float, float] = (400.0, 600.0)) -> pd.DataFrame:
+    """The runs of an :func:`md_frame` at ``t_window[0] ≤ T ≤ t_window[1]`` (López et al.'s
+    500 ± 100 K): the selection rule of the MD correlogram, so that temperature does not confound it."""
+    return frame[frame["temperature_K"].between(*t_window)]
+
+
+def join_static(frame: pd.DataFrame, table: pd.DataFrame, columns) -> tuple[pd.DataFrame, list[str]]:
+    """The zero-temperature (non-MD) descriptors ``columns`` of the structure table, averaged over
+    its entries with the same reduced formula, joined to every run of an :func:`md_frame`
+    (``static_*`` columns; NaN for materials not in the table).  The "harmonic" MLP of López et al.
+    keeps these inputs and drops only the AIMD ones."""
+    rf = table["formula"].map(_reduced)
+    agg = table[list(columns)].groupby(rf.values).mean()
+    agg.columns = [f"static_{c}" for c in agg.columns]
+    joined = agg.reindex(frame["material"].values)
+    joined.index = frame.index
+    keep = [c for c in joined.columns if joined[c].notna().any()]
+    return pd.concat([frame, joined[keep]], axis=1), keep
