@@ -15,12 +15,12 @@
 # %% [markdown]
 # # Principal components and classes of solid electrolytes
 #
-# López et al. (Mater. Horiz. 10, 1757, 2023) reduce their 54 descriptors with principal component
-# analysis — which descriptor categories carry the variance (Fig. 4) — and classify their 61
+# López et al. {cite}`lopez2023universal` reduce their descriptors with principal component
+# analysis — which descriptor categories carry the variance (Fig. 4) — and classify their
 # materials with k-means in the PC1–PC2 and PC1–PC2–PC3 spaces (Fig. 5), choosing k with the elbow
 # and silhouette methods. They conclude that elastic and vibrational descriptors, not the mobile ion
-# species, organise the classes. Here the same analysis runs on the descriptor table of the
-# correlogram chapter (OBELiX structures with measured conductivities).
+# species, organise the classes. Here the same analysis runs on the descriptor table of
+# [the correlogram chapter](04_correlograms.ipynb) (OBELiX structures with measured conductivities).
 
 # %% tags=["parameters"]
 profile = "paper"
@@ -43,7 +43,7 @@ from matmap_utils.chapters import ch05_claims as claims
 from matmap_utils.chapters import ch05_clustering as ch05
 from matmap_utils.chapters.results import Timer, savefig, write_metrics, write_table
 from matmap_utils.transport import clustering as cl
-from matmap_utils.viz import set_style, show_plotly
+from matmap_utils.viz import format_table, set_style, show_plotly
 
 set_style()
 timer = Timer()
@@ -54,7 +54,7 @@ ks = list(range(int(k_min), int(k_max) + 1))
 # %% [markdown]
 # ## The descriptor matrix
 #
-# The numeric descriptors of notebook 04's table, without the conductivity (kept aside to judge
+# The numeric descriptors of [chapter 04](04_correlograms.ipynb)'s table, without the conductivity (kept aside to judge
 # the classes afterwards) and without the space-group *number* (a label, not a quantity; the number
 # of symmetry operations stays). Descriptors missing for most materials (BVSE barriers exist only for
 # ordered structures, MD descriptors only for simulated systems) are left out; the few remaining
@@ -66,7 +66,7 @@ prep = ch05.descriptor_matrix(table, max_missing)
 Z = prep.X
 display(Markdown(ch05.matrix_text(prep)))
 cats, subcats = ch05.category_maps(Z.columns)
-display(pd.Series(cats).value_counts().rename("descriptors per category").to_frame())
+format_table(pd.Series(cats).value_counts().rename("descriptors").rename_axis("category").to_frame())
 
 
 # %% [markdown]
@@ -79,14 +79,14 @@ fig, by_sub = ch05.plot_pca(res, subcats, n_show)
 savefig(fig, NB, "fig4_pca")
 plt.show()
 by_cat = cl.loadings_by_category(res.loadings.iloc[:n_show], cats, all_categories=["M-E", "D-V", "S-C"])
-display(by_cat.round(3))
+display(format_table(by_cat.rename_axis("PC")))
 display(
     Markdown(
         "A group's share is only informative against what it would get if every descriptor "
         "loaded equally (its fraction of the descriptors):"
     )
 )
-display(ch05.shares_against_baseline(by_sub, subcats).round(3))
+display(format_table(ch05.shares_against_baseline(by_sub, subcats).rename_axis("descriptor group")))
 
 
 # %%
@@ -97,8 +97,8 @@ display(Markdown(ch05.pca_text(res)))
 # ## Choosing k: elbow, silhouette and stability
 #
 # As in the paper, k-means runs in the space of the leading principal components: PC1–PC2 (Fig. 5a)
-# and PC1–PC2–PC3 (Fig. 5b). For k = 2…12 we record the inertia (elbow, located objectively with the
-# Kneedle maximum-distance rule), the silhouette score, and the stability of the partition: mean
+# and PC1–PC2–PC3 (Fig. 5b). For every k from `k_min` to `k_max` we record the inertia (elbow,
+# located objectively with the Kneedle maximum-distance rule), the silhouette score, and the stability of the partition: mean
 # adjusted Rand index (ARI) between single-initialisation runs with different seeds, and between the
 # full-data partition and partitions fitted on bootstrap resamples.
 
@@ -113,14 +113,14 @@ plt.show()
 # %%
 choice = {name: cl.choose_k(scan, min_ari=min_ari) for name, scan in scans.items()}
 k_chosen, why = choice["PC1–PC2"]
-display(scans["PC1–PC2"].round(3))
+display(format_table(scans["PC1–PC2"]))
 display(Markdown(ch05.choice_text(choice, k_chosen)))
 
 
 # %% [markdown]
 # ## Fig. 5 analogue: the classes in PC space
 #
-# Clusters are numbered 1…k along PC1 of their centroid; the number is drawn at the centroid, as in
+# Clusters are numbered along PC1 of their centroid, from the lowest; the number is drawn at the centroid, as in
 # the paper.
 
 # %%
@@ -143,10 +143,10 @@ fam = ch05.family_labels(table)
 tabs = {}
 for name, km in (("PC1–PC2", km2), ("PC1–PC2–PC3", km3)):
     tabs[name], comp_fam = ch05.membership(km, table, fam)
-    display(Markdown(f"### {name}: population by majority anion, superionic fraction (σ ≥ 1e-4 S/cm)"))
-    display(tabs[name].round(2))
+    display(Markdown(f"### {name}: population by majority anion and superionic fraction"))
+    display(format_table(tabs[name]))
     display(Markdown(f"### {name}: population by OBELiX family"))
-    display(comp_fam)
+    display(format_table(comp_fam))
 
 
 # %%
@@ -160,7 +160,7 @@ plt.show()
 #
 # The profile of a class is the mean z-score of every descriptor over its members (positive:
 # above the average material). The agreement between the classes and the chemistry labels is
-# measured with the ARI and the adjusted mutual information (AMI; 0 = no relation, 1 = identical).
+# measured with the ARI and the adjusted mutual information (AMI; zero: no relation, one: identical).
 
 # %%
 prof = cl.cluster_profiles(Z, km2.labels)
@@ -174,24 +174,25 @@ display(Markdown(ch05.classes_text(prof, summ, tabs["PC1–PC2"], agree)))
 # %% [markdown]
 # ## The paper's claims, tested
 #
-# López et al. say that PC1 is "elastic–vibrational", PC2 "vibrational" and PC3 "structural" with
-# ≈ 4 % of the variance (Fig. 4, Sec. 2.5); that the elbow and silhouette methods give k = 6; and that
-# the mobile-ion families do not organise the classes (Li-based SSEs in 4 of 6 clusters, shared with
-# Na, halide and O conductors; Fig. 5). Our materials are all Li conductors, so OBELiX families and
+# López et al. {cite}`lopez2023universal` say that PC1 is "elastic–vibrational", PC2
+# "vibrational" and PC3 "structural" with a small share of the variance (Fig. 4); that the elbow
+# and silhouette methods choose their k; and that the mobile-ion families do not organise the
+# classes (Li-based SSEs spread over several clusters, shared with Na, halide and O conductors;
+# Fig. 5) — the paper's numbers are in the table's `paper` column. Our materials are all Li conductors, so OBELiX families and
 # anion classes stand in for the mobile-ion families. Each claim gets our value, a 95 % CI from
 # resampling materials (the PCA refitted on each resample for the loadings), n and a computed
-# verdict with its rule; the M–E descriptors now come from MEGNet's moduli (notebook 04), the D–V
+# verdict with its rule; the M–E descriptors come from MEGNet's moduli (chapter 04), the D–V
 # ones are mostly missing (BVSE for ordered structures only, MD for a few simulated systems).
-# Caveat on PC1: the 13 M–E columns are functions of only three numbers (K, G, ρ), so they are
-# strongly collinear and load together on one axis — as the paper's 13, derived from one elastic
+# Caveat on PC1: the M–E columns are functions of only three numbers (K, G, ρ), so they are
+# strongly collinear and load together on one axis — as the paper's, derived from one elastic
 # tensor each, do too; the share against the equal-loading baseline is printed with each row.
 
 # %%
 pca_rows = claims.pca_claims(Z, cats, n_boot=n_boot_ci, seed=seed)
 class_rows = claims.class_claims(km2.labels, table, k_chosen, why, fam, n_boot=n_boot_ci, seed=seed)
 claims_tab = claims.claims_table(pca_rows, class_rows)
-display(claims_tab)
-display(Markdown(f"Verdicts: {claims_tab['verdict'].value_counts().to_dict()}."))
+display(format_table(claims_tab, rename={"ci_lo": "95 % CI low", "ci_hi": "95 % CI high"}))
+display(Markdown(ch05.claims_text(claims_tab)))
 
 
 # %%
@@ -204,5 +205,11 @@ write_table(NB, "claims", claims_tab)
 metrics = ch05.metrics(Z, res, choice, km2, km3, stab, agree, by_sub)
 metrics["claims"] = claims.claims_metrics(claims_tab)
 metrics["by_category_pc1_pc3"] = by_cat.iloc[:3].round(4).to_dict(orient="index")
-write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
-display(Markdown(f"Wall time: {timer.elapsed:.0f} s."))
+_ = write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+
+
+# %% [markdown]
+# ## What we found
+
+# %%
+display(Markdown(ch05.found_text(res, k_chosen, claims_tab, agree)))

@@ -12,12 +12,14 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from matmap_utils.chapters import ch03_aimd_trajectories as ch03
+from matmap_utils.chapters import ch03_figures as ch03fig
 from matmap_utils.chapters import ch04_correlograms as ch04
 from matmap_utils.chapters import ch05_clustering as ch05
 from matmap_utils.chapters.results import write_table
 from matmap_utils.data.trajectories import Trajectory
 from matmap_utils.transport import clustering as cl
 from matmap_utils.transport.vibrations import VDOS
+from matmap_utils.viz import legibility_problems
 
 
 @pytest.fixture(autouse=True)
@@ -166,12 +168,75 @@ def test_vdos_figures_use_the_hottest_run_of_each_material():
         }
 
     spectra = {("A", 600.0): sp(1.0), ("A", 800.0): sp(2.0), ("B", 600.0): sp(1.0)}
-    assert {m: T for m, (T, _) in ch03._hottest(spectra).items()} == {"A": 800.0, "B": 600.0}
-    fig = ch03.plot_vdos_species(spectra)
-    assert [ax.get_title() for ax in fig.axes] == ["A 800 K: VDOS per species", "B 600 K: VDOS per species"]
+    assert {m: T for m, (T, _) in ch03fig.hottest(spectra).items()} == {"A": 800.0, "B": 600.0}
+    fig = ch03fig.plot_vdos_species(spectra)
+    assert [ax.get_title() for ax in fig.axes] == ["A, 800 K", "B, 600 K"]
     assert len(fig.axes[0].lines) == 4  # Li, S, all, the 30 meV marker
-    fig = ch03.plot_vdos_diffusive(spectra)
-    assert [line.get_label() for line in fig.axes[0].lines] == ["non-diffusive ions (4)", "diffusive ions (4)"]
+    assert legibility_problems(fig) == []
+    fig = ch03fig.plot_vdos_diffusive(spectra)
+    assert [line.get_label() for line in fig.axes[0].lines] == ["non-diffusive (4 ions)", "diffusive (4 ions)"]
+    assert legibility_problems(fig) == []
+
+
+def _generated_rows() -> pd.DataFrame:
+    rows = []
+    for k, mat in enumerate(["LGPS", "Li3PS4", "Li7P3S11"]):
+        for T in (600.0, 800.0, 1000.0):
+            x = T / 1000
+            rows.append(
+                {
+                    "system": mat,
+                    "temperature_K": T,
+                    "D_cm2_s": 1e-5 * np.exp(-0.2 / (8.617e-5 * T)) * (k + 1),
+                    "D_err_cm2_s": 1e-7,
+                    "framework_mobile": T > 900 and k == 2,
+                    "omega_mean_meV": 25 + x,
+                    "omega30_meV": 14 + x,
+                    "omega30_meV_d": 16 + x,
+                    "omega30_meV_nd": 13 + x,
+                    "Evib_meV_atom": 200 * x,
+                    "Fvib_meV_atom": -300 * x,
+                    "Svib_kB_atom": 6 + x,
+                    "Cv_kB_atom": 2.9 + 0.05 * x,
+                    "theta_D_K": 450 + 10 * x,
+                    "lindemann": 0.2 + 0.1 * x,
+                    "duration_ps": 4.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_chapter_03_figures_are_legible_at_the_book_width():
+    gen = _generated_rows()
+    fig = ch03fig.plot_descriptors_vs_T(gen)
+    assert len(fig.axes) == len(ch03fig.DESC_PANELS) and legibility_problems(fig) == []
+    arr = pd.DataFrame([{"system": "LGPS", "Ea_eV": 0.2, "Ea_err_eV": 0.05, "D0_cm2_s": 1e-3, "n_points": 3}])
+    assert legibility_problems(ch03fig.plot_arrhenius(gen, arr)) == []
+    lag = np.linspace(0, 5, 20)
+    curves = {
+        (m, T): {"lag_ps": lag, "msd": lag * T / 100, "msd_P": lag * 0.01}
+        for m, T in zip(gen["system"], gen["temperature_K"])
+    }
+    assert legibility_problems(ch03fig.plot_generated_msd(gen, curves)) == []
+
+
+def test_found_text_of_chapter_03_states_the_ratios_with_errors():
+    per_cond = pd.DataFrame(
+        {
+            "system": ["Li6PS5I", "Li6PS5I", "Li6PS5Cl", "Li6PS5Cl"],
+            "disorder": [0.0, 100.0, 0.0, 100.0],
+            "D_cm2_s": [1e-6, 4e-6, 2e-6, 2.2e-6],
+            "D_err_cm2_s": [1e-7, 4e-7, 2e-7, 2.2e-7],
+            "n_runs": [5, 5, 6, 6],
+        }
+    )
+    per_cond_o = pd.DataFrame({"system": ["Li10GeP2S12"], "Dx_cm2_s": [1.0], "Dy_cm2_s": [1.0], "Dz_cm2_s": [3.0]})
+    cmp = pd.DataFrame({"D_ours": [1.0, 2.0], "D_ours_err": [0.1, 0.1], "ours/pymatgen-1": [0.1, -0.3]})
+    text = ch03.found_text(per_cond, per_cond_o, cmp, None, pd.DataFrame())
+    assert "by 4.0 ± 0.6 in Li6PS5I" in text and "by 1.1 ± 0.2 in Li6PS5Cl" in text
+    assert "resolved beyond two standard errors in Li6PS5I" in text and "5–6 runs" in text
+    assert "3.0×" in text and "20.0%" in text
+    assert 3 <= text.count("\n- ") + 1 <= 6
 
 
 # ---------------------------------------------------------------------------------------- ch04

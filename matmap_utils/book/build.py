@@ -14,6 +14,7 @@ from matmap_utils.book.execute import execute_notebook, recorded_seconds
 from matmap_utils.book.pages import write_generated_pages
 from matmap_utils.chapters.declarations import execution_order
 from matmap_utils.core.paths import repo_root
+from matmap_utils.viz import write_plotly_js
 
 
 def toc_notebooks() -> list[str]:
@@ -64,6 +65,7 @@ def execute_all(profile: str = "paper", *, force: bool = False, stems: list[str]
     resumes: finished notebooks are skipped by their stamps, and the interrupted one reuses every
     intermediate it had cached."""
     stems = execution_order(stems or toc_notebooks())
+    write_plotly_js()  # pages then load the book's one copy instead of inlining 4.6 MB each
     expected = expected_seconds(stems, profile)
     t_build = time.perf_counter()
     timings = []

@@ -44,7 +44,11 @@ TARGET_NOTE = {
 }
 
 
-def verdict(paper: float, lo: float, hi: float, n: int, min_n: int = 8) -> str:
+#: fewest materials a quoted correlation is tested on (below: "not testable here")
+MIN_N = 8
+
+
+def verdict(paper: float, lo: float, hi: float, n: int, min_n: int = MIN_N) -> str:
     """The computed verdict on a quoted correlation ``paper`` given our 95 % CI ``[lo, hi]``.
 
     * ``supported`` — the CI excludes 0 on the paper's side;
@@ -67,7 +71,7 @@ def _spearman(x, y) -> float:
     return float(sps.spearmanr(x, y).statistic)
 
 
-def claim_row(x: pd.Series, y: pd.Series, paper: float, *, n_boot: int, seed: int, min_n: int = 8) -> dict:
+def claim_row(x: pd.Series, y: pd.Series, paper: float, *, n_boot: int, seed: int, min_n: int = MIN_N) -> dict:
     """ρ, p, bootstrap CI and verdict of one quoted correlation (pairwise-complete rows)."""
     d = pd.concat([x, y], axis=1).dropna()
     n = len(d)
@@ -109,7 +113,7 @@ def correlation_claims(
         elif where == "md" and col in md_mat:
             res = claim_row(md_mat[col], md_mat["log10_D"], paper, n_boot=n_boot, seed=seed)
             if res["verdict"] == "not testable here":
-                why = f"only {res['n']} Li materials with this descriptor at 400–600 K (8 needed)"
+                why = f"only {res['n']} Li materials with this descriptor at 400–600 K ({MIN_N} needed)"
         else:
             res = {"rho": np.nan, "p": np.nan, "ci_lo": np.nan, "ci_hi": np.nan, "n": 0, "verdict": "not testable here"}
             why = why or f"no column {col} in the {where} table"

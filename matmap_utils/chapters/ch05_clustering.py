@@ -16,13 +16,19 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from matmap_utils.chapters.results import read_upstream
 from matmap_utils.transport import clustering as cl
 from matmap_utils.transport.sse_categories import category, descriptor_columns, subcategory
+from matmap_utils.viz import FIG_WIDTH_IN, panel_grid
 
 NB = "05_clustering"
 UPSTREAM = "04_correlograms"
+#: López et al. 2023: the number of classes chosen (Fig. 5) and PC3's share of the variance (Fig. 4).
+PAPER_K = 6
+PAPER_PC3_SHARE = 0.04
 #: label columns of chapter 04's table shown with the classes
 LABELS = ["formula", "family", "anion_class", "log10_sigma"]
 
@@ -57,21 +63,22 @@ def category_maps(columns: Sequence[str]) -> tuple[dict[str, str], dict[str, str
 
 
 def plot_pca(res: cl.PCAResult, subcats: Mapping[str, str], n_show: int = 5) -> tuple[plt.Figure, pd.DataFrame]:
-    """Fig. 4 analogue: scree plot and the squared loadings of the first ``n_show`` PCs by
-    descriptor group. Returns (figure, shares by group)."""
+    """Fig. 4 analogue: scree plot (top) and the squared loadings of the first ``n_show`` PCs by
+    descriptor group (bottom, legend outside). Returns (figure, shares by group)."""
     evr = res.explained_variance_ratio
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(2, 1, figsize=(FIG_WIDTH_IN, 6.4))
     axes[0].bar(range(1, len(evr) + 1), 100 * evr, color="C0", label="per PC")
     axes[0].plot(range(1, len(evr) + 1), 100 * np.cumsum(evr), "C3o-", ms=3, label="cumulative")
     axes[0].set_xlabel("principal component")
     axes[0].set_ylabel("explained variance (%)")
-    axes[0].legend()
+    axes[0].legend(loc="center right")
     axes[0].set_title("Fig. 4(a) analogue: scree")
     by_sub = cl.loadings_by_category(res.loadings.iloc[:n_show], subcats)
-    by_sub.plot(kind="bar", stacked=True, ax=axes[1], colormap="tab10", width=0.8)
+    by_sub.plot(kind="bar", stacked=True, ax=axes[1], colormap="tab10", width=0.8, rot=0)
+    axes[1].set_xlabel("principal component")
     axes[1].set_ylabel("share of squared loadings")
-    axes[1].set_title("Fig. 4(b) analogue: PC loadings by descriptor group")
-    axes[1].legend(fontsize=7, bbox_to_anchor=(1.0, 1.0))
+    axes[1].set_title("Fig. 4(b) analogue: loadings by descriptor group")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), title="group")
     fig.tight_layout()
     return fig, by_sub
 
@@ -97,9 +104,9 @@ def pca_text(res: cl.PCAResult) -> str:
         f"({100 * evr[:3].sum():.1f} % together); {n80} components are needed for 80 %. "
         "The largest loadings:\n\n"
         + "\n".join(f"- **{pc}**: {v}" for pc, v in top_load.items())
-        + "\n\nIn the paper PC1 is 'elastic–vibrational', PC2 'vibrational' and PC3 'structural' (≈4 %). "
-        "With no elastic and (almost) no vibrational descriptors, our components are combinations of "
-        "structural–compositional ones; the group shares above say which."
+        + "\n\nIn the paper PC1 is 'elastic–vibrational', PC2 'vibrational' and PC3 'structural' "
+        f"(≈ {100 * PAPER_PC3_SHARE:.0f} % of the variance; {{cite}}`lopez2023universal`, Fig. 4). The group shares above "
+        "say which descriptors make up ours; the claims table below tests the paper's reading."
     )
 
 
@@ -109,23 +116,30 @@ def pc_spaces(res: cl.PCAResult) -> dict[str, pd.DataFrame]:
 
 
 def plot_choose_k(scans: Mapping[str, pd.DataFrame], min_ari: float) -> plt.Figure:
-    """Elbow (inertia), silhouette and stability (ARI) against k for each space (ESI Figs. S4–S5)."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for name, scan in scans.items():
-        axes[0].plot(scan.index, scan["inertia"] / scan["inertia"].iloc[0], "o-", label=name)
-        axes[1].plot(scan.index, scan["silhouette"], "o-", label=name)
-        axes[2].plot(scan.index, scan["ari_bootstrap"], "o-", label=f"{name} bootstrap")
-        axes[2].plot(scan.index, scan["ari_seeds"], "x--", label=f"{name} seeds")
-    axes[0].set_ylabel("inertia / inertia(k=2)")
-    axes[1].set_ylabel("silhouette")
-    axes[2].set_ylabel("mean ARI")
+    """Elbow (inertia), silhouette and stability (ARI) against k for each space (ESI Figs. S4–S5),
+    two panels per row, one legend below."""
+    fig, axes = panel_grid(3, panel_height=2.9)
+    for k, scan in enumerate(scans.values()):
+        axes[0].plot(scan.index, scan["inertia"] / scan["inertia"].iloc[0], "o-", color=f"C{k}")
+        axes[1].plot(scan.index, scan["silhouette"], "o-", color=f"C{k}")
+        axes[2].plot(scan.index, scan["ari_bootstrap"], "o-", color=f"C{k}")
+        axes[2].plot(scan.index, scan["ari_seeds"], "x--", color=f"C{k}")
+    axes[0].set_ylabel("inertia / inertia(k_min)")
+    axes[1].set_ylabel("silhouette (no unit)")
+    axes[2].set_ylabel("mean ARI (no unit)")
     axes[2].axhline(min_ari, color="k", lw=0.6)
     for ax in axes:
-        ax.set_xlabel("k")
-        ax.legend(fontsize=7)
+        ax.set_xlabel("number of clusters k")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0].set_title("elbow (ESI Fig. S4 analogue)")
     axes[1].set_title("silhouette (ESI Fig. S5 analogue)")
-    axes[2].set_title("stability")
+    axes[2].set_title(f"stability (line: ARI = {min_ari:g})")
+    handles = [Line2D([], [], color=f"C{k}", marker="o", label=name) for k, name in enumerate(scans)]
+    handles += [
+        Line2D([], [], color="0.3", marker="o", label="ARI, bootstrap"),
+        Line2D([], [], color="0.3", marker="x", ls="--", label="ARI, seeds"),
+    ]
+    fig.legend(handles=handles, loc="center", bbox_to_anchor=(0.75, 0.25), title="space / stability")
     fig.tight_layout()
     return fig
 
@@ -135,7 +149,7 @@ def choice_text(choice: Mapping[str, tuple[int, str]], k_chosen: int) -> str:
     return (
         "\n".join(f"- **{name}**: {w}" for name, (k, w) in choice.items())
         + f"\n\nWe use **k = {k_chosen}** (chosen in PC1–PC2, as the paper chose one k for both spaces) "
-        f"in both spaces. The paper chose k = 6 for its 61 materials."
+        f"in both spaces. The paper chose k = {PAPER_K} ({{cite}}`lopez2023universal`, Fig. 5)."
     )
 
 
@@ -146,7 +160,7 @@ def _colour(c: int):
 def plot_pc12_classes(res: cl.PCAResult, km: cl.KMeansResult, k: int) -> plt.Figure:
     """Fig. 5(a) analogue: the classes in PC1–PC2, numbered at their centroids."""
     evr = res.explained_variance_ratio
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH_IN, 5.6))
     for c in sorted(km.labels.unique()):
         m = km.labels == c
         ax.scatter(res.scores.loc[m, "PC1"], res.scores.loc[m, "PC2"], s=12, alpha=0.6, color=_colour(c))
@@ -203,30 +217,44 @@ def membership(km: cl.KMeansResult, table: pd.DataFrame, fam: pd.Series) -> tupl
 
 
 def plot_populations(km: cl.KMeansResult, fam: pd.Series, table: pd.DataFrame) -> tuple[plt.Figure, pd.DataFrame]:
-    """Family fractions and superionic fraction per class. Returns (figure, class summary)."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    """Family fractions per class (top, legend outside in two columns) and superionic fraction per
+    class (bottom). Returns (figure, class summary)."""
+    fig, axes = plt.subplots(2, 1, figsize=(FIG_WIDTH_IN, 7.0), gridspec_kw={"height_ratios": [1.3, 1]})
     cl.composition_table(km.labels, fam, normalize=True).plot(
-        kind="bar", stacked=True, ax=axes[0], colormap="tab20", width=0.8
+        kind="bar", stacked=True, ax=axes[0], colormap="tab20", width=0.8, rot=0
     )
+    axes[0].set_xlabel("cluster")
     axes[0].set_ylabel("fraction of the cluster")
-    axes[0].set_title("Fig. 5(a) populations by family")
-    axes[0].legend(fontsize=6, bbox_to_anchor=(1.0, 1.0))
+    axes[0].set_title("Fig. 5(a) populations by OBELiX family")
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.02, 1.02), ncol=2, title="family", fontsize=9)
     summ = cl.cluster_summary(km.labels, table)
     axes[1].bar(summ.index, summ["fraction_superionic"], color=[_colour(c) for c in summ.index])
     axes[1].axhline(table["superionic"].mean(), color="k", ls="--", lw=0.8, label="all materials")
     axes[1].set_xlabel("cluster")
     axes[1].set_ylabel("fraction superionic")
-    axes[1].legend()
+    axes[1].set_xticks(list(summ.index))
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.tight_layout()
     return fig, summ
 
 
 def plot_profiles(prof: pd.DataFrame, k: int) -> plt.Figure:
-    """Heat map of the class profiles (mean z-score of every descriptor per class)."""
-    fig, ax = plt.subplots(figsize=(12, 0.5 * k + 2))
-    sns.heatmap(prof, cmap="RdBu_r", center=0, vmin=-2, vmax=2, ax=ax, cbar_kws={"label": "mean z-score"})
-    ax.set_title("class profiles (PC1–PC2 classes)")
-    ax.tick_params(labelsize=7)
+    """Heat map of the class profiles (mean z-score of every descriptor per class): descriptors as
+    rows so that every name is legible."""
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH_IN * 0.8, 1.2 + 0.25 * prof.shape[1]))
+    sns.heatmap(
+        prof.T,
+        cmap="RdBu_r",
+        center=0,
+        vmin=-2,
+        vmax=2,
+        ax=ax,
+        cbar_kws={"label": "mean z-score (standard deviations)", "shrink": 0.5},
+    )
+    ax.set_xlabel(f"class (PC1–PC2, k = {k})")
+    ax.set_ylabel("")
+    ax.set_title("class profiles")
+    ax.tick_params(labelsize=9.5)
     return fig
 
 
@@ -293,3 +321,53 @@ def metrics(
         "agreement_with_labels": agree,
         "loadings_by_subcategory_pc1_pc3": by_sub.iloc[:3].round(4).to_dict(orient="index"),
     }
+
+
+def claims_text(claims_tab: pd.DataFrame) -> str:
+    """One sentence counting the verdicts of the claims table."""
+    counts = claims_tab["verdict"].value_counts()
+    return f"Verdicts over {len(claims_tab)} claims: " + ", ".join(f"**{v}** {n}" for v, n in counts.items()) + "."
+
+
+def _verdict(claims_tab: pd.DataFrame, start: str) -> pd.Series | None:
+    hit = [c for c in claims_tab.index if c.startswith(start)]
+    return claims_tab.loc[hit[0]] if hit else None
+
+
+def found_text(res: cl.PCAResult, k_chosen: int, claims_tab: pd.DataFrame, agree: Mapping[str, Mapping]) -> str:
+    """The chapter's "What we found", ending with the verdict on the paper's conclusion that
+    elastic–vibrational descriptors, not the chemistry of the mobile ion, organise the classes."""
+    evr = res.explained_variance_ratio
+    pc1 = _verdict(claims_tab, "PC1")
+    pc3 = _verdict(claims_tab, "PC3")
+    fam = _verdict(claims_tab, "the chemistry (family)")
+    anion = _verdict(claims_tab, "the chemistry (anion_class)")
+    lines = [
+        f"- **Variance.** PC1–PC3 carry {100 * evr[0]:.0f} %, {100 * evr[1]:.0f} % and {100 * evr[2]:.0f} % of the "
+        f"variance; PC3's share has 95 % CI {100 * pc3['ci_lo']:.0f}–{100 * pc3['ci_hi']:.0f} % against the paper's "
+        f"≈ {100 * PAPER_PC3_SHARE:.0f} % ({pc3['verdict']}).",
+        f"- **PC1.** The M–E and D–V descriptors carry {100 * pc1['ours']:.0f} % of PC1's squared loadings (95 % CI "
+        f"{100 * pc1['ci_lo']:.0f}–{100 * pc1['ci_hi']:.0f} %): the paper's 'elastic–vibrational' PC1 is "
+        f"**{pc1['verdict']}** — here with MEGNet moduli and almost no vibrational descriptor.",
+        f"- **Classes.** Elbow, silhouette and stability choose k = {k_chosen} (the paper: {PAPER_K}); the classes "
+        f"agree with the OBELiX families at AMI {agree['family']['ami']:.2f} and with the majority anion at AMI "
+        f"{agree['anion_class']['ami']:.2f}.",
+    ]
+    ok = [r for r in (fam, anion) if r is not None]
+    organised = any(r["verdict"] == "contradicted" for r in ok)
+    central = (
+        "**contradicted** here: the chemistry ("
+        + ", ".join(f"{r.name.split('(')[1].split(')')[0]}: {r['verdict']}" for r in ok)
+        + ") does organise our classes"
+        if organised
+        else "**supported** here: neither family nor anion organises our classes"
+        if ok and all(r["verdict"] == "supported" for r in ok)
+        else "**inconclusive** here"
+    )
+    lines.append(
+        "- **Verdict.** The paper's conclusion that elastic–vibrational descriptors, not the mobile-ion chemistry, "
+        f"organise the classes is {central}. Our materials are all Li conductors, so families and anions stand in "
+        "for the paper's mobile ions, and the D–V descriptors are missing: the verdict is on a different question "
+        "from the paper's, with the same method."
+    )
+    return "\n".join(lines)

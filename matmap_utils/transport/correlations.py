@@ -169,12 +169,44 @@ def p_bin(p: float) -> str:
     return "p ≥ 0.2"
 
 
-def plot_correlogram(res: CorrResult, ax_r, ax_p=None, *, labels: Sequence[str] | None = None, title: str = "") -> None:
-    """Lower-triangle heatmap of the coefficients (and of the p-values on ``ax_p``)."""
+def top_columns(corr: pd.DataFrame, target: str, k: int = 20, *, column: str = "spearman") -> list[str]:
+    """``target`` and the ``k`` descriptors of :func:`correlations_with`'s ``corr`` with the largest
+    |coefficient| — the columns a legible static correlogram shows."""
+    d = corr.dropna(subset=[column])
+    top = d.reindex(d[column].abs().sort_values(ascending=False).index).index[:k]
+    return [target, *[c for c in top if c != target]]
 
+
+def subset(res: CorrResult, columns: Sequence[str]) -> CorrResult:
+    """The rows and columns ``columns`` (those present, in that order) of a correlation result."""
+    cols = [c for c in columns if c in res.r.columns]
+    return CorrResult(res.method, res.r.loc[cols, cols], res.p.loc[cols, cols], res.n.loc[cols, cols])
+
+
+def _label(method: str) -> str:
+    return {"spearman": "Spearman ρ", "pearson": "Pearson r"}.get(method, method)
+
+
+def plot_correlogram(
+    res: CorrResult,
+    ax_r,
+    ax_p=None,
+    *,
+    labels: Sequence[str] | None = None,
+    title: str = "",
+    alpha: float = PAPER_ALPHA,
+    fontsize: float = 9.5,
+) -> None:
+    """Lower-triangle heatmap of the coefficients on ``ax_r``, a dot on every pair with p < ``alpha``
+    (the paper's significance level, Fig. 1), and — on ``ax_p`` when given — of the p-values.
+
+    Meant for up to ~25 columns at the book's width (tick labels ``fontsize`` pt); show a larger
+    matrix as an interactive heatmap and a subset (:func:`top_columns`, :func:`subset`) here.
+    """
     k = len(res.r)
-    mask = np.triu(np.ones((k, k), dtype=bool), 1)
-    lab = list(labels) if labels is not None else list(res.r.columns)
+    mask = np.triu(np.ones((k, k), dtype=bool))
+    lab = list(labels) if labels is not None else [str(c) for c in res.r.columns]
+    coef = _label(res.method)
     sns.heatmap(
         res.r.to_numpy(),
         mask=mask,
@@ -185,9 +217,15 @@ def plot_correlogram(res: CorrResult, ax_r, ax_p=None, *, labels: Sequence[str] 
         ax=ax_r,
         xticklabels=lab,
         yticklabels=lab,
-        cbar_kws={"shrink": 0.6, "label": f"{res.method} ρ"},
+        cbar_kws={"shrink": 0.7, "label": f"{coef} (no unit)"},
     )
-    ax_r.set_title(title + f" — {res.method} ρ")
+    sig = res.mask(alpha).to_numpy() & ~mask
+    yy, xx = np.nonzero(sig)
+    # dot area ~ 1/6 of a cell, whatever the figure size
+    bbox = ax_r.get_window_extent().transformed(ax_r.figure.dpi_scale_trans.inverted())
+    cell_pt = 72 * min(bbox.width, bbox.height) / max(k, 1)
+    ax_r.scatter(xx + 0.5, yy + 0.5, s=max(4.0, (0.3 * cell_pt) ** 2), c="k", marker="o", linewidths=0)
+    ax_r.set_title((title + "\n" if title else "") + f"{coef}; dots: p < {alpha:g}")
     if ax_p is not None:
         sns.heatmap(
             res.p.to_numpy(),
@@ -199,28 +237,89 @@ def plot_correlogram(res: CorrResult, ax_r, ax_p=None, *, labels: Sequence[str] 
             ax=ax_p,
             xticklabels=lab,
             yticklabels=lab,
-            cbar_kws={"shrink": 0.6, "label": "p-value"},
+            cbar_kws={"shrink": 0.7, "label": "p-value (no unit)"},
         )
-        sig = res.mask(PAPER_ALPHA).to_numpy() & ~mask & ~np.eye(k, dtype=bool)
-        yy, xx = np.nonzero(sig)
-        ax_p.scatter(xx + 0.5, yy + 0.5, s=3, c="white", marker="o", linewidths=0)
-        ax_p.set_title(title + " — p-value (dots: p < 0.2)")
+        ax_p.set_title((title + "\n" if title else "") + "two-sided p-value")
     for ax in (ax_r, ax_p):
         if ax is not None:
-            ax.tick_params(labelsize=6)
+            ax.tick_params(labelsize=fontsize)
 
 
 def plot_target_bars(
-    corr: pd.DataFrame, ax, *, column: str = "spearman", pcol: str = "p_spearman", title: str = ""
+    corr: pd.DataFrame,
+    ax,
+    *,
+    column: str = "spearman",
+    pcol: str = "p_spearman",
+    title: str = "",
+    fontsize: float = 9.5,
 ) -> None:
-    """Horizontal bars of each descriptor's correlation with the target, coloured by p-value bin."""
+    """Horizontal bars of each descriptor's correlation with the target, coloured by p-value bin;
+    the legend sits below the axes (outside the bars)."""
     d = corr.dropna(subset=[column]).sort_values(column)
     colors = [P_COLORS[p_bin(p)] for p in d[pcol]]
     ax.barh(range(len(d)), d[column], color=colors)
     ax.set_yticks(range(len(d)))
-    ax.set_yticklabels(d.index, fontsize=7)
+    ax.set_yticklabels(d.index, fontsize=fontsize)
+    ax.set_ylim(-0.6, len(d) - 0.4)
     ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel(f"{column} ρ with the target")
+    ax.set_xlabel(f"{_label(column.split('_')[0]) if column in METHODS else column} with the target (no unit)")
     ax.set_title(title)
+    ax.legend(
+        handles=[Patch(color=c, label=n) for n, c in P_COLORS.items()],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.08),
+        ncol=3,
+        frameon=False,
+    )
 
-    ax.legend(handles=[Patch(color=c, label=n) for n, c in P_COLORS.items()], fontsize=7, loc="lower right")
+
+def target_matrix(
+    corrs: dict[str, pd.DataFrame], *, column: str = "spearman", pcol: str = "p_spearman"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(coefficients, p-values): descriptors × groups from :func:`correlations_with` tables per
+    group, rows in the order of the first group's coefficient (largest first)."""
+    r = pd.DataFrame({g: c[column] for g, c in corrs.items()})
+    p = pd.DataFrame({g: c[pcol] for g, c in corrs.items()})
+    order = r.iloc[:, 0].sort_values(ascending=False, na_position="last").index
+    return r.loc[order], p.loc[order]
+
+
+def plot_target_matrix(
+    corrs: dict[str, pd.DataFrame],
+    ax,
+    *,
+    column: str = "spearman",
+    pcol: str = "p_spearman",
+    fontsize: float = 9.5,
+) -> None:
+    """Fig. 2(b,c) in one legible panel: descriptors (rows) × groups (columns), colour and number =
+    the coefficient with the target, ``*`` p < 0.2 (the paper's level), ``**`` p < 0.05."""
+    r, p = target_matrix(corrs, column=column, pcol=pcol)
+    stars = np.where(p.to_numpy() < CONVENTIONAL_ALPHA, "**", np.where(p.to_numpy() < PAPER_ALPHA, "*", ""))
+    annot = np.array(
+        [
+            [("" if not np.isfinite(v) else f"{v:+.2f}{s}") for v, s in zip(rv, sv)]
+            for rv, sv in zip(r.to_numpy(), stars)
+        ]
+    )
+    sns.heatmap(
+        r.to_numpy(float),
+        vmin=-1,
+        vmax=1,
+        cmap="RdBu_r",
+        ax=ax,
+        annot=annot,
+        fmt="",
+        annot_kws={"fontsize": fontsize - 0.5},
+        xticklabels=list(r.columns),
+        yticklabels=list(r.index),
+        cbar_kws={"label": f"{_label(column)} with the target (no unit)", "shrink": 0.6},
+    )
+    ax.tick_params(labelsize=fontsize)
+    ax.xaxis.tick_top()
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", rotation=0)
+    ax.set_title(
+        f"* p < {PAPER_ALPHA:g}, ** p < {CONVENTIONAL_ALPHA:g}; blank: not computable", fontsize=fontsize, pad=12
+    )
