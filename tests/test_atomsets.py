@@ -209,7 +209,7 @@ def test_v0_fast_path_equals_megnet_layer0():
 
     s = Structure(
         Lattice.cubic(4.2),
-        ["Li", {"La": 0.5, "Zr": 0.25}, "O", "O"],
+        ["Li", {"La": 0.5, "Zr": 0.375}, "O", "O"],  # charge-balanced: 1 + 1.5 + 1.5 = 4
         [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0]],
     )
     ref = megnet_model.load_model("formation_energy", device="cpu").atom_features([s], layers=(0,))[0][0]

@@ -10,6 +10,8 @@ from pymatgen.core import Lattice, Structure
 from structures_lib import li2o
 
 from matmap_utils.chapters import ch06_atomsets_screening as ch06
+from matmap_utils.chapters import ch06_screening as ch06s
+from matmap_utils.screening import filters
 
 
 def _disordered():
@@ -180,7 +182,7 @@ def test_pretraining_text_and_metrics():
     tab, info = _pretrain_tab(), {"n_train": 36, "positive_fraction": 0.25, "val_auc_pr": 1.0}
     text = ch06.pretraining_text(tab, info, ("CAMN", 0))
     assert "AUC-PR of AS-CAMN-V0 by +0.100 at the best epoch and +0.100 at the last epoch (MCC +0.050)" in text
-    assert "(25 % with MEGNet Eg > 1 eV" in text and "toy-sized" in text
+    assert "(25 % called non-metals by the MEGNet metal classifier" in text and "toy-sized" in text
     assert "toy-sized" not in ch06.pretraining_text(tab, {**info, "n_train": 5000}, ("CAMN", 0))
     m = ch06.pretrain_metrics(tab, info, "CAMN:0")
     assert m["pretrain_random_best_auc_pr"] == pytest.approx(0.6) and m["pretrain_pretrained_last_mcc"] == 0.3
@@ -189,35 +191,52 @@ def test_pretraining_text_and_metrics():
 
 
 def _screen():
-    return pd.DataFrame(
-        {
-            "formula": ["LiP5", "Li2O", "LiCl", "LiP7"],
-            "P_SI": [0.9, 0.7, 0.2, 0.6],
-            "P_SI_std": [0.05, 0.1, 0.1, 0.2],
-            "d_train": [1.0, 2.0, 3.0, 4.0],
-            "Eg": [2.0, 3.0, 5.0, 0.5],
-            "Eg_source": ["MP", "MEGNet", "MP", "none"],
-            "disordered": [False, False, False, False],
-            "novel": [True, False, True, True],
-            "candidate": [True, False, False, False],
-        },
-        index=pd.Index(["mp-1", "mp-2", "mp-3", "mp-4"], name="material_id"),
+    gap = filters.band_gap_filter(
+        pd.Series({"mp-1": 2.0, "mp-3": 5.0}),
+        pd.Series({"mp-2": 0.9, "mp-4": 0.2, "mp-5": 0.8}),
+        pd.Series({"mp-2": 3.0, "mp-4": 1.5, "mp-5": 0.5}),
     )
+    screen = pd.DataFrame(
+        {
+            "formula": ["LiP5", "Li2O", "LiCl", "LiP7", "LiSiAu2"],
+            "P_SI": [0.9, 0.7, 0.2, 0.6, 0.95],
+            "P_SI_std": [0.05, 0.1, 0.1, 0.2, 0.1],
+            "d_train": [1.0, 2.0, 3.0, 4.0, 0.5],
+            "out_of_domain": [False, False, False, True, False],
+            "disordered": [False, False, False, False, False],
+            "novel": [True, False, True, True, True],
+        },
+        index=pd.Index(["mp-1", "mp-2", "mp-3", "mp-4", "mp-5"], name="material_id"),
+    ).join(gap)
+    screen["verdict"] = filters.verdicts(screen)
+    screen["candidate"] = screen["verdict"].eq("candidate")
+    return screen
 
 
 def test_screening_counts_text_table2_and_ranking():
     screen = _screen()
-    assert ch06.screening_counts(screen) == {"n_eg_gt_1": 3, "n_psi_ge_05_eg_gt_1": 2, "n_candidates": 1}
-    text = ch06.screening_text(screen, n_pool=5, t_screen=3.0, megnet_gap_for_unknown=True)
-    assert text.startswith("Screened 4 MP Li compounds (1 failed featurization) in 3 s; 3 have Eg > 1 eV")
-    assert "(MP value for 2, MEGNet otherwise); 1 have no band gap and fail" in text
-    assert "was not run on the whole pool" in ch06.screening_text(screen, 4, 1.0, False)
-    t2 = ch06.table2(screen)
+    assert screen["verdict"].tolist() == [
+        "candidate",
+        "not a candidate: known composition",
+        "not a candidate: P_SI < 0.5",
+        "not a candidate: metal",
+        "not a candidate: Eg ≤ 1 eV",
+    ]
+    c = ch06s.screening_counts(screen)
+    assert c["n_candidates"] == 1 and c["removed_metal"] == 1 and c["removed_low_gap"] == 1
+    assert c["removed_p_si"] == 1 and c["removed_not_novel"] == 1 and c["n_eg_gt_1"] == 3
+    text = ch06s.screening_text(screen, n_pool=6, t_screen=3.0, n_fail_oxidation=1, dom_thr=1.5)
+    assert text.startswith("Screened 5 MP Li compounds of 6 (1 not featurized, 1 of them")
+    assert "1 removed as metals by the classifier, 1 for Eg ≤ 1 eV" in text and "**1 candidates**" in text
+    t2 = ch06s.table2(screen)
     assert t2["formula"].tolist() == ["LiP5"] and t2["P_SI (SD)"].iloc[0] == "0.90 (0.05)"
-    where, text = ch06.paper_candidates_ranking(screen)
-    assert where["formula"].tolist() == ["LiP5", "LiP7"] and where["rank"].tolist() == [1, 3]
-    assert "rank among 4 screened" in text and "'Li9B19S33'" in text and "'LiP5'" not in text
-    fig = ch06.screening_figure(screen)
+    assert t2["Eg source"].tolist() == ["MP"] and t2["domain"].tolist() == ["in"]
+    t2_text = ch06s.table2_text(t2, screen, ["LiSiAu2", "Li15Au4"])
+    assert "holds 0 compounds the classifier calls metals" in t2_text and "0 remain in it (none)" in t2_text
+    where, text = ch06s.paper_candidates_ranking(screen)
+    assert where["formula"].tolist() == ["LiP5", "LiP7"] and where["rank"].tolist() == [2, 4]
+    assert "rank among 5 screened" in text and "'Li9B19S33'" in text and "'LiP5'" not in text
+    fig = ch06s.screening_figure(screen)
     assert fig.axes[0].get_xlabel() == "P_SI"
     plt.close(fig)
 

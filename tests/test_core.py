@@ -133,7 +133,13 @@ def _perturb(x):
 
 
 #: Kinds made after the split: example inputs for the every-input test.
-NEW_INPUTS = {"megnet_properties": (["mp-1", "mp-2"], ["h1", "h2"], ["nonmetal", "log10K"])}
+NEW_INPUTS = {
+    "megnet_properties": (["mp-1", "mp-2"], ["h1", "h2"], ["nonmetal", "log10K"]),
+    "oxidation_signs": (
+        {"lattice": [[1.0]], "species": [[["Li", 1.0]]], "frac": [[0.0, 0.0, 0.0]]},
+        {"bv_max_permutations": 1000, "max_combinations": 2000000, "tol": 0.001, "rel_tol": 0.05},
+    ),
+}
 
 
 def _all_inputs():

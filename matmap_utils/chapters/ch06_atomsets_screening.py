@@ -12,7 +12,7 @@ are dimensionless; band gaps in eV; conductivities in S/cm; times in s.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,8 +32,6 @@ from matmap_utils.screening.metrics import classification_metrics
 
 #: The paper's Table 1: entries, superionic, not superionic, test set, train + validation.
 PAPER_TABLE1 = [548, 211, 337, 55, 493]
-#: Candidates the paper highlights (its Table 2 and text).
-PAPER_CANDIDATES = ["Li9B19S33", "LiP5", "LiP7", "Li5B7S13", "LiBSi2", "LiCaAs", "LiNdS2", "Li2Zr6MnCl15"]
 #: Columns of a CV comparison.
 SUMMARY_COLUMNS = ["auc_pr", "auc_pr_std", "mcc", "mcc_std"]
 
@@ -110,10 +108,13 @@ class CVSetup:
     n_repeats: int
     seed: int
     eval_every: int
+    records: dict = field(default_factory=dict)
 
-    def cv(self, config: tuple[str, int], folds) -> pd.DataFrame:
-        """:func:`matmap_utils.screening.cv.cv_atomsets` of ``config`` on ``folds``."""
-        return screening_cv.cv_atomsets(
+    def cv(self, config: tuple[str, int], folds, scheme: str | None = None) -> pd.DataFrame:
+        """:func:`matmap_utils.screening.cv.cv_atomsets` of ``config`` on ``folds``; with ``scheme``
+        the CV frame, validation probabilities and folds are kept in ``records[(config, scheme)]``."""
+        proba: dict = {}
+        cv = screening_cv.cv_atomsets(
             mats(self.feats, config, self.trval),
             self.y,
             folds,
@@ -121,16 +122,20 @@ class CVSetup:
             n_repeats=self.n_repeats,
             seed=self.seed,
             eval_every=self.eval_every,
+            proba_out=proba,
         )
+        if scheme is not None:
+            self.records[(config, scheme)] = (cv, proba, folds)
+        return cv
 
 
-def kfold_table(setup: CVSetup, configs, folds) -> tuple[pd.DataFrame, dict, float]:
+def kfold_table(setup: CVSetup, configs, folds, scheme: str = "kfold") -> tuple[pd.DataFrame, dict, float]:
     """k-fold summary (:func:`~matmap_utils.screening.cv.atomsets_summary`) of each configuration, one
     row per ``AS-<mode>-V<level>``; the per-configuration CV frames; the wall time (s)."""
     t0 = time.perf_counter()
     rows, cvs = [], {}
     for config in configs:
-        cvs[config] = cv = setup.cv(config, folds)
+        cvs[config] = cv = setup.cv(config, folds, scheme)
         s = screening_cv.atomsets_summary(cv)
         rows.append({"model_feature": config_name(*config), **{k: v for k, v in s.items() if k != "per_fold"}})
     return pd.DataFrame(rows).set_index("model_feature"), cvs, time.perf_counter() - t0
@@ -230,7 +235,7 @@ def loco_table(setup: CVSetup, configs, folds, clusters, X_tv: np.ndarray) -> tu
     t0 = time.perf_counter()
     rows = []
     for config in configs:
-        s = screening_cv.atomsets_summary(setup.cv(config, folds))
+        s = screening_cv.atomsets_summary(setup.cv(config, folds, "loco"))
         for rec, cl in zip(s["per_fold"], clusters):
             rows.append({"model_feature": config_name(*config), "cluster": int(cl), **rec})
     _, lr_loco = baselines.logistic_baseline(X_tv, setup.y, folds, seed=setup.seed)
@@ -377,10 +382,12 @@ def logistic_test(X: np.ndarray, lab: pd.DataFrame, best_C: float) -> dict:
     return classification_metrics(y[test_pos], lr_model.predict_proba(X[test_pos])[:, 1])
 
 
-def save_final(final, setup: CVSetup, config, profile: str, epochs: int):
+def save_final(final, setup: CVSetup, config, profile: str, epochs: int, reference=None):
     """Save the ensemble where ``matmap screen`` finds it, with the mean feature vectors and formulas of
-    its training entries; returns (folder, training vectors)."""
+    its training entries, the domain threshold and the labelled ``reference`` compositions of the
+    novelty filter; returns (folder, training vectors, domain threshold)."""
     train_vecs = features.set_vectors(mats(setup.feats, config, setup.trval))
+    dom_thr = candidates.domain_threshold(train_vecs)
     model_dir = candidates.save_screening_model(
         final,
         candidates.default_model_dir(),
@@ -389,8 +396,10 @@ def save_final(final, setup: CVSetup, config, profile: str, epochs: int):
         train_vectors=train_vecs,
         train_formulas=setup.trval["compound"].tolist(),
         extra={"profile": profile, "epochs": int(epochs)},
+        reference_formulas=[str(c.formula) for c in reference] if reference is not None else None,
+        out_of_domain_above=dom_thr,
     )
-    return model_dir, train_vecs
+    return model_dir, train_vecs, dom_thr
 
 
 def fig6_figure(test: pd.DataFrame, p_test: np.ndarray, config, test_metrics: dict):
@@ -443,14 +452,15 @@ def bandgap_figure(bg_join: pd.DataFrame, bg_metrics: dict):
     return fig
 
 
-def pretraining_sets(pool, pool_pred, config, n_compounds: int, seed: int, n_jobs):
-    """The substitute pre-training task: a seeded sample of ``n_compounds`` pool compounds with a
-    MEGNet band gap, featurized as ``config``, labelled Eg > 1 eV; returns (matrices, labels)."""
-    gaps = pool_pred["band_gap_eV"].dropna()
-    ids = list(gaps.sample(n=min(int(n_compounds), len(gaps)), random_state=seed).index)
+def pretraining_sets(pool, p_nonmetal: pd.Series, config, n_compounds: int, seed: int, n_jobs):
+    """The substitute pre-training task, closest to MatBench ``is_metal``: a seeded sample of
+    ``n_compounds`` pool compounds with a MEGNet metal-classifier output, featurized as ``config``,
+    labelled non-metal (P(non-metal) ≥ 0.5) or metal; returns (matrices, labels)."""
+    pnm = p_nonmetal.dropna()
+    ids = list(pnm.sample(n=min(int(n_compounds), len(pnm)), random_state=seed).index)
     pre_feats, _ = features.featurize(pool.loc[ids, "structure"], modes=[config[0]], layers=[config[1]], n_jobs=n_jobs)
     ids = [i for i in ids if i in pre_feats[config]]
-    return [pre_feats[config][i] for i in ids], (gaps.loc[ids] > 1.0).to_numpy(int)
+    return [pre_feats[config][i] for i in ids], (pnm.loc[ids] >= 0.5).to_numpy(int)
 
 
 def pretraining_comparison(setup: CVSetup, folds, config, pre_mats, pre_y, pre_epochs: int):
@@ -479,124 +489,11 @@ def pretraining_text(tab: pd.DataFrame, info: dict, config) -> str:
     toy = " This is a toy-sized run of the CI profile; its numbers say nothing about pre-training."
     return (
         f"Pre-training on {info['n_train']} MP Li compounds ({100 * info['positive_fraction']:.0f} % "
-        f"with MEGNet Eg > 1 eV; held-out AUC-PR of the substitute task "
+        f"called non-metals by the MEGNet metal classifier; held-out AUC-PR of the substitute task "
         f"{info.get('val_auc_pr', float('nan')):.2f}) changes the k-fold AUC-PR of {config_name(*config)} by "
         f"{d_best:+.3f} at the best epoch and {d_last:+.3f} at the last epoch (MCC {d_mcc:+.3f}); "
         f"the fold-to-fold standard deviation is {pt.loc[('random init', 'best epoch'), 'auc_pr_std']:.3f}."
         + (toy if info["n_train"] < 1000 else "")
-    )
-
-
-# ---- screening the MP Li pool (Fig. 7, Table 2) -------------------------------------------------
-def screening_table(final, pool, config, train_vecs, mp_gap, pool_pred, lab, n_jobs) -> pd.DataFrame:
-    """P_SI (ensemble mean and SD), distance to the training data, band gap (MP where known, else
-    MEGNet; eV, with its source), disorder, compositional novelty and the candidate flag (P_SI ≥ 0.5,
-    Eg > 1 eV, novel) of every featurizable pool compound, indexed by material id."""
-    pool_feats, _ = features.featurize(pool["structure"], modes=[config[0]], layers=[config[1]], n_jobs=n_jobs)
-    fm = pool_feats[config]
-    ids = [i for i in pool.index if i in fm]
-    scr = candidates.screen_sets(final, [fm[i] for i in ids], train_vecs)
-    screen = pd.DataFrame(
-        {
-            "formula": pool.loc[ids, "reduced_formula"],
-            "P_SI": scr["p_si"],
-            "P_SI_std": scr["p_si_std"],
-            "d_train": scr["d_train"],
-            "nsites": pool.loc[ids, "nsites"],
-        },
-        index=pd.Index(ids, name="material_id"),
-    )
-    screen["Eg_MP"] = mp_gap.reindex(screen.index)
-    screen["Eg_MEGNet"] = pool_pred["band_gap_eV"].reindex(screen.index)
-    screen["Eg"] = screen["Eg_MP"].fillna(screen["Eg_MEGNet"])
-    has_mp, has_megnet = screen["Eg_MP"].notna(), screen["Eg_MEGNet"].notna()
-    screen["Eg_source"] = np.where(has_mp, "MP", np.where(has_megnet, "MEGNet", "none"))
-    screen["disordered"] = [not pool.at[i, "structure"].is_ordered for i in screen.index]
-    screen["novel"] = candidates.novelty_mask(
-        lab["structure"].map(lambda s: s.composition).tolist(),
-        pool.loc[ids, "structure"].map(lambda s: s.composition).tolist(),
-    )
-    screen["candidate"] = (screen["P_SI"] >= 0.5) & (screen["Eg"] > 1.0) & screen["novel"]
-    return screen
-
-
-def screening_counts(screen: pd.DataFrame) -> dict[str, int]:
-    """Compounds with Eg > 1 eV, of those with P_SI ≥ 0.5, and candidates (also novel)."""
-    return {
-        "n_eg_gt_1": int((screen["Eg"] > 1).sum()),
-        "n_psi_ge_05_eg_gt_1": int(((screen["P_SI"] >= 0.5) & (screen["Eg"] > 1)).sum()),
-        "n_candidates": int(screen["candidate"].sum()),
-    }
-
-
-def screening_text(screen: pd.DataFrame, n_pool: int, t_screen: float, megnet_gap_for_unknown: bool) -> str:
-    """The screening funnel against the paper's."""
-    c = screening_counts(screen)
-    no_gap = (
-        ""
-        if megnet_gap_for_unknown
-        else (" (no MP value, and the MEGNet band-gap model was not run on the whole pool in this run)")
-    )
-    return (
-        f"Screened {len(screen)} MP Li compounds ({n_pool - len(screen)} failed featurization) in {t_screen:.0f} s; "
-        f"{c['n_eg_gt_1']} have Eg > 1 eV (MP value for {int((screen.Eg_source == 'MP').sum())}, MEGNet otherwise); "
-        f"{int((screen.Eg_source == 'none').sum())} have no band gap{no_gap} and fail the filter; "
-        f"{c['n_psi_ge_05_eg_gt_1']} of those have P_SI ≥ 0.5 and {c['n_candidates']} are also compositionally "
-        f"novel (no training composition within 5 % in every element). Paper (ICSD + MP, 6,863 with Eg > 1 eV): "
-        "428 with P_SI ≥ 0.5, 241 novel. All MP structures are ordered, so the ordered/disordered split of the "
-        "paper's Fig. 7a does not apply to this pool."
-    )
-
-
-def screening_figure(screen: pd.DataFrame):
-    """Fig. 7 counterpart: P_SI histogram (ordered / disordered) and P_SI against the distance to
-    the training data, coloured by the ensemble SD, for compounds with Eg > 1 eV."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    g = screen[screen["Eg"] > 1]
-    axes[0].hist(
-        [g.loc[~g.disordered, "P_SI"], g.loc[g.disordered, "P_SI"]],
-        bins=40,
-        stacked=True,
-        label=["ordered", "disordered"],
-    )
-    axes[0].set_xlabel("P_SI")
-    axes[0].set_ylabel("compounds")
-    axes[0].set_yscale("log")
-    axes[0].legend()
-    sc = axes[1].scatter(g["d_train"], g["P_SI"], c=g["P_SI_std"], s=4, cmap="viridis")
-    plt.colorbar(sc, ax=axes[1], label="ensemble SD of P_SI")
-    axes[1].set_xlabel("d_training (PCA-normalized)")
-    axes[1].set_ylabel("P_SI")
-    fig.suptitle("Fig. 7: screening of MP Li compounds with Eg > 1 eV")
-    fig.tight_layout()
-    return fig
-
-
-def table2(screen: pd.DataFrame, n: int = 20) -> pd.DataFrame:
-    """Table 2 counterpart: the ``n`` candidates with the highest P_SI."""
-    top = screen[screen["candidate"]].sort_values("P_SI", ascending=False).head(n)
-    return pd.DataFrame(
-        {
-            "formula": top["formula"],
-            "P_SI (SD)": [f"{p:.2f} ({s:.2f})" for p, s in zip(top.P_SI, top.P_SI_std)],
-            "Eg (eV)": top["Eg"].round(2),
-            "Eg source": top["Eg_source"],
-            "d_training": top["d_train"].round(2),
-        }
-    )
-
-
-def paper_candidates_ranking(screen: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Where the paper's candidates rank by P_SI among the screened compounds, and a sentence
-    naming those absent from the pool."""
-    ranked = screen.sort_values("P_SI", ascending=False)
-    ranked["rank"] = np.arange(1, len(ranked) + 1)
-    cols = ["formula", "P_SI", "P_SI_std", "Eg", "Eg_source", "d_train", "novel", "rank"]
-    where = ranked[ranked["formula"].isin(PAPER_CANDIDATES)][cols]
-    absent = sorted(set(PAPER_CANDIDATES) - set(where["formula"])) or "none"
-    return where, (
-        f"Where the paper's candidates land (rank among {len(ranked)} screened; candidates absent from "
-        f"the pool: {absent}):"
     )
 
 

@@ -1,7 +1,8 @@
 """``matmap megnet CIF… [--layers 0,1,2,3] [--json] [-o FILE]`` — MEGNet predictions and site features.
 
-Prints (or writes) the formation energy (eV/atom, mp-2019.4.1 model) and band gap (eV,
-mp-2018.6.1 model) of every structure; with ``--layers`` also the site-feature matrices V0..V3 of
+Prints (or writes) the formation energy (eV/atom, mp-2019.4.1 model), band gap (eV,
+mp-2018.6.1 model) and P(non-metal) (mp-2018.6.1 metal classifier; ``metal`` when < 0.5 — the
+band-gap regressor was trained on gapped materials only and cannot say "metal") of every structure; with ``--layers`` also the site-feature matrices V0..V3 of
 the formation-energy model (V0 = elemental embedding, Vk = after k graph convolutions; see
 :mod:`matmap_utils.screening.megnet`).  Output format by ``-o``: ``.npz`` (concatenated float32 feature
 arrays + offsets), ``.json`` (or ``--json``: one record per structure, features as nested lists),
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from matmap_utils.cli._common import exit_code, report_failures, write_frame
 from matmap_utils.cli.main import COMMANDS
@@ -23,6 +25,7 @@ from matmap_utils.core.cache import atomic_write_npz
 from matmap_utils.data.structures import StructureReadError, expand_paths, read_structure
 from matmap_utils.screening.megnet.model import load_model
 from matmap_utils.screening.megnet.pool import predict_structures
+from matmap_utils.screening.megnet.properties import pool_properties
 
 
 def _parse_layers(text: str | None) -> tuple[int, ...]:
@@ -93,6 +96,11 @@ def _predict(keys, structures, layers, args, failures):
     table.insert(0, "name", [Path(k).stem for k in ok_keys])
     table.insert(1, "formula", [by_key[k].composition.reduced_formula for k in ok_keys])
     table.index.name = "path"
+    if ok_keys:
+        series = pd.Series([by_key[k] for k in ok_keys], index=ok_keys, dtype=object)
+        props, _ = pool_properties(series, names=("nonmetal",), cache=False, n_jobs=1, progress=False)
+        table["p_nonmetal"] = props["p_nonmetal"].reindex(ok_keys)
+        table["metal"] = table["p_nonmetal"] < 0.5
     feats: list[dict] = []
     if layers and ok_keys:
         feats = load_model("formation_energy").atom_features(
@@ -110,6 +118,7 @@ def _write_npz(table, feats, layers, out: Path) -> None:
         "formula": np.asarray(list(table["formula"])),
         "formation_energy_eV_atom": table["formation_energy_eV_atom"].to_numpy(),
         "band_gap_eV": table["band_gap_eV"].to_numpy(),
+        "p_nonmetal": table["p_nonmetal"].to_numpy(float),
         "offsets": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
     }
     for k in layers:
@@ -131,6 +140,7 @@ def json_records(table, feats, layers) -> list[dict]:
             "nsites": int(row["nsites"]),
             "formation_energy_eV_atom": float(row["formation_energy_eV_atom"]),
             "band_gap_eV": float(row["band_gap_eV"]),
+            "p_nonmetal": float(row.get("p_nonmetal", float("nan"))),
         }
         if f is not None:
             rec["features"] = {f"V{k}": np.round(f[k].astype(float), 7).tolist() for k in layers}

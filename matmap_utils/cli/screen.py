@@ -1,11 +1,15 @@
-"""``matmap screen CIF… [-o FILE] [--model PATH]``: P(superionic) of your structures.
+"""``matmap screen CIF… [-o FILE] [--model PATH]``: P(superionic) of your structures, with a verdict.
 
 Uses the AtomSets ensemble saved by notebook 06 (default folder
 ``$MATMAP_CACHE/compute/atomsets/screening_ensemble``): each structure is simplified as the
 ensemble was trained (CAMNS by default), featurized with the MEGNet port, and scored by every
-member.  Output columns: ``P_SI`` (ensemble mean), ``P_SI_std``, ``Eg_MEGNet_eV`` (MEGNet band-gap
-model on the original structure), ``d_train`` (PCA-normalized distance to the nearest training
-compound), ``formula``, ``disordered``.
+member.  Output columns per structure: ``P_SI`` ± ``P_SI_std`` (ensemble mean and SD),
+``P_nonmetal`` (MEGNet metal classifier), ``Eg_eV`` with ``Eg_source`` (the Materials Project gap
+when the file is named after an MP id with a known gap, else MEGNet's band-gap model),
+``d_train`` (PCA-normalized distance to the nearest training compound) with ``domain`` (``out`` when
+above the 95th percentile of the training set's own nearest-neighbour distances), ``novel``
+(no labelled composition within 5 % in every element) and ``verdict`` (``candidate`` or ``not a
+candidate: <reasons>``, e.g. ``metal``; McHaffie et al. 2025, Sec. 3.3).
 """
 
 from __future__ import annotations
@@ -15,9 +19,26 @@ import pandas as pd
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
 from matmap_utils.cli.main import COMMANDS
 from matmap_utils.core.errors import UserError
-from matmap_utils.screening import candidates
+from matmap_utils.data.datasets import load_mp_band_gaps
+from matmap_utils.screening import candidates, filters
 from matmap_utils.screening.atomsets import features
 from matmap_utils.screening.megnet import pool
+from matmap_utils.screening.megnet.properties import pool_properties
+
+COLUMNS = [
+    "name",
+    "formula",
+    "disordered",
+    "P_SI",
+    "P_SI_std",
+    "P_nonmetal",
+    "Eg_eV",
+    "Eg_source",
+    "d_train",
+    "domain",
+    "novel",
+    "verdict",
+]
 
 
 def register(subparsers) -> None:
@@ -28,39 +49,52 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def _score(bundle: dict, series: pd.Series, failures: list) -> pd.DataFrame:
+    """The table of the featurizable structures of ``series`` (index = names)."""
+    mode, layer = bundle["mode"], bundle["layer"]
+    feats, ffail = features.featurize(series, modes=[mode], layers=[layer], n_jobs=1, cache=False)
+    failures += [(r["id"], r["reason"]) for _, r in ffail.iterrows()]
+    fm = feats[(mode, layer)]
+    ok = [n for n in series.index if n in fm]
+    if not ok:
+        return pd.DataFrame(columns=COLUMNS).set_index("name")
+    scr = candidates.screen_sets(bundle["model"], [fm[n] for n in ok], bundle["train_vectors"])
+    gaps = pool.predict_structures([series[n] for n in ok], ids=ok)
+    props, _ = pool_properties(series.loc[ok], names=("nonmetal",), cache=False, n_jobs=1, progress=False)
+    mp = load_mp_band_gaps()["mp_band_gap_eV"]
+    eg_mp = pd.Series({n: mp.get(str(n).split("/")[-1].removesuffix(".cif")) for n in ok}, dtype=float)
+    gap = filters.band_gap_filter(eg_mp, props.get("p_nonmetal", pd.Series(dtype=float)), gaps["band_gap_eV"])
+    refs, _ = filters.reference_compositions(bundle["reference_formulas"])
+    df = pd.DataFrame(
+        {
+            "formula": [series[n].composition.reduced_formula for n in ok],
+            "disordered": [not series[n].is_ordered for n in ok],
+            "P_SI": scr["p_si"],
+            "P_SI_std": scr["p_si_std"],
+            "P_nonmetal": gap["P_nonmetal"].reindex(ok).to_numpy(),
+            "Eg_eV": gap["Eg"].reindex(ok).to_numpy(),
+            "Eg_source": gap["Eg_source"].reindex(ok).to_numpy(),
+            "d_train": scr["d_train"],
+            "domain": ["out" if f else "in" for f in filters.domain_flags(scr["d_train"], bundle["domain_threshold"])],
+            "novel": filters.novel_against(refs, [series[n].composition for n in ok]),
+            "gap_reason": gap["gap_reason"].reindex(ok).to_numpy(),
+        },
+        index=pd.Index(ok, name="name"),
+    )
+    df["verdict"] = filters.verdicts(df)
+    return df.drop(columns=["gap_reason"])
 
+
+def run(args) -> int:
     try:
-        model, mode, layer, train_vecs, _ = candidates.load_screening_model(args.model)
+        bundle = candidates.load_screening_bundle(args.model)
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from None
     paths, names, structures, failures = read_cli_structures(args.cifs)
-    rows = []
+    df = pd.DataFrame(columns=COLUMNS).set_index("name")
     if structures:
         series = pd.Series(structures, index=[str(n) for n in names], dtype=object)
-        feats, ffail = features.featurize(series, modes=[mode], layers=[layer], n_jobs=1, cache=False)
-        failures += [(r["id"], r["reason"]) for _, r in ffail.iterrows()]
-        fm = feats[(mode, layer)]
-        ok = [n for n in series.index if n in fm]
-        if ok:
-            scr = candidates.screen_sets(model, [fm[n] for n in ok], train_vecs)
-            gaps = pool.predict_structures([series[n] for n in ok], ids=ok)
-            for j, n in enumerate(ok):
-                s = series[n]
-                rows.append(
-                    {
-                        "name": n,
-                        "formula": s.composition.reduced_formula,
-                        "disordered": not s.is_ordered,
-                        "P_SI": float(scr["p_si"][j]),
-                        "P_SI_std": float(scr["p_si_std"][j]),
-                        "Eg_MEGNet_eV": float(gaps["band_gap_eV"].get(n, float("nan"))),
-                        "d_train": float(scr["d_train"][j]),
-                    }
-                )
-    df = pd.DataFrame(
-        rows, columns=["name", "formula", "disordered", "P_SI", "P_SI_std", "Eg_MEGNet_eV", "d_train"]
-    ).set_index("name")
+        df = _score(bundle, series, failures)
     write_frame(df.round(4), args.output)
     report_failures(failures, len(paths))
     return exit_code(len(df))

@@ -13,7 +13,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from matmap_utils.core.parallel import parallel_map
 from matmap_utils.screening.cv import run_cv
-from matmap_utils.screening.simplify import ion_signs
+from matmap_utils.screening.simplify import element_signs
 
 SENDEK_FEATURES = ("LLB", "SBI", "AFC", "LASD", "LLSD")
 
@@ -49,7 +49,7 @@ def sendek_features(
     """
 
     if signs is None:
-        signs, _ = ion_signs(structure)
+        signs, _ = element_signs(structure)
     anions = {e for e, s in signs.items() if s < 0 and e != "Li"}
     n = len(structure)
     occ = [

@@ -15,6 +15,21 @@ from matmap_utils.screening.atomsets.features import set_vectors
 from matmap_utils.screening.atomsets.model import AtomSetsEnsemble, pack_sets
 
 
+def _whitened(train_vecs: np.ndarray, var_floor: float):
+    """PCA (whitened) fit on the training vectors and the mask of components kept."""
+    pca = PCA(whiten=True)
+    t = pca.fit_transform(train_vecs)
+    keep = pca.explained_variance_ > var_floor * pca.explained_variance_.max()
+    return pca, keep, t[:, keep]
+
+
+def _nearest(q: np.ndarray, t: np.ndarray, exclude_self: bool = False, offset: int = 0) -> np.ndarray:
+    d2 = (q**2).sum(1)[:, None] + (t**2).sum(1)[None, :] - 2 * q @ t.T
+    if exclude_self:
+        d2[np.arange(len(q)), offset + np.arange(len(q))] = np.inf
+    return np.sqrt(np.clip(d2.min(1), 0, None))
+
+
 def pca_distance(
     train_vecs: np.ndarray, query_vecs: np.ndarray, *, var_floor: float = 1e-8, chunk: int = 4096
 ) -> np.ndarray:
@@ -23,17 +38,27 @@ def pca_distance(
     PCA is fit on the training vectors; each component is divided by its standard deviation, so
     the distance is normalized by the training data variance (McHaffie et al., after Jha et al.).
     """
-
-    pca = PCA(whiten=True)
-    t = pca.fit_transform(train_vecs)
-    keep = pca.explained_variance_ > var_floor * pca.explained_variance_.max()
-    t = t[:, keep]
+    pca, keep, t = _whitened(train_vecs, var_floor)
     out = np.empty(len(query_vecs))
     for s in range(0, len(query_vecs), chunk):
-        q = pca.transform(query_vecs[s : s + chunk])[:, keep]
-        d2 = (q**2).sum(1)[:, None] + (t**2).sum(1)[None, :] - 2 * q @ t.T
-        out[s : s + chunk] = np.sqrt(np.clip(d2.min(1), 0, None))
+        out[s : s + chunk] = _nearest(pca.transform(query_vecs[s : s + chunk])[:, keep], t)
     return out
+
+
+def training_nn_distances(train_vecs: np.ndarray, *, var_floor: float = 1e-8, chunk: int = 4096) -> np.ndarray:
+    """Each training vector's distance to its nearest *other* training vector, in the same
+    PCA-whitened space as :func:`pca_distance` (the reference distribution of the domain flag)."""
+    _, _, t = _whitened(train_vecs, var_floor)
+    out = np.empty(len(t))
+    for s in range(0, len(t), chunk):
+        out[s : s + chunk] = _nearest(t[s : s + chunk], t, exclude_self=True, offset=s)
+    return out
+
+
+def domain_threshold(train_vecs: np.ndarray, percentile: float = 95.0) -> float:
+    """d_training above which a compound is *out of domain*: the ``percentile`` of the training
+    set's own nearest-neighbour distances (:func:`training_nn_distances`)."""
+    return float(np.percentile(training_nn_distances(train_vecs), percentile))
 
 
 def composition_matrix(formulas: Sequence, elements: Sequence[str] | None = None) -> tuple[np.ndarray, list[str]]:
@@ -89,15 +114,22 @@ def save_screening_model(
     train_vectors: np.ndarray,
     train_formulas: Sequence[str],
     extra: dict | None = None,
+    reference_formulas: Sequence[str] | None = None,
+    out_of_domain_above: float | None = None,
 ) -> Path:
-    """Save the ensemble plus what screening needs: simplification, feature layer, training vectors."""
+    """Save the ensemble plus what screening needs: simplification, feature layer, training vectors,
+    the domain threshold (:func:`domain_threshold`) and the labelled formulas novelty is judged
+    against (default: the training formulas)."""
 
     path = Path(path)
-    model.save(path, extra={"mode": mode, "layer": int(layer), **(extra or {})})
+    thr = out_of_domain_above if out_of_domain_above is not None else domain_threshold(train_vectors)
+    model.save(path, extra={"mode": mode, "layer": int(layer), "domain_threshold": float(thr), **(extra or {})})
+    refs = train_formulas if reference_formulas is None else reference_formulas
     atomic_write_npz(
         path / "train_vectors.npz",
         vectors=np.asarray(train_vectors, np.float64),
         formulas=np.asarray([str(f) for f in train_formulas]),
+        reference_formulas=np.asarray([str(f) for f in refs]),
     )
     return path
 
@@ -114,6 +146,25 @@ def load_screening_model(path: str | Path | None = None):
     model = AtomSetsEnsemble.load(path)
     tv = load_npz(path / "train_vectors.npz")
     return model, model.extra["mode"], int(model.extra["layer"]), tv["vectors"], [str(f) for f in tv["formulas"]]
+
+
+def load_screening_bundle(path: str | Path | None = None) -> dict:
+    """Everything ``matmap screen`` needs: ``model``, ``mode``, ``layer``, ``train_vectors``,
+    ``train_formulas``, ``reference_formulas`` (novelty) and ``domain_threshold`` (computed from the
+    training vectors for an ensemble saved before these were stored)."""
+    model, mode, layer, vecs, formulas = load_screening_model(path)
+    tv = load_npz((Path(path) if path is not None else default_model_dir()) / "train_vectors.npz")
+    refs = [str(f) for f in tv["reference_formulas"]] if "reference_formulas" in tv else formulas
+    thr = model.extra.get("domain_threshold")
+    return {
+        "model": model,
+        "mode": mode,
+        "layer": layer,
+        "train_vectors": vecs,
+        "train_formulas": formulas,
+        "reference_formulas": refs,
+        "domain_threshold": float(thr) if thr is not None else domain_threshold(vecs),
+    }
 
 
 def screen_sets(

@@ -87,12 +87,15 @@ def cv_atomsets(
     dedup: bool = True,
     device=None,
     init_state: dict | None = None,
+    proba_out: dict | None = None,
 ) -> pd.DataFrame:
     """Cross-validate an AtomSets configuration: per fold, ``n_repeats`` members are trained at once
     (one vectorized ensemble, seeds ``seed*1000 + fold*100 + r``) and the validation set is scored
     every ``eval_every`` epochs.  One row per (fold, epoch, member) with metrics and the fold's
     controls; summarize with :func:`atomsets_summary` (the paper's "best epoch across folds",
-    metrics averaged over repeated runs).  ``init_state``: pre-trained weights (``n_repeats``
+    metrics averaged over repeated runs).  ``proba_out`` (a dict, filled when given):
+    ``proba_out[(fold, epoch)]`` = the members' validation probabilities (members × validation
+    entries), for bootstrap intervals.  ``init_state``: pre-trained weights (``n_repeats``
     members, e.g. from :func:`matmap_utils.screening.atomsets.training.pretrain`); member ``r`` of every fold starts
     from pre-trained member ``r``."""
 
@@ -116,6 +119,8 @@ def cv_atomsets(
         ctrl = control_metrics(y[tr], y[va], n_shuffles=n_shuffles, seed=seed + k)
         epochs = [h["epoch"] for h in res.history if h.get("evaluated")]
         for ep, proba in zip(epochs, res.val_proba):
+            if proba_out is not None:
+                proba_out[(k, ep)] = np.asarray(proba, dtype=np.float32)
             for r in range(len(seeds)):
                 rows.append({"fold": k, "epoch": ep, "member": r, **classification_metrics(y[va], proba[r]), **ctrl})
     return pd.DataFrame(rows)

@@ -11,21 +11,23 @@ become the same element are added (a La0.5Zr0.5 site becomes Al1.0; a Li0.5Zr0.5
 Li0.5Al0.5 in CAMNS and Al0.5 in CANS).  A site left with no species (pure Li in CAN/CANS) is
 removed.
 
-Oxidation states: the paper read them from the ICSD CIFs.  The public CIFs we use (OBELiX, MP)
-carry none, so :func:`ion_signs` takes, in order: the oxidation states stored on the species (a CIF
-with ``_atom_type_oxidation_number``, or a structure decorated by the user), else a
-composition-level rule: halogens and O are anions; without O, S/Se/Te are anions; the most
-electronegative non-Li element is always an anion; all other elements are cations.  Neutral atoms
-(-> Mg) therefore only arise from explicit oxidation states of 0.  This differs from the paper for
-compounds whose CIF assigns per-site states a composition rule cannot see (e.g. the P0/P1- atoms of
-LiP5, or mixed-valence anions).
+Oxidation states (:mod:`matmap_utils.screening.oxidation`): as the paper — which read them from the
+ICSD CIFs — each atom's sign decides its substitute, per site: stored species oxidation states,
+else bond-valence analysis for ordered structures, else a charge-balanced composition guess.  A
+structure with no valid assignment (typically an intermetallic) raises
+:class:`~matmap_utils.screening.oxidation.OxidationStateError` under CAMNS/CANS and is reported by
+the featurization.  ``oxidation="rule"`` keeps the earlier composition rule (:func:`rule_signs`:
+halogens and O are anions; S/Se/Te without O; the most electronegative non-Li element; never
+neutral) for measuring what the paper's assignment changes.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from pymatgen.core import Composition, DummySpecies, Element, Species, Structure
+from pymatgen.core import Composition, Element, Structure
+
+from matmap_utils.screening.oxidation import OxidationStateError, element_symbol, site_signs
 
 MODES = ("CAMN", "CAN", "CAMNS", "CANS")
 
@@ -39,10 +41,10 @@ _HALOGENS = {"F", "Cl", "Br", "I"}
 _CHALCOGENS = {"S", "Se", "Te"}
 
 
-def _element(sp) -> str:
-    if isinstance(sp, DummySpecies):
-        raise ValueError(f"dummy species {sp} cannot be simplified")
-    return sp.symbol if isinstance(sp, (Element, Species)) else Element(str(sp)).symbol
+_element = element_symbol
+
+#: How the oxidation-state signs are assigned: the paper's (per site) or the earlier rule.
+OXIDATION = ("paper", "rule")
 
 
 def rule_signs(elements) -> dict[str, int]:
@@ -63,40 +65,67 @@ def rule_signs(elements) -> dict[str, int]:
     return signs
 
 
-def ion_signs(structure: Structure) -> tuple[dict[str, int], str]:
-    """Sign (+1, -1, 0) of the oxidation state of each element, and where it came from.
+def ion_signs(structure: Structure, oxidation: str = "paper") -> tuple[list[dict[str, int]], str]:
+    """Per-site signs (+1, −1, 0) of each species' oxidation state, and where they came from.
 
-    Returns ``(signs, source)`` with source ``"structure"`` (species oxidation states) or ``"rule"``.
-    Species oxidation states are per element here; an element present with both signs is an error.
+    ``oxidation="paper"``: :func:`matmap_utils.screening.oxidation.site_signs` (source
+    ``"structure"``, ``"bond valence"`` or ``"composition guess"``; raises ``OxidationStateError``
+    when no valid assignment exists).  ``oxidation="rule"``: species oxidation states when every
+    species has one, else :func:`rule_signs` (source ``"rule"``).
     """
-    states: dict[str, set[int]] = defaultdict(set)
-    has_oxi = True
+    if oxidation not in OXIDATION:
+        raise ValueError(f"unknown oxidation-state assignment {oxidation!r}; choose from {OXIDATION}")
+    if oxidation == "paper":
+        return site_signs(structure)
+    by_el = rule_signs(structure.composition.elements)
+    source = "rule"
+    if all(getattr(sp, "oxi_state", None) is not None for site in structure for sp in site.species):
+        by_el, source = {}, "structure"
+    out = []
     for site in structure:
+        d = {}
         for sp in site.species:
             ox = getattr(sp, "oxi_state", None)
-            if ox is None or isinstance(sp, Element):
-                has_oxi = False
-                break
-            states[_element(sp)].add(0 if ox == 0 else (1 if ox > 0 else -1))
-        if not has_oxi:
-            break
-    if has_oxi and states:
-        out = {}
-        for el, s in states.items():
-            if len(s) > 1:
-                # e.g. P0 and P1- in one CIF: keep per-site information by majority sign
-                out[el] = -1 if -1 in s else (1 if 1 in s else 0)
-            else:
-                out[el] = s.pop()
-        return out, "structure"
-    return rule_signs(structure.composition.elements), "rule"
+            d[_element(sp)] = by_el[_element(sp)] if source == "rule" else (0 if ox == 0 else (1 if ox > 0 else -1))
+        out.append(d)
+    return out, source
 
 
-def simplify(structure: Structure, mode: str = "CAMNS", signs: dict[str, int] | None = None) -> Structure:
+def element_signs(structure: Structure) -> tuple[dict[str, int], str]:
+    """One sign per element (−1 when any of its sites is an anion, else +1 when any is a cation,
+    else 0) from :func:`ion_signs`; the composition rule (source ``"rule"``) when no valid
+    oxidation-state assignment exists — for the Sendek baseline, which needs an anion sublattice."""
+    try:
+        per_site, source = ion_signs(structure, "paper")
+    except OxidationStateError:
+        return rule_signs(structure.composition.elements), "rule"
+    states: dict[str, set[int]] = defaultdict(set)
+    for d in per_site:
+        for el, sg in d.items():
+            states[el].add(sg)
+    return {el: (-1 if -1 in v else (1 if 1 in v else 0)) for el, v in states.items()}, source
+
+
+def _site_species(site, site_sign: dict[str, int] | None, drop_li: bool) -> dict[str, float]:
+    occ: dict[str, float] = defaultdict(float)
+    for sp, x in site.species.items():
+        el = _element(sp)
+        if el == "Li":
+            if not drop_li:
+                occ["Li"] += x
+        elif site_sign is not None:
+            occ[SUBSTITUTE[site_sign[el]]] += x
+        else:
+            occ[el] += x
+    return occ
+
+
+def simplify(structure: Structure, mode: str = "CAMNS", signs=None, oxidation: str = "paper") -> Structure:
     """Return the simplified copy of ``structure`` for ``mode`` in :data:`MODES`.
 
-    Raises ``ValueError`` for an unknown mode, or when nothing is left (a structure of Li only
-    under CAN/CANS).
+    ``signs``: per-site dicts element → sign (:func:`ion_signs`; computed with ``oxidation`` when
+    None).  Raises ``ValueError`` for an unknown mode, when nothing is left (a structure of Li only
+    under CAN/CANS), and ``OxidationStateError`` when CAMNS/CANS find no valid oxidation states.
     """
     mode = mode.upper()
     if mode not in MODES:
@@ -106,20 +135,10 @@ def simplify(structure: Structure, mode: str = "CAMNS", signs: dict[str, int] | 
     drop_li = mode in ("CAN", "CANS")
     substitute = mode in ("CAMNS", "CANS")
     if substitute and signs is None:
-        signs, _ = ion_signs(structure)
-    species, coords, _props = [], [], []
-    for site in structure:
-        occ: dict[str, float] = defaultdict(float)
-        for sp, x in site.species.items():
-            el = _element(sp)
-            if el == "Li":
-                if drop_li:
-                    continue
-                occ["Li"] += x
-            elif substitute:
-                occ[SUBSTITUTE[signs[el]]] += x
-            else:
-                occ[el] += x
+        signs, _ = ion_signs(structure, oxidation)
+    species, coords = [], []
+    for i, site in enumerate(structure):
+        occ = _site_species(site, signs[i] if substitute else None, drop_li)
         if not occ:
             continue
         occ = {k: min(v, 1.0) for k, v in occ.items()}
@@ -133,7 +152,8 @@ def simplify(structure: Structure, mode: str = "CAMNS", signs: dict[str, int] | 
     return Structure(structure.lattice, species, coords, coords_are_cartesian=False)
 
 
-def simplify_all(structure: Structure, modes=MODES) -> dict[str, Structure]:
-    """All requested simplifications of one structure (signs computed once)."""
-    signs, _ = ion_signs(structure)
-    return {m: simplify(structure, m, signs=signs) for m in modes}
+def simplify_all(structure: Structure, modes=MODES, oxidation: str = "paper") -> dict[str, Structure]:
+    """All requested simplifications of one structure (signs computed once, only when needed)."""
+    need = any(m.upper() in ("CAMNS", "CANS") for m in modes)
+    signs = ion_signs(structure, oxidation)[0] if need else None
+    return {m: simplify(structure, m, signs=signs, oxidation=oxidation) for m in modes}

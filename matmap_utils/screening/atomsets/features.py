@@ -15,8 +15,8 @@ from matmap_utils.screening.simplify import simplify
 
 def _simplify_job(item):
 
-    structure, mode = item
-    return simplify(structure, mode)
+    structure, mode, oxidation = item
+    return simplify(structure, mode, oxidation=oxidation)
 
 
 def v0_embedding() -> np.ndarray:
@@ -43,8 +43,8 @@ def v0_matrix(structure, table: np.ndarray | None = None) -> np.ndarray:
 
 def _v0_job(item):
 
-    structure, mode, table = item
-    return v0_matrix(simplify(structure, mode), table)
+    structure, mode, table, oxidation = item
+    return v0_matrix(simplify(structure, mode, oxidation=oxidation), table)
 
 
 def featurize(
@@ -55,12 +55,15 @@ def featurize(
     n_jobs: int | None = None,
     cache: bool = True,
     progress: bool = False,
+    oxidation: str = "paper",
 ):
     """MEGNet site features of simplified structures.
 
     ``structures``: a Series (index = ids) of pymatgen structures.  Returns ``(features, failures)``:
     ``features[(mode, layer)]`` is a dict id -> (n_sites, d) float32 matrix; ``failures`` a frame
-    (id, mode, reason) of structures that could not be simplified or featurized (left out).
+    (id, mode, reason) of structures that could not be simplified or featurized (left out; e.g.
+    no valid oxidation states under CAMNS/CANS).  ``oxidation``: the sign assignment of
+    :func:`matmap_utils.screening.simplify.ion_signs` (``"paper"`` or the earlier ``"rule"``).
     MEGNet results are cached by :func:`matmap_utils.screening.megnet.pool.pool_compute` (content hash).
     """
 
@@ -72,7 +75,7 @@ def featurize(
         for mode in modes:
             outs = parallel_map(
                 _v0_job,
-                [(s, mode, table) for s in structures.values],
+                [(s, mode, table, oxidation) for s in structures.values],
                 keys=[str(i) for i in ids],
                 n_jobs=n_jobs,
                 progress=progress,
@@ -81,7 +84,7 @@ def featurize(
             fails += [{"id": i, "mode": mode, "reason": str(o.error)} for i, o in zip(ids, outs) if not o.ok]
         return feats, pd.DataFrame(fails, columns=["id", "mode", "reason"])
     for mode in modes:
-        items = [(s, mode) for s in structures.values]
+        items = [(s, mode, oxidation) for s in structures.values]
         outs = parallel_map(_simplify_job, items, keys=[f"{i}" for i in ids], n_jobs=n_jobs, progress=False)
         ok_ids = [i for i, o in zip(ids, outs) if o.ok]
         fails += [{"id": i, "mode": mode, "reason": str(o.error)} for i, o in zip(ids, outs) if not o.ok]

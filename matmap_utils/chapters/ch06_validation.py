@@ -1,0 +1,315 @@
+"""Chapter 06: uncertainty of every comparison with McHaffie et al. (2025) and the pool-level
+validation of the screening.
+
+* Bootstrap 95 % intervals (:func:`matmap_utils.core.bootstrap.bootstrap_ci`) of the k-fold and
+  LOCO AUC-PR / MCC — validation entries resampled within their fold or cluster, the statistic
+  recomputed exactly as the point value (per fold: metric of each repeat, averaged over repeats;
+  then averaged over folds) — and of the test-set metrics of the ensemble mean.
+* Enrichment of held-out superionic compounds among the top 1/5/10 % of the pool screening.
+* The effect of the paper's oxidation-state simplification on CAMNS/CANS k-fold scores.
+AUC-PR (average precision) and MCC are dimensionless.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pymatgen.core import Composition
+
+from matmap_utils.core.bootstrap import bootstrap_ci
+from matmap_utils.screening import cv as screening_cv
+from matmap_utils.screening import filters
+from matmap_utils.screening.atomsets.configs import config_name
+
+
+# ---- fast metrics (equal to sklearn's; tested) -------------------------------------------------
+def average_precision(y: np.ndarray, p: np.ndarray) -> float:
+    """sklearn's ``average_precision_score`` (step-wise PR area, ties as one threshold); NaN for one class."""
+    y = np.asarray(y, dtype=float)
+    if not 0 < y.sum() < len(y):
+        return float("nan")
+    order = np.argsort(-np.asarray(p, dtype=float), kind="mergesort")
+    ps, ys = np.asarray(p)[order], y[order]
+    tp, fp = np.cumsum(ys), np.cumsum(1 - ys)
+    last = np.r_[np.diff(ps) != 0, True]
+    tp, fp = tp[last], fp[last]
+    prec, rec = tp / (tp + fp), tp / tp[-1]
+    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
+
+
+def mcc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    """Matthews correlation coefficient at ``threshold`` (0 when undefined, as sklearn)."""
+    y = np.asarray(y, dtype=bool)
+    q = np.asarray(p) >= threshold
+    tp, tn = float((y & q).sum()), float((~y & ~q).sum())
+    fp, fn = float((~y & q).sum()), float((y & ~q).sum())
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return float((tp * tn - fp * fn) / den) if den > 0 else 0.0
+
+
+METRICS = {"auc_pr": average_precision, "mcc": mcc}
+
+
+# ---- intervals of cross-validation and test metrics --------------------------------------------
+def cv_interval(proba: dict, folds, y: np.ndarray, epoch: int, metric: str, n_boot: int = 1000, seed: int = 0):
+    """Bootstrap interval of a CV score at ``epoch``: entries resampled within each fold; per fold the
+    metric of each repeat (``proba[(fold, epoch)]``: repeats × entries) averaged, then NaN-averaged
+    over folds (one-class resamples count as NaN, as one-class LOCO clusters do in the point value)."""
+    fn = METRICS[metric]
+    P = np.concatenate([proba[(k, epoch)] for k in range(len(folds))], axis=1)
+    yy = np.concatenate([np.asarray(y)[va] for _, va in folds])
+    fold = np.concatenate([np.full(len(va), k) for k, (_, va) in enumerate(folds)])
+
+    def stat(ix):
+        vals = []
+        for k in range(len(folds)):
+            sel = ix[fold[ix] == k]
+            vals.append(np.mean([fn(yy[sel], P[r, sel]) for r in range(len(P))]) if len(sel) else np.nan)
+        return np.nanmean(vals) if np.isfinite(vals).any() else np.nan
+
+    return bootstrap_ci(stat, np.arange(len(yy)), n_boot=n_boot, seed=seed, strata=fold)
+
+
+def cv_intervals(records: dict, y: np.ndarray, n_boot: int, seed: int) -> pd.DataFrame:
+    """AUC-PR / MCC with 95 % intervals for every cross-validated configuration; ``records``:
+    ``{(config, scheme): (cv frame, proba dict, folds)}`` (:class:`~ch06_atomsets_screening.CVSetup`)."""
+    rows = []
+    for (config, scheme), (cv, proba, folds) in records.items():
+        epoch = screening_cv.atomsets_summary(cv)["epoch"]
+        row = {"scheme": scheme, "model_feature": config_name(*config), "epoch": epoch}
+        for m in METRICS:
+            iv = cv_interval(proba, folds, y, epoch, m, n_boot=n_boot, seed=seed)
+            row.update({m: iv.value, f"{m}_lo": iv.lo, f"{m}_hi": iv.hi})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_intervals(y_test, p_mean, n_boot: int, seed: int) -> dict:
+    """AUC-PR and MCC of the ensemble mean on the test entries with bootstrap 95 % intervals."""
+    out = {}
+    for m, fn in METRICS.items():
+        iv = bootstrap_ci(fn, np.asarray(y_test, int), np.asarray(p_mean), n_boot=n_boot, seed=seed)
+        out.update({m: iv.value, f"{m}_lo": iv.lo, f"{m}_hi": iv.hi})
+    return out
+
+
+def paper_comparison(ci: pd.DataFrame, paper: dict) -> pd.DataFrame:
+    """Our interval next to the paper's value (``paper``: {(scheme, model_feature, metric): value}),
+    with ``paper_in_ci``; the protocol column says what differs from the paper."""
+    rows = []
+    for _, r in ci.iterrows():
+        for m in METRICS:
+            pv = paper.get((r["scheme"], r["model_feature"], m), np.nan)
+            rows.append(
+                {
+                    "scheme": r["scheme"],
+                    "model_feature": r["model_feature"],
+                    "metric": m,
+                    "ours": r[m],
+                    "ci_lo": r[f"{m}_lo"],
+                    "ci_hi": r[f"{m}_hi"],
+                    "paper": pv,
+                    "paper_in_ci": bool(r[f"{m}_lo"] <= pv <= r[f"{m}_hi"]) if np.isfinite(pv) else None,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def paper_values(paper_kfold: pd.DataFrame, paper_loco: pd.DataFrame | None = None) -> dict:
+    """{(scheme, model_feature, metric): value} from the paper's k-fold table (and LOCO means, when
+    given as a frame indexed by model_feature with ``auc_pr`` / ``mcc``), plus its test set (Fig. 6)."""
+    out = {("kfold", i, m): float(paper_kfold.at[i, m]) for i in paper_kfold.index for m in METRICS}
+    if paper_loco is not None:
+        out.update({("loco", i, m): float(paper_loco.at[i, m]) for i in paper_loco.index for m in METRICS})
+    out.update({("test", "ensemble", "auc_pr"): 0.86, ("test", "ensemble", "mcc"): 0.60})
+    return out
+
+
+def comparison_metrics(cmp: pd.DataFrame) -> dict:
+    """``metrics.json`` entries ``ci_<scheme>_<config>_<metric>_{value,lo,hi,paper}``."""
+    out = {}
+    for _, r in cmp.iterrows():
+        k = f"ci_{r['scheme']}_{r['model_feature']}_{r['metric']}"
+        out.update({f"{k}_value": r["ours"], f"{k}_lo": r["ci_lo"], f"{k}_hi": r["ci_hi"], f"{k}_paper": r["paper"]})
+    return out
+
+
+# ---- enrichment of held-out compounds in the pool screening ------------------------------------
+def held_out_in_pool(test: pd.DataFrame, pool_formulas: pd.Series) -> pd.DataFrame:
+    """Held-out labelled entries (``test``: ``compound``, ``superionic``) whose reduced formula is in
+    the pool (``pool_formulas``: material id → reduced formula); one row per (entry, MP id)."""
+    red = {}
+    for i, f in test["compound"].items():
+        try:
+            red[i] = Composition(str(f)).reduced_formula
+        except Exception:  # noqa: BLE001 - an unparsable formula cannot be matched
+            continue
+    by_formula = pd.Series(pool_formulas).groupby(pool_formulas).groups
+    rows = [
+        {"entry": i, "material_id": mid, "formula": f, "superionic": bool(test.at[i, "superionic"])}
+        for i, f in red.items()
+        for mid in by_formula.get(f, [])
+    ]
+    return pd.DataFrame(rows, columns=["entry", "material_id", "formula", "superionic"])
+
+
+def enrichment_table(screen: pd.DataFrame, held: pd.DataFrame, fractions, n_boot: int, seed: int):
+    """Rank of each held-out compound (best MP match per entry) by P_SI in the pool screening, and the
+    enrichment of superionic ones in the top ``fractions`` with bootstrap 95 % intervals (entries
+    resampled).  Returns (ranked held-out frame, {fraction: Interval})."""
+    rank = screen["P_SI"].rank(ascending=False, method="average")
+    held = held[held["material_id"].isin(screen.index)].copy()
+    held["rank"] = held["material_id"].map(rank)
+    held = held.sort_values("rank").groupby("entry").head(1)
+    held["rank_fraction"] = (held["rank"] - 1) / len(screen)
+    out = {}
+    for f in fractions:
+        out[f] = bootstrap_ci(
+            lambda rf, pos, f=f: filters.enrichment(rf, pos, [f])[f],
+            held["rank_fraction"].to_numpy(),
+            held["superionic"].to_numpy(bool),
+            n_boot=n_boot,
+            seed=seed,
+        )
+    return held, out
+
+
+def enrichment_metrics(held: pd.DataFrame, enr: dict) -> dict:
+    """``metrics.json`` entries of the enrichment (NaN when no superionic held-out compound is in the pool)."""
+    out = {"enrichment_n_held_out_in_pool": int(len(held)), "enrichment_n_superionic": int(held["superionic"].sum())}
+    for f, iv in enr.items():
+        k = f"enrichment_top{round(100 * f)}pct"
+        out.update({k: iv.value, f"{k}_lo": iv.lo, f"{k}_hi": iv.hi})
+    return out
+
+
+def enrichment_text(held: pd.DataFrame, enr: dict, n_pool: int) -> str:
+    """The enrichment sentence, from computed values."""
+    if not held["superionic"].any():
+        return (
+            f"{len(held)} held-out labelled compounds are in the screened pool of {n_pool}, none superionic: "
+            "the enrichment is undefined in this run."
+        )
+    parts = [f"top {100 * f:g} %: {iv.value:.1f} [{iv.lo:.1f}, {iv.hi:.1f}]" for f, iv in enr.items()]
+    return (
+        f"{len(held)} held-out test compounds (never seen by the ensemble) are in the screened pool of {n_pool} "
+        f"({int(held['superionic'].sum())} superionic); their median rank fraction is "
+        f"{held['rank_fraction'].median():.2f} (superionic: "
+        f"{held.loc[held.superionic, 'rank_fraction'].median():.2f}). Enrichment of the superionic ones "
+        f"against random (1 = random; bootstrap 95 % CI over compounds): {'; '.join(parts)}."
+    )
+
+
+# ---- the paper's simplification against the earlier rule --------------------------------------
+def simplification_effect(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
+    """k-fold AUC-PR / MCC of the same configurations with the paper's oxidation states (``new``) and
+    with the earlier composition rule (``old``), and the differences (new − old)."""
+    cols = ["auc_pr", "auc_pr_std", "mcc", "mcc_std"]
+    both = new[cols].add_suffix("_paper_ox").join(old[cols].add_suffix("_rule"), how="inner")
+    both["d_auc_pr"] = both["auc_pr_paper_ox"] - both["auc_pr_rule"]
+    both["d_mcc"] = both["mcc_paper_ox"] - both["mcc_rule"]
+    return both
+
+
+def n_changed(feats: dict, other: dict, config) -> tuple[int, int]:
+    """Entries whose ``config`` features differ between two featurizations, and entries in both."""
+    keys = sorted(set(feats[config]) & set(other[config]))
+    diff = sum(
+        feats[config][k].shape != other[config][k].shape or not np.allclose(feats[config][k], other[config][k])
+        for k in keys
+    )
+    return int(diff), len(keys)
+
+
+def simplification_text(eff: pd.DataFrame, paper_kfold: pd.DataFrame) -> str:
+    """The change of k-fold AUC-PR / MCC from the earlier rule to the paper's oxidation states."""
+    parts = [
+        f"{i}: AUC-PR {r['auc_pr_rule']:.3f} → {r['auc_pr_paper_ox']:.3f} ({r['d_auc_pr']:+.3f}; paper "
+        f"{paper_kfold['auc_pr'].get(i, float('nan')):.3f}), MCC {r['mcc_rule']:.3f} → {r['mcc_paper_ox']:.3f}"
+        for i, r in eff.iterrows()
+    ]
+    return (
+        "k-fold scores with the earlier composition rule → with the paper's oxidation-state assignment (same "
+        f"entries, folds and seeds): {'; '.join(parts)}. The fold-to-fold SD of these scores is "
+        f"{eff['auc_pr_std_paper_ox'].mean():.3f} (AUC-PR) on average."
+    )
+
+
+def simplification_metrics(eff: pd.DataFrame | None) -> dict:
+    """``simplification_<config>_{auc_pr,mcc}_{rule,paper_ox}`` entries of ``metrics.json``."""
+    if eff is None:
+        return {}
+    return {
+        f"simplification_{i}_{m}_{v}": float(r[f"{m}_{v}"])
+        for i, r in eff.iterrows()
+        for m in ("auc_pr", "mcc")
+        for v in ("rule", "paper_ox")
+    }
+
+
+def enlarged_text(chosen: pd.DataFrame, big: pd.DataFrame, kfold_big: pd.DataFrame) -> str:
+    """How many entries gained an MP structure, how many are ambiguous, and the enlarged k-fold."""
+    n = chosen["status"].value_counts()
+    res = "; ".join(
+        f"{i}: AUC-PR {r['auc_pr']:.3f} ± {r['auc_pr_std']:.3f}, MCC {r['mcc']:.3f}" for i, r in kfold_big.iterrows()
+    )
+    return (
+        f"Of {len(chosen)} McHaffie entries without an OBELiX CIF, {int(n.get('matched', 0))} gain an MP structure "
+        f"(one formula match, or one with the OBELiX space group), {int(n.get('ambiguous', 0))} are ambiguous "
+        f"(several MP structures remain) and {int(n.get('none', 0))} have no match. Enlarged set used here: "
+        f"{len(big)} entries ({int((big['structure_source'] == 'MP').sum())} with an MP structure). k-fold on the "
+        f"enlarged set (a separate variant, not comparable with the paper's numbers): {res}."
+    )
+
+
+def enlarged_metrics(chosen: pd.DataFrame, big: pd.DataFrame, kfold_big: pd.DataFrame) -> dict:
+    """``metrics.json`` entries of the enlarged-set variant."""
+    n = chosen["status"].value_counts()
+    out = {
+        "enlarged_n_matched": int(n.get("matched", 0)),
+        "enlarged_n_ambiguous": int(n.get("ambiguous", 0)),
+        "enlarged_n_unmatched": int(n.get("none", 0)),
+        "enlarged_n_used": int(len(big)),
+    }
+    for i, r in kfold_big.iterrows():
+        out.update({f"enlarged_kfold_{i}_auc_pr": float(r["auc_pr"]), f"enlarged_kfold_{i}_mcc": float(r["mcc"])})
+    return out
+
+
+def comparison_text(cmp: pd.DataFrame) -> str:
+    """How many of the paper's values fall inside our 95 % intervals, from computed values."""
+    have = cmp[cmp["paper"].notna()]
+    inside = int(have["paper_in_ci"].sum())
+    widths = (cmp["ci_hi"] - cmp["ci_lo"]).dropna()
+    return (
+        f"{inside} of {len(have)} paper values lie inside our bootstrap 95 % intervals; the intervals are "
+        f"{widths.median():.2f} wide on average (median), so differences smaller than that are not resolved "
+        f"by this data set. Rows without a paper value: {len(cmp) - len(have)} (LOCO, and configurations the "
+        "paper does not list)."
+    )
+
+
+def pool_reduced_formulas(index: pd.DataFrame) -> pd.Series:
+    """Reduced formula of every MP pool compound (``index``: :func:`mp_li_index`), by material id."""
+    return index["formula"].dropna().map(lambda f: Composition(f).reduced_formula)
+
+
+def featurize_text(n_ok: int, n_modes: int, seconds: float, fails: pd.DataFrame) -> str:
+    """The featurization sentence: structures featurized, failures, and those without a valid
+    oxidation-state assignment (left out of every configuration, so all compare the same entries)."""
+    n_ox = fails.loc[fails["reason"].str.contains("oxidation states"), "id"].nunique()
+    return (
+        f"Featurized {n_ok} structures × {n_modes} simplifications in {seconds:.0f} s; {len(fails)} failures, "
+        f"{n_ox} of them structures with no valid oxidation-state assignment (left out of every configuration)."
+    )
+
+
+def validation_metrics(held, enr, paper_cmp, simp_effect, enlarged) -> dict:
+    """The ``metrics.json`` entries of enrichment, paper-comparison intervals, the simplification
+    effect and the enlarged-set variant (``enlarged``: (choices, set, k-fold table))."""
+    return {
+        **enrichment_metrics(held, enr),
+        **comparison_metrics(paper_cmp),
+        **simplification_metrics(simp_effect),
+        **enlarged_metrics(*enlarged),
+    }
