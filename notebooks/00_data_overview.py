@@ -22,9 +22,11 @@
 #
 # | dataset | used for |
 # |---|---|
-# | Materials Project Li pool (21,755 CIFs) | the Li–O materials map (Yamaguchi et al.), the screening pool (McHaffie et al.) |
-# | OBELiX (599 conductivities, 321 CIFs) | descriptor correlograms and classes (López et al.), AtomSets labels |
-# | McHaffie et al. database (571 rows → 548 structures) | AtomSets labels and the paper's splits |
+# | Materials Project Li pool (one CIF per material) | the Li–O materials map (Yamaguchi et al.), the screening pool (McHaffie et al.) |
+# | OBELiX (room-temperature conductivities, with CIFs for part of them) | descriptor correlograms and classes (López et al.), AtomSets labels |
+# | McHaffie et al. database (571 measurements → 548 unique structures) | AtomSets labels and the paper's splits |
+#
+# The counts of this run are computed in the sections below.
 # | MEGNet models | transfer-learned atom features, formation energies, band gaps |
 # | AIMD runs (argyrodites, LGPS, Na3PS4) | diffusion coefficients |
 
@@ -87,10 +89,10 @@ fig.tight_layout()
 # %% [markdown]
 # ## The Li–O set of the materials map
 #
-# Yamaguchi et al. drew their map for Li–O compounds whose other elements all come from a list of
-# 25 (Mg, Ca, Sr, Ba, Sc, Y, La, Ti, Zr, Hf, Nb, Ta, Zn, B, Al, Ga, In, C, Si, Ge, Sn, P, As, Sb,
-# S). Applying the same rule to today's Materials Project gives more materials than the 708 the
-# paper had in ~2021.
+# Yamaguchi et al. drew their map for Li–O compounds whose other elements all come from the
+# paper's 25 (Mg, Ca, Sr, Ba, Sc, Y, La, Ti, Zr, Hf, Nb, Ta, Zn, B, Al, Ga, In, C, Si, Ge, Sn, P,
+# As, Sb, S). Applying the same rule to today's Materials Project gives more materials than the
+# paper's 708 (the count is below).
 
 # %%
 lio_ids = datasets.lio_subset_ids(index)
@@ -125,10 +127,11 @@ fig.tight_layout()
 # %% [markdown]
 # ## Experimental conductivities: OBELiX and McHaffie et al.
 #
-# OBELiX pairs 599 room-temperature conductivities with 321 CIFs (atomic positions carry small
-# deliberate noise). The McHaffie et al. database lists 571 measurements; the paper keeps 548 unique
-# structures after merging duplicates (median conductivity kept). Its ICSD CIFs are not public: we
-# take the 548 from the paper's own split files and join structures from OBELiX by ICSD code.
+# OBELiX pairs room-temperature conductivities with CIFs for part of its entries (atomic
+# positions carry small deliberate noise). The McHaffie et al. database lists 571 measurements;
+# the paper keeps 548 unique structures after merging duplicates (median conductivity kept). Its
+# ICSD CIFs are not public: we take the unique entries from the paper's own split files and join
+# structures from OBELiX by ICSD code. The counts are in the table below.
 
 # %%
 obelix = datasets.load_obelix(n_jobs=jobs)
@@ -154,7 +157,7 @@ display(
 # ### McHaffie et al. Fig. 1 analogue
 #
 # (a) Space group against log₁₀ σ for every OBELiX entry (space groups from the OBELiX table;
-# colour: whether its CIF has partially occupied sites). (b) Histogram of log₁₀ σ of the 548 McHaffie
+# colour: whether its CIF has partially occupied sites). (b) Histogram of log₁₀ σ of the McHaffie
 # entries. As in the paper, entries with σ < 10⁻²⁰ S/cm are left out of the plot.
 
 # %%

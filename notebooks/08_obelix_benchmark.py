@@ -17,10 +17,10 @@
 #
 # The chapters before this one reproduce three papers on their own terms.  OBELiX (Therrien et al.,
 # *Digital Discovery* 2026, doi:10.1039/d5dd00441a; arXiv 2502.14234) is a community benchmark:
-# 599 Li solid electrolytes with an experimentally measured room-temperature ionic conductivity,
-# composition, space group and lattice parameters for all of them, a CIF for 321, and an official
-# train/test split built so that no publication contributes to both.  Its paper benchmarks seven
-# model families on that split.
+# some six hundred Li solid electrolytes with an experimentally measured room-temperature ionic
+# conductivity, composition, space group and lattice parameters for all of them, a CIF for about
+# half, and an official train/test split built so that no publication contributes to both.  Its paper
+# benchmarks seven model families on that split (the counts of this release are computed below).
 #
 # Here every model is trained on `train.csv` only, its hyperparameters are chosen by
 # cross-validation inside `train.csv` (folds that keep each publication in one fold, like the
@@ -72,7 +72,7 @@ if torch_threads:
 #
 # Read from the dataset's own code (`NRC-Mila/OBELiX`, `obelix/utils.py` and
 # `benchmark/tuning.py`): the target is log10 of the conductivity in S/cm; the entries reported
-# only as "< 1E-10" (or "< 1E-8") S/cm are **kept with the value 10⁻¹⁵ S/cm** (target −15), not
+# only as `"< 1E-10"` (or `"< 1E-8"`) S/cm are **kept with the value `1e-15` S/cm** (their target is the log of that value), not
 # dropped; entries without a CIF stay in the task (the composition baselines use them), and the
 # "CIF subset" of the test set are the entries whose CIF class is "Match" or "Close Match" — in this
 # release exactly the test entries with a CIF.
@@ -98,7 +98,7 @@ folds = bmodels.group_folds(train["group"], n_folds, seed)
 # The paper's random forest and MLP see the unit-cell element amounts, the space-group number and
 # the six lattice parameters; their grids (`benchmark/tuning.py`) are used as they are in the paper
 # profile.  Cross-validation also chooses between those amounts and element fractions (our variant).
-# **Differences:** our folds keep publications apart (the paper's 5-fold CV was random), and the
+# **Differences:** our folds keep publications apart (the paper's cross-validation folds were random), and the
 # MLP sees all inputs standardized (the paper standardized the lattice parameters only).
 
 # %%
@@ -146,7 +146,7 @@ display(Markdown(f"CV chose V{best_layer} for the structure model; {len(feat_fai
 #
 # López et al.'s structural–compositional descriptors (chapter 04's table, computed from the
 # CIFs with occupancy-weighted averages over disordered sites), with MEGNet's band gap and
-# formation energy and the 13 mechanical–elastic descriptors from MEGNet's bulk and shear moduli.
+# formation energy and López et al.'s mechanical–elastic descriptors from MEGNet's bulk and shear moduli.
 # Histogram gradient boosting keeps missing descriptors as they are.  The table needs a structure,
 # so test entries without a CIF (and the few CIFs without Li sites) get the random forest's
 # prediction.
@@ -186,7 +186,8 @@ display(ch08.display_table(scores, cv_mae, "regression"))
 # ### Classification view: σ ≥ 10⁻⁴ S/cm
 #
 # McHaffie et al. (chapter 06) classify "superionic" conductors at σ ≥ 10⁻⁴ S/cm.  The predicted
-# log10 σ is the score: AUC-PR ranks the test entries by it, MCC thresholds it at −4.
+# log10 σ is the score: AUC-PR ranks the test entries by it, MCC thresholds it at the log of that
+# conductivity.
 
 # %%
 display(ch08.display_table(scores, cv_mae, "classification"))

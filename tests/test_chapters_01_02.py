@@ -13,6 +13,7 @@ import pytest
 
 from matmap_utils.chapters import ch01_descriptors as ch01
 from matmap_utils.chapters import ch02_autoencoder_map as ch02
+from matmap_utils.chapters import ch02_seeds
 from matmap_utils.materials_map import analysis, autoencoder, training
 from matmap_utils.materials_map import descriptors as D
 
@@ -123,6 +124,9 @@ def test_ch01_migration_text_and_failures():
     assert ch01.me_coverage(mig) == pytest.approx(2 / 3)
     text = ch01.me_text(mig, seconds=12.0)
     assert "**2** of 3 materials" in text and "**66.7%**" in text and "stage 12 s" in text
+    assert "Grid spacing 0.3 Å, at most 80,000 points per cell (0 cells needed a coarser grid)" in text
+    coarse = ch01.me_text(mig.assign(resolution=[0.4, 0.6, np.nan]), 1.0, {"resolution": 0.4})
+    assert "Grid spacing 0.4 Å" in coarse and "(1 cells needed a coarser grid)" in coarse
     assert "bv 1, nominal 1, none 1" in text
     res = _raw(ids)
     fail = ch01.failures_table(res, mig, pd.Series({"mp-1": "Li2O", "mp-9": "X"}))
@@ -141,10 +145,13 @@ def test_ch01_migration_text_and_failures():
     sc = ch01.Scaled(res.comp, res.struct, D.comp_spec(), D.struct_spec(), {}, {})
     rho = {k: {"rho": 0.123456, "n": 16} for k in ("E_1D", "E_2D", "E_3D")}
     times = {"load": 1.04, "descriptors": 2.06, "bvse": 3.0}
-    m = ch01.metrics(lio, sc, res, mig, fail, rho, times, {"resolution": 0.4})
+    cmp = pd.DataFrame({"ME_paper": [0.5, 0.9, 1.2, 2.0, 0.7], "E_3D": [0.4, 1.0, 1.1, 2.5, 0.6]})
+    m = ch01.metrics(lio, sc, res, mig, fail, rho, times, {"resolution": 0.4}, cmp)
     assert m["n_structures"] == 3 and m["n_described"] == 3 and m["n_failed_descriptors"] == 1
     assert m["n_failed"] == 2 and m["n_me"] == 2 and m["me_coverage"] == 0.6667
     assert m["spearman_rho_table1"]["E_3D"] == 0.1235 and m["n_table1"] == 16
+    ci = m["spearman_rho_table1_ci95"]
+    assert -1 <= ci["lo"] <= ci["hi"] <= 1 and ci["hi"] == 1.0  # the 5 pairs are rank-identical but one
     assert m["time_s"] == {"load": 1.0, "descriptors": 2.1, "bvse": 3.0}
     assert m["bvse_settings"]["resolution"] == 0.4 and m["dims"] == {"composition": 1782, "structure": 858}
 
@@ -167,6 +174,15 @@ def test_ch01_table1_figure_and_text():
     text = ch01.table1_text(cmp, rho, 0.4)
     assert "The median of (ours − paper) is -0.40 eV" in text  # differences -0.4, +0.1, -2.0
     assert "The largest difference is m3 (C, Perovskite)" in text and "(0.4 Å here)" in text
+    assert "0.01 eV bisection tolerance" in text and "orderings of one composition" not in text
+    # the worst material's E_1D (0.4) is below its E_3D (1.0): the 1D sentence, and it is not closer
+    assert "faster channel in one dimension" in text and "no closer to the paper's value" in text
+    # no physical story when the numbers do not support it: E_1D = E_3D
+    flat = ch01.table1_text(cmp.assign(E_1D=cmp["E_3D"]), rho, 0.4)
+    assert "not a 1D-versus-3D matter" in flat and "faster channel" not in flat
+    # orderings of one composition: counted and their paper spread computed
+    two = ch01.table1_text(cmp.assign(formula=["A", "A", "C"]), rho, 0.4)
+    assert "2 × A (spread 0.10 eV)" in two
     fig = ch01.flat_figure(ch01.Scaled(*_scaled_examples(), D.comp_spec(), D.struct_spec(), {}, {}))
     assert len(fig.axes) == 2
 
@@ -266,6 +282,7 @@ def test_ch02_map_frame_and_figures(trained):
     assert fig.axes[0].get_title().startswith(f"(d) {psl.index[0]} F")
     text = ch02.fig3_text(0.1, {"comp": 0.9, "struct": 0.85, "me": 0.3}, 0.5, 0.6)
     assert "**0.900** (composition) and **0.850**" in text and "adds 0.25 on top" in text
+    assert "0.74" not in text and "the seed study below" in text and "Fig. 3c" in text
     assert len(ch02.fig4_map(xy, xy.iloc[:3], t["y"], 0.1).axes) == 2  # the map and its colour bar
     assert "Spearman correlation of ME with x_comp" in ch02.fig4_text(xy)
     assert len(ch02.fig5_fractions(xy).axes) == 4
@@ -396,3 +413,84 @@ def test_ch02_saved_maps_and_map_table(tmp_path, trained):
     table = ch02.map_table(t["xy"], t["maps_xy"], fam)
     assert "W=0.1:x_comp" in table.columns and "W=0:z_struct" in table.columns and table.columns[-1] == "family"
     assert (table["W=0.1:x_comp"] == t["xy"]["x_comp"]).all()
+
+
+# -- chapter 02: seeds, splits and computed sentences (issue 17) --------------------------------
+
+
+def _study() -> pd.DataFrame:
+    rows = []
+    for kind, base in (("random", 0.85), ("grouped", 0.75)):
+        for k, s in enumerate([0, 1, 2]):
+            rows.append(
+                {
+                    "split": kind,
+                    "seed": s,
+                    "test_r2_comp": base + 0.01 * k,
+                    "test_r2_struct": base - 0.1 + 0.02 * k,
+                    "test_r2_me": 0.2 + 0.05 * k,
+                    "test_loss_comp": 3.0 + 0.1 * k,
+                    "test_loss_str": 1.0,
+                    "test_loss_me": 0.8,
+                    "best_epoch": 10,
+                    "n_test": 20 + k,
+                    "n_test_groups": 5 + k,
+                    "wall_s": 1.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_ch02_seed_table_text_and_metrics():
+    assert ch02_seeds.seeds_of(3, 4) == [3, 4, 5, 6]
+    with pytest.raises(ValueError):
+        ch02_seeds.seeds_of(0, 0)
+    study = _study()
+    tab = ch02_seeds.seed_table(study)
+    r = tab.loc[(ch02_seeds.SPLIT_NAMES["grouped"], "composition")]
+    assert r["seeds"] == 3 and r["mean"] == pytest.approx(0.76) and r["sd"] == pytest.approx(0.01)
+    assert r["min"] <= r["ci95_lo"] <= r["mean"] <= r["ci95_hi"] <= r["max"]
+    text = ch02_seeds.seed_text(tab, study, 0.1)
+    assert "over 3 seeds (mean ± SD)" in text
+    assert "grouped by chemical system: composition **0.760 ± 0.010**, structure **0.670 ± 0.020**" in text
+    assert text.index("grouped by chemical system") < text.index("random 80/20")
+    assert "20–22 materials from 5–7 chemical systems" in text
+    m = ch02_seeds.metrics(study, tab, 0.1)
+    assert m["headline"] == {
+        "split": "grouped",
+        "r2_comp": pytest.approx(0.76),
+        "r2_struct": pytest.approx(0.67),
+        "r2_me": pytest.approx(0.25),
+    }
+    assert m["seed_study"]["seeds"] == [0, 1, 2] and m["seed_study"]["random"]["r2_me"]["n_seeds"] == 3
+    assert m["seed_study"]["grouped"]["r2_comp"]["values"] == pytest.approx([0.75, 0.76, 0.77])
+    json.dumps(m)  # serialisable
+    fig = ch02_seeds.seed_figure(study)
+    assert len(fig.axes) == 3
+    plt.close(fig)
+
+
+def test_ch02_fig2_scale_text_is_computed_from_the_losses_and_the_seeds():
+    mt = pd.DataFrame(
+        {"test_loss_comp": [3.0, 3.05, 3.1, 4.0], "test_loss_str": [1.5, 1.5, 1.5, 2.0], "test_loss_me": [1.0] * 4},
+        index=pd.Index([0.0, 0.1, 1.0, 10.0], name="W"),
+    )
+    text = ch02_seeds.fig2_scale_text(mt, _study(), 0.1)
+    assert "is 4.50 at W = 0" in text  # 3.0 + 1.5
+    assert "first reaches a tenth of the reconstruction losses at W = 1 (W·Loss_ME 1.00)" in text
+    # over W <= 1 the loss moves by 0.10; the random-split seeds' SD of 4.0, 4.1, 4.2 is 0.10
+    assert "moves by 0.10, within twice the seed-to-seed standard deviation at W = 0.1 (0.10" in text
+    single = ch02_seeds.fig2_scale_text(mt, None, 0.1)
+    assert "A single seed was run" in single
+
+
+def test_ch02_setup_and_rule_texts_follow_the_code():
+    cfg = autoencoder.MapConfig(batch_size=8, lr=0.002, weight_decay=1e-5, patience=7, max_epochs=30)
+    text = ch02_seeds.setup_text(cfg, [0.0, 0.1])
+    assert "random 20% test set" in text and "10% of the rest (8% of all)" in text and "remaining 72%" in text
+    assert "batch 8, learning rate 0.002, L2 1e-05, patience 7 epochs (at most 30)" in text
+    assert "W values: 0, 0.1." in text
+    assert "windows of 20% of each axis range" in ch02_seeds.window_rule_text()
+    assert "ltol 0.3, stol 0.5, angle 10°" in ch02_seeds.family_rule_text()
+    note = ch02_seeds.voronoi_note()
+    assert f"version {D.VERSION} (frozen)" in note and "the split it was then evaluated on" in note

@@ -94,7 +94,7 @@ def _legacy_inputs():
     fp = structure_fingerprint(s)
     return {
         "descriptors": (fp, descriptors.settings_key()),
-        "bvse": (fp, bvse.settings_key()),
+        "bvse": (fp, bvse.settings_key({"method": "bvlain"})),  # the fast method has keys of its own
         "sse_descriptors": (fp, 225, "Li2O", sd.LI_LI_EXCLUSION, sd.NN_SHELL_FACTOR),
         "mapnet_sweep": (_X, _X, np.array([1.0, 2.0]), None, [0.1], {"a": 1}, 0, "2.13.0", ["x", "y"]),
         "parsed_cifs": ("obelix", sorted([("a", "s1"), ("b", "s2")]), "2025.1.1"),

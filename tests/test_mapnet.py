@@ -391,3 +391,54 @@ def test_decoded_composition_unscales_and_renormalises():
     scaler = {"blocks": {frac.name: 0.5}}
     assert analysis.decoded_composition(vec, scaler) == "Li 0.60, O 0.40"
     assert analysis.decoded_composition(vec, scaler, top=1) == "Li 0.60"
+
+
+# -- seeds and splits (issue 17) ---------------------------------------------------------------
+
+
+def test_chemical_systems_are_sorted_element_sets():
+    out = training.chemical_systems([["O", "Li", "Zr"], ("Li", "O", "O"), {"La", "Li", "O"}])
+    assert list(out) == ["Li-O-Zr", "Li-O", "La-Li-O"]
+
+
+def test_grouped_split_keeps_every_group_in_one_part_and_is_seeded():
+    rng = np.random.default_rng(0)
+    groups = np.array([f"g{k}" for k in rng.integers(0, 30, size=300)], dtype=object)
+    a, b, c = (training.grouped_split(groups, s) for s in (0, 0, 1))
+    assert (a == b).all() and not (a == c).all()
+    for labels in (a, c):
+        for g in set(groups):  # no chemical system straddles two parts
+            assert len(set(labels[groups == g])) == 1
+        n_test, n_val = (labels == "test").sum(), (labels == "val").sum()
+        assert 0.1 * len(groups) <= n_test <= np.ceil(0.2 * len(groups))  # first fit up to the target
+        assert 1 <= n_val <= np.ceil(0.1 * (len(groups) - n_test)) and (labels == "train").sum() > n_test
+
+
+def test_grouped_split_falls_back_to_the_smallest_group_and_rejects_too_few():
+    groups = np.array(["big"] * 50 + ["mid"] * 30 + ["small"] * 5 + ["tiny"] * 2, dtype=object)
+    labels = training.grouped_split(groups, 0, test_frac=0.01, val_frac=0.01)
+    assert set(groups[labels == "test"]) == {"tiny"}  # no group fits 1 % of the rows
+    with pytest.raises(ValueError, match="at least 3 groups"):
+        training.grouped_split(["a", "a", "b"], 0)
+
+
+def test_seed_study_rows_match_separate_runs(data, tmp_path, monkeypatch):
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path))
+    Xc, Xs, y = data
+    groups = np.array([f"s{i % 9}" for i in range(len(y))], dtype=object)
+    cfg = autoencoder.MapConfig(**FAST)
+    study = training.seed_study(Xc, Xs, y.to_numpy(), groups, W=0.1, seeds=[0, 1], config=cfg, cache=False)
+    assert list(study["split"]) == ["random", "random", "grouped", "grouped"] and list(study["seed"]) == [0, 1, 0, 1]
+    # the random rows are the paper's split of that seed; the grouped rows hold out whole systems
+    one = training.train_maps(Xc, Xs, y.to_numpy(), Ws=[0.1], seed=1, config=cfg)
+    assert study.loc[1, "test_r2_struct"] == pytest.approx(one.metrics.loc[0.1, "test_r2_struct"])
+    split = training.grouped_split(groups, 1, cfg.test_frac, cfg.val_frac)
+    assert study.loc[3, "n_test"] == (split == "test").sum() and study.loc[3, "n_test_groups"] == len(
+        set(groups[split == "test"])
+    )
+    summary = training.seed_summary(study)
+    r = study[study["split"] == "grouped"]["test_r2_me"]
+    assert summary.loc[("grouped", "mean"), "test_r2_me"] == pytest.approx(r.mean())
+    assert summary.loc[("grouped", "std"), "test_r2_me"] == pytest.approx(r.std(ddof=1))
+    with pytest.raises(ValueError, match="unknown split kind"):
+        training.seed_study(Xc, Xs, y.to_numpy(), groups, W=0.1, seeds=[0], config=cfg, kinds=("loco",))

@@ -8,13 +8,16 @@ module only arranges their results.  Energies in eV, distances in angstrom, angl
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import ConstantInputWarning, spearmanr
 
 from matmap_utils.chapters.results import results_dir
+from matmap_utils.core.bootstrap import bootstrap_ci
 from matmap_utils.materials_map import bvse as M
 from matmap_utils.materials_map import descriptors as D
 
@@ -184,12 +187,18 @@ def me_coverage(mig: pd.DataFrame) -> float:
     return float(mig["ME"].notna().mean())
 
 
-def me_text(mig: pd.DataFrame, seconds: float) -> str:
-    """Coverage of ME, the BVSE time (s), median and 10–90 % range of ME (eV), the share with an
-    easier 1D path (E_1D < E_3D − 0.05 eV) and the oxidation-state methods used."""
+def me_text(mig: pd.DataFrame, seconds: float, settings: dict | None = None) -> str:
+    """Coverage of ME, the BVSE time (s), the grid (spacing in angstrom, cap in points, how many
+    cells got a coarser grid), median and 10–90 % range of ME (eV), the share with an easier 1D
+    path (E_1D < E_3D − 0.05 eV) and the oxidation-state methods used."""
+    s = M.DEFAULT_SETTINGS | (settings or {})
+    res = pd.to_numeric(mig.get("resolution"), errors="coerce") if "resolution" in mig else pd.Series(dtype=float)
+    coarser = int((res > float(s["resolution"]) + 1e-9).sum())
     return (
         f"ME is known for **{mig['ME'].notna().sum():,}** of {len(mig):,} materials "
-        f"(**{me_coverage(mig):.1%}**; BVSE stage {seconds:.0f} s). Median ME {mig['ME'].median():.2f} eV, "
+        f"(**{me_coverage(mig):.1%}**; BVSE stage {seconds:.0f} s). Grid spacing {float(s['resolution']):g} Å, "
+        f"at most {int(s['max_grid_points']):,} points per cell ({coarser} cells needed a coarser grid). "
+        f"Median ME {mig['ME'].median():.2f} eV, "
         f"10–90 % range {mig['ME'].quantile(0.1):.2f}–{mig['ME'].quantile(0.9):.2f} eV; "
         f"{(mig['E_1D'] < mig['E_3D'] - 0.05).mean():.0%} of the materials have an easier 1D path "
         f"than their 3D network. Oxidation states: "
@@ -216,26 +225,74 @@ def table1_figure(cmp: pd.DataFrame, rho: dict):
     return fig
 
 
-def table1_text(cmp: pd.DataFrame, rho: dict, bvse_resolution: float) -> str:
-    """Spearman ρ of our barriers against the paper's ME, the median difference (eV), why the two
-    differ, and the material with the largest difference."""
-    diff = cmp["E_3D"] - cmp["ME_paper"]
-    worst = diff.abs().idxmax()
+def _orderings(cmp: pd.DataFrame) -> str:
+    """Compositions listed more than once in the paper's Table 1 (orderings of one composition),
+    with the spread (max − min, eV) of the paper's ME over them."""
+    g = cmp.groupby("formula")["ME_paper"]
+    multi = g.size()[g.size() > 1]
+    if multi.empty:
+        return ""
+    spread = (g.max() - g.min())[multi.index]
+    parts = ", ".join(f"{n} × {f} (spread {spread[f]:.2f} eV)" for f, n in multi.items())
     return (
-        f"Spearman ρ between our ME (E_3D) and the paper's ME: **{rho['E_3D']['rho']:.2f}** over "
+        f"Several Table 1 materials are orderings of one composition — {parts} — so their ranking "
+        "depends on details of the Li ordering in the cells. "
+    )
+
+
+def _worst_text(cmp: pd.DataFrame) -> str:
+    """The material with the largest |E_3D − paper ME|, and whether bvlain sees a faster 1D path in
+    it (E_1D below E_3D by more than 0.05 eV) — stated only when the numbers say so."""
+    diff = (cmp["E_3D"] - cmp["ME_paper"]).dropna()
+    if diff.empty:
+        return ""
+    w = diff.abs().idxmax()
+    r = cmp.loc[w]
+    text = (
+        f"The largest difference is {w} ({r['formula']}, {r['structure_type']}): our E_3D {r['E_3D']:.2f} eV "
+        f"against the paper's {r['ME_paper']:.2f} eV; its E_1D is {r['E_1D']:.2f} eV"
+    )
+    if np.isfinite(r["E_1D"]) and r["E_1D"] < r["E_3D"] - 0.05:
+        closer = abs(r["E_1D"] - r["ME_paper"]) < abs(r["E_3D"] - r["ME_paper"])
+        return text + (
+            f" — bvlain finds a faster channel in one dimension than through the 3D network, and that "
+            f"1D barrier is {'closer to' if closer else 'no closer to'} the paper's value."
+        )
+    return text + ", so the difference is not a 1D-versus-3D matter."
+
+
+def rho_interval(cmp: pd.DataFrame, col: str = "E_3D", seed: int = 0) -> tuple[float, float]:
+    """95 % bootstrap interval (materials resampled, :func:`~matmap_utils.core.bootstrap.bootstrap_ci`)
+    of the Spearman ρ between our barrier ``col`` and the paper's ME over the Table 1 materials."""
+    ok = cmp[[col, "ME_paper"]].dropna()
+    if len(ok) < 4:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():  # a resample of tied ranks has no ρ: dropped by bootstrap_ci
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        iv = bootstrap_ci(
+            lambda a, b: float(spearmanr(a, b).statistic), ok[col].to_numpy(), ok["ME_paper"].to_numpy(), seed=seed
+        )
+    return float(iv.lo), float(iv.hi)
+
+
+def table1_text(cmp: pd.DataFrame, rho: dict, bvse_resolution: float) -> str:
+    """Spearman ρ (95 % bootstrap interval) of our barriers against the paper's ME, the median
+    difference (eV), why the two differ, the orderings of one composition, and the material with
+    the largest difference."""
+    diff = cmp["E_3D"] - cmp["ME_paper"]
+    lo, hi = rho_interval(cmp)
+    return (
+        f"Spearman ρ between our ME (E_3D) and the paper's ME: **{rho['E_3D']['rho']:.2f}** "
+        f"(95 % bootstrap interval {lo:.2f} to {hi:.2f}) over "
         f"{rho['E_3D']['n']} materials (E_1D: {rho['E_1D']['rho']:.2f}, E_2D: {rho['E_2D']['rho']:.2f}). "
         f"The median of (ours − paper) is {diff.median():+.2f} eV. Reasons they differ: "
         "(i) the force fields — bvlain's softBV Morse + screened-Coulomb parameters vs the authors' BVFF; "
         "(ii) the percolation criterion — the energy scale and the 'migration energy' definition of the "
         "authors' code (e.g. relative to the Li site energies rather than the landscape minimum); "
-        "(iii) the structures — the current MP relaxations of these ids, not the ~2021 ones; "
-        f"(iv) the grid ({bvse_resolution} Å here) and the 0.01 eV bisection tolerance. Several Table 1 materials are "
-        "orderings of the same composition (five Li5La3Nb2O12, five LiZr2(PO4)3) whose paper MEs spread "
-        "by 0.5–0.9 eV, i.e. their ranking depends on details of Li ordering in the cells. "
-        f"The largest difference is {worst} ({cmp.loc[worst, 'formula']}, {cmp.loc[worst, 'structure_type']}): "
-        f"our E_3D {cmp.loc[worst, 'E_3D']:.2f} eV against the paper's {cmp.loc[worst, 'ME_paper']:.2f} eV, while "
-        f"its E_1D is {cmp.loc[worst, 'E_1D']:.2f} eV — a fast channel that bvlain finds blocked in the other "
-        "directions of this Li-poor cell."
+        "(iii) the structures — the current MP relaxations of these ids, not the ones the paper used; "
+        f"(iv) the grid ({bvse_resolution} Å here) and the {M.BISECTION_TOL_EV} eV bisection tolerance. "
+        + _orderings(cmp)
+        + _worst_text(cmp)
     )
 
 
@@ -276,8 +333,11 @@ def metrics(
     rho: dict,
     times: dict,
     bvse_settings: dict,
+    cmp: pd.DataFrame,
 ) -> dict:
-    """The chapter's ``metrics.json`` entries (``times``: seconds of load, descriptors, bvse)."""
+    """The chapter's ``metrics.json`` entries (``times``: seconds of load, descriptors, bvse;
+    ``cmp``: :func:`~matmap_utils.materials_map.bvse.compare_with_paper`'s table, for the 95 %
+    bootstrap interval of the Spearman ρ)."""
     return {
         "n_structures": int(len(lio)),
         "n_described": int(len(sc.Xc)),
@@ -287,6 +347,7 @@ def metrics(
         "me_coverage": round(me_coverage(mig), 4),
         "dims": {"composition": sc.cspec.dim, "structure": sc.sspec.dim},
         "spearman_rho_table1": {k: round(v["rho"], 4) for k, v in rho.items()},
+        "spearman_rho_table1_ci95": dict(zip(("lo", "hi"), (round(v, 4) for v in rho_interval(cmp)))),
         "n_table1": rho["E_3D"]["n"],
         "me_definition": "E_3D",
         "time_s": {k: round(v, 1) for k, v in times.items()},

@@ -238,12 +238,12 @@ def fig3_text(W_map: float, r2: dict, base_c: float, base_s: float) -> str:
     r2c, r2s, r2m = r2["comp"], r2["struct"], r2["me"]
     return (
         f"At W = {W_map:g} the flattened test R² is **{r2c:.3f}** (composition) and **{r2s:.3f}** "
-        f"(structure) — the paper reports > 0.8 for both — and the ME R² is **{r2m:.3f}** (paper: 0.29). "
+        f"(structure) — the paper reports > 0.8 for both (Yamaguchi et al. 2023, Fig. 3a,b) — and the ME "
+        f"R² is **{r2m:.3f}** (paper: 0.29, Fig. 3c). "
         f"Note that a flattened R² rewards getting each descriptor's typical level right: the "
         f"descriptor-wise training mean alone scores {base_c:.3f} (composition) and {base_s:.3f} "
-        f"(structure), so the structural code adds {r2s - base_s:.2f} on top of it. The structural R² "
-        f"depends on how sharp the Voronoi histograms are (see `matmap_utils.materials_map.descriptors`, version 3): "
-        f"with unsmoothed coordination-number histograms it was 0.74."
+        f"(structure), so the structural code adds {r2s - base_s:.2f} on top of it. This is one seed "
+        f"and one random split; the seed study below gives the spread and a split by chemical system."
     )
 
 

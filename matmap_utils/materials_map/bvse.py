@@ -29,6 +29,13 @@ Failures are rows with a reason, never exceptions of the batch: no Li; disordere
 (bvlain needs an ordered one); oxidation states not assignable; no BVSE parameters for an ion pair;
 no percolating path below ``encut`` (E = inf → reported as NaN with the reason); timeout.
 
+Implementation (``method`` setting): ``"fast"`` (default) is :mod:`matmap_utils.materials_map.bvse_fast`
+— the same landscape on the same grid (numba) and the three percolation energies from one
+union–find sweep, reported on bvlain's bisection grid, so that the numbers are bvlain's (all 687
+barriers of 229 Li–O structures identical, ``tests/test_bvse_fast.py``) at ~1/14 of the time
+(``benchmarks/bench_bvse.py``; the oxidation-state assignment below is then the larger cost);
+``"bvlain"`` runs bvlain itself (the reference; its cache keys are those from before ``method``).
+
 Grid: ``resolution`` (A) is the grid spacing; for large cells it is coarsened so that the grid has
 at most ``max_grid_points`` points (memory and time scale with it), the spacing used is reported.
 Results are cached per structure (JSON, keyed by :func:`matmap_utils.core.cache.hash_structure` of the
@@ -55,6 +62,7 @@ from scipy.stats import spearmanr
 
 from matmap_utils.core.cache import CacheKind, atomic_write_json
 from matmap_utils.core.parallel import ItemTimeout, parallel_map
+from matmap_utils.materials_map import bvse_fast
 
 VERSION = "1"
 
@@ -62,8 +70,11 @@ VERSION = "1"
 #: Default BVSE settings: bvlain's defaults except the grid spacing (0.3 A instead of 0.2 A:
 #: barriers change by a few 0.01 eV, time drops ~5x) and k = 64 nearest framework ions per grid
 #: point instead of 100 (the screened interactions beyond are negligible: same barriers on our
-#: checks, ~1.5x faster).
+#: checks, ~1.5x faster).  ``method``: ``"fast"`` (:mod:`~matmap_utils.materials_map.bvse_fast`) or
+#: ``"bvlain"`` (the reference); with ``"fast"``, ``percolation="exact"`` (not a default) returns
+#: the critical energies themselves instead of bvlain's bisection values.
 DEFAULT_SETTINGS: dict[str, Any] = {
+    "method": "fast",
     "mobile_ion": "Li1+",
     "resolution": 0.3,
     "max_grid_points": 80_000,
@@ -74,6 +85,9 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+#: Bisection tolerance (eV) of the percolation energies E_1D, E_2D, E_3D.
+BISECTION_TOL_EV = 0.01
+
 COLUMNS = ["E_1D", "E_2D", "E_3D", "ME", "reason", "oxi_method", "resolution"]
 
 
@@ -82,7 +96,12 @@ class MigrationError(ValueError):
 
 
 def settings_key(settings: dict | None = None) -> dict:
-    return {"version": VERSION, **DEFAULT_SETTINGS, **(settings or {})}
+    """The settings a cached row depends on.  ``method="bvlain"`` is left out: rows computed
+    before the fast method existed were bvlain's, and keep their keys."""
+    key = {"version": VERSION, **DEFAULT_SETTINGS, **(settings or {})}
+    if key["method"] == "bvlain":
+        del key["method"]
+    return key
 
 
 def _element_symbols(structure) -> set[str]:
@@ -185,7 +204,8 @@ def grid_resolution(structure, settings: dict | None = None) -> float:
 
 
 def bvse_barriers(structure, settings: dict | None = None) -> dict:
-    """Percolation barriers E_1D, E_2D, E_3D (eV) of a Li+ probe in ``structure`` with bvlain.
+    """Percolation barriers E_1D, E_2D, E_3D (eV) of a Li+ probe in ``structure`` (``method``:
+    :mod:`~matmap_utils.materials_map.bvse_fast` or bvlain, same numbers).
 
     Raises :class:`MigrationError` with the reason when they cannot be computed.  Returns also
     ``oxi_method`` and the grid ``resolution`` used.  An infinite barrier (no percolation below
@@ -199,29 +219,50 @@ def bvse_barriers(structure, settings: dict | None = None) -> dict:
     dec, method = assign_oxidation_states(structure)
     res = grid_resolution(structure, s)
 
-    sink = io.StringIO()
-    with warnings.catch_warnings(), contextlib.redirect_stdout(sink):
-        warnings.simplefilter("ignore")
-        for attempt in range(2):
-            calc = Lain(verbose=False)
-            calc.read_structure(dec, oxi_check=False)
-            try:
-                calc.bvse_distribution(
-                    mobile_ion=s["mobile_ion"], r_cut=s["r_cut"], resolution=res, k=int(s["k"]), f=s["f"]
-                )
-                break
-            except KeyError as exc:  # e.g. O(-1) or C(4-) assigned: bvlain has no parameters for them
-                if attempt == 0 and not method.startswith("nominal"):
-                    dec = structure.copy()
-                    dec.remove_oxidation_states()
-                    dec.add_oxidation_state_by_element(nominal_oxidation_states(dec.composition))
-                    method = "nominal (not charge-balanced)"
-                    continue
-                raise MigrationError(f"no BVSE parameters for an ion pair with Li+ (charge {exc})") from None
-        energies = percolation_barriers(calc, encut=s["encut"])
+    for attempt in range(2):
+        try:
+            energies = landscape_barriers(dec, res, s)
+            break
+        except KeyError as exc:  # e.g. O(-1) or C(4-) assigned: no softBV parameters for them
+            if attempt == 0 and not method.startswith("nominal"):
+                dec = structure.copy()
+                dec.remove_oxidation_states()
+                dec.add_oxidation_state_by_element(nominal_oxidation_states(dec.composition))
+                method = "nominal (not charge-balanced)"
+                continue
+            raise MigrationError(f"no BVSE parameters for an ion pair with Li+ (charge {exc})") from None
     out = {k: float(v) for k, v in energies.items()}
     out.update({"oxi_method": method, "resolution": res})
     return out
+
+
+def landscape_barriers(dec, resolution: float, settings: dict | None = None) -> dict:
+    """E_1D, E_2D, E_3D (eV) of an oxidation-state-decorated structure at grid spacing
+    ``resolution`` with ``settings["method"]`` (``"fast"`` or ``"bvlain"``); raises ``KeyError``
+    when the force field has no parameters for an ion."""
+    s = {**DEFAULT_SETTINGS, **(settings or {})}
+    if s["method"] == "fast":
+        if s["mobile_ion"] != "Li1+":
+            raise ValueError(f"the fast BVSE method has Li+ only, not {s['mobile_ion']!r} (use method='bvlain')")
+        return bvse_fast.barriers(
+            dec,
+            resolution,
+            r_cut=float(s["r_cut"]),
+            k=int(s["k"]),
+            f=float(s["f"]),
+            encut=float(s["encut"]),
+            percolation=s.get("percolation", "bvlain"),
+        )
+    if s["method"] != "bvlain":
+        raise ValueError(f"BVSE method must be 'fast' or 'bvlain', not {s['method']!r}")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        calc = Lain(verbose=False)
+        calc.read_structure(dec, oxi_check=False)
+        calc.bvse_distribution(
+            mobile_ion=s["mobile_ion"], r_cut=s["r_cut"], resolution=resolution, k=int(s["k"]), f=s["f"]
+        )
+        return percolation_barriers(calc, encut=s["encut"])
 
 
 def percolation_barriers(calc, encut: float = 10.0) -> dict:
@@ -246,7 +287,7 @@ def percolation_barriers(calc, encut: float = 10.0) -> dict:
     out = {}
     for i, dim in enumerate((2, 4, 8)):
         emin, emax, barrier = float(data.min()), float(data.min()) + encut, np.inf
-        while (emax - emin) > 0.01:
+        while (emax - emin) > BISECTION_TOL_EV:
             probe = (emin + emax) / 2
             if dim_at(probe) >= dim:
                 emax = probe
