@@ -135,6 +135,7 @@ def _perturb(x):
 #: Kinds made after the split: example inputs for the every-input test.
 NEW_INPUTS = {
     "megnet_properties": (["mp-1", "mp-2"], ["h1", "h2"], ["nonmetal", "log10K"]),
+    "pool_screening": ({"model": {"weights.pt": "sha"}}, ["id1", "id2"], ["h1", "h2"]),
     "oxidation_signs": (
         {"lattice": [[1.0]], "species": [[["Li", 1.0]]], "frac": [[0.0, 0.0, 0.0]]},
         {"bv_max_permutations": 1000, "max_combinations": 2000000, "tol": 0.001, "rel_tol": 0.05},

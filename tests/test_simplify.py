@@ -109,3 +109,13 @@ def test_disordered_uses_composition_guess():
     signs, source = compute_site_signs(s)
     assert source == "composition guess"
     assert [site.species.as_dict() for site in simplify(s, "CANS")] == [{"Al": 0.5}, {"Al": 1}] + [{"S": 1}] * 3
+
+
+def test_an_element_is_neutral():
+    """Pure Li (mp-10173 in the pool) used to crash the composition guess; every site is neutral."""
+    from pymatgen.core import Composition
+
+    from matmap_utils.screening.oxidation import composition_signs
+
+    assert composition_signs(Composition("Li")) == {"Li": 0}
+    assert composition_signs(Composition("Li4")) == {"Li": 0}

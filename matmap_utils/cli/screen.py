@@ -18,6 +18,7 @@ import pandas as pd
 
 from matmap_utils.cli._common import exit_code, read_cli_structures, report_failures, write_frame
 from matmap_utils.cli.main import COMMANDS
+from matmap_utils.cli.pool import add_pool_arguments, run_pool
 from matmap_utils.core.errors import UserError
 from matmap_utils.data.datasets import load_mp_band_gaps
 from matmap_utils.screening import candidates, filters
@@ -43,9 +44,10 @@ COLUMNS = [
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("screen", help=COMMANDS["screen"], description=__doc__.split("\n\n")[0])
-    p.add_argument("cifs", nargs="+", metavar="CIF", help="CIF files or folders of CIFs")
+    p.add_argument("cifs", nargs="*", metavar="CIF", help="CIF files or folders of CIFs")
     p.add_argument("-o", "--output", default=None, help="write the table (.csv, .parquet, .json) instead of printing")
     p.add_argument("--model", default=None, help="folder of a saved ensemble (default: the notebook's)")
+    add_pool_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -86,6 +88,10 @@ def _score(bundle: dict, series: pd.Series, failures: list) -> pd.DataFrame:
 
 
 def run(args) -> int:
+    if args.pool:
+        return run_pool(args)
+    if not args.cifs:
+        raise UserError("give CIF files or folders, or --pool PATH")
     try:
         bundle = candidates.load_screening_bundle(args.model)
     except FileNotFoundError as exc:

@@ -5,26 +5,31 @@ with an optional per-item time limit, and returns one :class:`Outcome` per item 
 either a value or an error message. Callers turn failures into rows with a reason; nothing is
 silently dropped and nothing crashes the batch.
 
+Where the chunks of items run is the business of :mod:`matmap_utils.core.backends`: the local
+process pool by default, a Ray cluster when ``MATMAP_RAY_ADDRESS`` is set (or inside
+:func:`~matmap_utils.core.backends.use_backend`); callers do not know which one ran.
+
 The time limit uses ``SIGALRM`` inside the worker (POSIX), so it interrupts Python code; a call
 stuck inside a single long C routine is interrupted when it returns to Python.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from matmap_utils.core import settings
+from matmap_utils.core.backends import TaskFailure, default_n_jobs, get_backend, one_line
+from matmap_utils.core.backends import start_method as _start_method
+from matmap_utils.core.progress import progress_bar
+
+__all__ = ["ItemTimeout", "Outcome", "default_n_jobs", "failures_frame", "parallel_map", "_start_method"]
 
 
 class ItemTimeout(Exception):
@@ -45,26 +50,6 @@ class Outcome:
         return self.error is None
 
 
-def default_n_jobs() -> int:
-    """Cores to use: ``MATMAP_N_JOBS`` or all available cores."""
-    env = settings.get("MATMAP_N_JOBS")
-    if env:
-        return env
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _start_method() -> str:
-    """``fork`` on Linux (works from notebooks and scripts alike; workers must not use torch
-    threads inherited from the parent), ``spawn`` elsewhere; ``MATMAP_MP_START`` overrides."""
-    env = settings.get("MATMAP_MP_START")
-    if env:
-        return env
-    return "fork" if sys.platform.startswith("linux") else "spawn"
-
-
 def _alarm_handler(signum, frame):  # pragma: no cover - exercised in workers
     raise ItemTimeout()
 
@@ -83,7 +68,7 @@ def _run_one(func: Callable, key: Any, item: Any, timeout: float | None) -> Outc
     except ItemTimeout:
         return Outcome(key, error=f"timeout after {timeout:g} s", kind="timeout")
     except Exception as exc:  # noqa: BLE001 - reported per item by design
-        msg = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
+        msg = one_line(exc)
         if settings.get("MATMAP_DEBUG"):
             traceback.print_exc(file=sys.stderr)
         return Outcome(key, error=msg, kind="error")
@@ -121,11 +106,11 @@ def parallel_map(
     n_jobs = default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
     n_jobs = min(n_jobs, max(1, len(items)))
     pairs = list(zip(keys, items))
-    bar = tqdm(
+    bar = progress_bar(
         total=len(pairs),
         desc=desc,
         leave=False,
-        disable=not progress or len(pairs) < 2 or not settings.get("MATMAP_PROGRESS"),
+        enabled=progress and len(pairs) >= 2,
     )
     out: list[Outcome] = []
     if n_jobs == 1:
@@ -134,21 +119,25 @@ def parallel_map(
             bar.update(1)
         bar.close()
         return out
+    backend = get_backend()
     if chunksize is None:
-        chunksize = max(1, min(32, len(pairs) // (n_jobs * 8) or 1))
+        chunksize = max(1, min(32, len(pairs) // (max(n_jobs, backend.n_workers) * 8) or 1))
     chunks = [pairs[i : i + chunksize] for i in range(0, len(pairs), chunksize)]
-    ctx = mp.get_context(_start_method())
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_chunk, func, chunk, timeout) for chunk in chunks]
-        for fut, chunk in zip(futures, chunks):
-            try:
-                res = fut.result()
-            except Exception as exc:  # a worker died (e.g. killed by the OS): report its items
-                res = [Outcome(k, error=f"worker failed: {type(exc).__name__}: {exc}", kind="worker") for k, _ in chunk]
-            out.extend(res)
-            bar.update(len(chunk))
+    if backend.name == "local" and backend.n_workers != n_jobs:
+        backend = type(backend)(n_jobs)
+    results: dict[int, list[Outcome]] = {}
+    for i, res in backend.imap(_chunk_task, ((func, chunk, timeout) for chunk in chunks)):
+        if isinstance(res, TaskFailure):  # a worker died (e.g. killed by the OS): report its items
+            res = [Outcome(k, error=f"worker failed: {res.error}", kind="worker") for k, _ in chunks[i]]
+        results[i] = res
+        bar.update(len(chunks[i]))
     bar.close()
-    return out
+    return [o for i in range(len(chunks)) for o in results[i]]
+
+
+def _chunk_task(arg: tuple[Callable, list[tuple[Any, Any]], float | None]) -> list[Outcome]:
+    func, chunk, timeout = arg
+    return _run_chunk(func, chunk, timeout)
 
 
 def failures_frame(outcomes: Sequence[Outcome], key_name: str = "id"):

@@ -114,7 +114,9 @@ VARIABLES: tuple[Variable, ...] = (
         "MATMAP_RAY_ADDRESS",
         _text_or_none,
         None,
-        "Ray cluster for the AtomSets hyperparameter search (unset: a local Ray instance)",
+        "Ray cluster for per-structure work (parallel_map, `matmap screen --pool`) and the AtomSets "
+        "hyperparameter search; `auto` = the running cluster of this machine (unset: local processes, "
+        "and a local Ray instance for the search)",
         "unset",
     ),
     Variable(

@@ -87,6 +87,8 @@ def composition_signs(
     red = comp.reduced_composition
     els = sorted(str(e) for e in red.elements)
     amts = np.array([float(red[e]) for e in els])
+    if len(els) == 1:  # an element: every site neutral (oxidation state 0 → Mg in the simplification)
+        return {els[0]: 0}
     states = [_states(e) for e in els]
     if int(np.prod([len(s) for s in states], dtype=float)) > max_combinations:
         raise OxidationStateError(f"{red.reduced_formula}: too many oxidation-state combinations")

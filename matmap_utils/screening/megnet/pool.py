@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from matmap_utils.core.cache import CacheKind, atomic_write_npz, atomic_write_parquet, hash_structure, load_npz
 from matmap_utils.core.parallel import default_n_jobs, parallel_map
+from matmap_utils.core.progress import progress_bar
 from matmap_utils.data.datasets import load_mp_band_gaps
 from matmap_utils.data.registry import fetch, registered
 from matmap_utils.data.structures import read_structure
@@ -148,7 +148,7 @@ def pool_compute(
     pred_parts, feat_parts = [], []
     todo, plan = [], []
     starts = list(range(0, len(ids), chunk_size))
-    for start in tqdm(starts, desc="MEGNet cache keys", disable=not progress or len(starts) < 2, leave=False):
+    for start in progress_bar(starts, desc="MEGNet cache keys", enabled=progress and len(starts) >= 2, leave=False):
         cids, cstructs = ids[start : start + chunk_size], structures[start : start + chunk_size]
         hashes = [hash_structure(s, settings) if s is not None else "none" for s in cstructs]
         key = CACHE.key([str(i) for i in cids], hashes)

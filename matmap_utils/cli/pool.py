@@ -1,0 +1,78 @@
+"""``matmap screen --pool PATH [--ray-address auto|ADDR]``: screen a pool of any size.
+
+The pool is a folder of CIFs (searched recursively), a table of CIF paths (``.csv``/``.tsv``/
+``.parquet`` with a ``path`` column, or ``.txt``, one path a line), an extended-XYZ file or an ASE
+database.  It runs chunk by chunk on the local process pool or on a Ray cluster (``--ray-address``
+or ``MATMAP_RAY_ADDRESS``; ``auto``: the cluster this machine belongs to), shows a progress bar with
+the ETA and the running count of failures, and writes a parquet table with chapter 06's screening
+columns plus ``<output>-failures.parquet``.  Killed and started again, it recomputes only the
+chunks that were not finished.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from matmap_utils.chapters import pool_screening
+from matmap_utils.cli._common import exit_code
+from matmap_utils.core.backends import get_backend
+from matmap_utils.core.errors import UserError
+
+
+def add_pool_arguments(parser) -> None:
+    """The ``--pool`` options of ``matmap screen`` (``-o`` and ``--model`` are shared with it)."""
+    g = parser.add_argument_group("screening a whole pool (chunked, resumable, local or Ray)")
+    g.add_argument("--pool", default=None, metavar="PATH", help="folder / table of CIF paths / extxyz / ASE db")
+    g.add_argument(
+        "--ray-address",
+        default=None,
+        metavar="ADDR",
+        help="Ray cluster (auto, host:port, ray://host:10001; default $MATMAP_RAY_ADDRESS, unset: local processes)",
+    )
+    g.add_argument("--chunk-size", type=int, default=256, help="structures per task (default 256)")
+    g.add_argument(
+        "--known-gaps", default=None, metavar="mp|FILE", help="known band gaps (eV) used before MEGNet's: mp or a table"
+    )
+    g.add_argument(
+        "--novelty",
+        default="labelled",
+        metavar="REF",
+        help="novelty reference: labelled (chapter 06), training, or a file of formulas",
+    )
+
+
+def default_output(pool: str | Path) -> Path:
+    """``<pool name>-screening.parquet`` in the current folder."""
+    return Path(f"{Path(pool).resolve().name.rsplit('.', 1)[0]}-screening.parquet")
+
+
+def run_pool(args) -> int:
+    """Screen ``args.pool``; print the summary and the candidate count; non-zero if nothing screened."""
+    out = Path(args.output) if args.output else default_output(args.pool)
+    if out.suffix.lower() != ".parquet":
+        raise UserError(f"{out}: the pool table is written as parquet (use a .parquet output)")
+    try:
+        backend = get_backend(getattr(args, "ray_address", None))
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    print(f"screening {args.pool} on {backend.describe()}", file=sys.stderr)
+    try:
+        res = pool_screening.screen_pool(
+            args.pool,
+            out,
+            backend=backend,
+            chunk_size=args.chunk_size,
+            known_gaps=args.known_gaps,
+            model_dir=args.model,
+            novelty=args.novelty,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        backend.close()
+    n_cand = int(pd.read_parquet(res.table, columns=["candidate"])["candidate"].sum())
+    print(f"{n_cand} candidates (P_SI >= 0.5, Eg > 1 eV, novel); failures: {res.failures}", file=sys.stderr)
+    return exit_code(res.n_ok)

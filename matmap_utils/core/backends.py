@@ -1,0 +1,320 @@
+"""Where per-structure work runs: a local process pool (the default) or a Ray cluster.
+
+A :class:`Backend` applies one picklable function to a stream of task arguments and yields each
+result as soon as it is done, keeping only a bounded number of tasks in flight (so a pool of a
+million structures is never held in memory at once).  Two implementations:
+
+* :class:`LocalBackend` — worker processes on this machine (``MATMAP_N_JOBS`` cores, start method
+  ``MATMAP_MP_START``), or this very process with ``n_jobs=1``;
+* :class:`RayBackend` — Ray tasks (one CPU each) on the cluster at ``MATMAP_RAY_ADDRESS``
+  (``auto``: the cluster this machine belongs to), or on a private local Ray instance.
+
+:func:`get_backend` picks one: an explicit ``address`` (or ``"local"``), else the backend made
+current by :func:`use_backend`, else Ray when ``MATMAP_RAY_ADDRESS`` is set, else the local pool.
+A failed task (an exception inside ``func``, a lost worker or node) comes back as a
+:class:`TaskFailure` value, never as an exception of the loop: callers turn it into rows with a
+reason.  ``KeyboardInterrupt`` stops the loop (the caller's chunk cache keeps what was finished).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from matmap_utils.core import settings
+
+#: Value shared by every task of a :class:`LocalBackend` run (set once per worker process).
+_SHARED: dict[str, Any] = {}
+
+
+@dataclass
+class TaskFailure:
+    """A task that produced no result: ``kind`` is ``"error"`` (``func`` raised) or ``"worker"``
+    (the process, worker or node running it was lost); ``error`` is one line."""
+
+    error: str
+    kind: str = "error"
+
+
+def default_n_jobs() -> int:
+    """Cores to use: ``MATMAP_N_JOBS`` or all available cores."""
+    env = settings.get("MATMAP_N_JOBS")
+    if env:
+        return env
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def start_method() -> str:
+    """``fork`` on Linux (works from notebooks and scripts alike; workers must not use torch
+    threads inherited from the parent), ``spawn`` elsewhere; ``MATMAP_MP_START`` overrides."""
+    env = settings.get("MATMAP_MP_START")
+    if env:
+        return env
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` of an exception, first line only, at most 500 characters."""
+    return f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
+
+
+def _init_shared(shared: Any) -> None:  # pragma: no cover - runs in worker processes
+    _SHARED["value"] = shared
+
+
+def _call_shared(func: Callable, arg: Any) -> Any:
+    return func(arg, _SHARED["value"]) if "value" in _SHARED else func(arg)
+
+
+class Backend:
+    """Common interface: ``imap(func, args, shared=None)`` yields ``(index, result)`` pairs in
+    completion order, ``result`` being ``func(arg)`` (or ``func(arg, shared)`` when ``shared`` is
+    given: sent once per worker, not once per task) or a :class:`TaskFailure`."""
+
+    name = "backend"
+    n_workers = 1
+
+    def imap(self, func: Callable, args: Iterable[Any], *, shared: Any = None) -> Iterator[tuple[int, Any]]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.n_workers} worker{'s' if self.n_workers != 1 else ''})"
+
+    def close(self) -> None:
+        """Release what the backend started (worker pools, a private Ray instance)."""
+
+
+class LocalBackend(Backend):
+    """Worker processes on this machine (``n_jobs=1``: this process, no pickling at all)."""
+
+    name = "local"
+
+    def __init__(self, n_jobs: int | None = None, max_in_flight: int | None = None):
+        self.n_workers = default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
+        self.max_in_flight = max_in_flight or 2 * self.n_workers + 1
+
+    def imap(self, func, args, *, shared=None):
+        if self.n_workers == 1:
+            yield from _inline(func, args, shared)
+            return
+        init = (_init_shared, (shared,)) if shared is not None else (None, ())
+        pool = ProcessPoolExecutor(
+            max_workers=self.n_workers,
+            mp_context=mp.get_context(start_method()),
+            initializer=init[0],
+            initargs=init[1],
+        )
+        try:
+            yield from _bounded(lambda a: pool.submit(_call_shared, func, a), args, self.max_in_flight, _local_result)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _inline(func, args, shared):
+    for i, arg in enumerate(args):
+        try:
+            yield i, (func(arg, shared) if shared is not None else func(arg))
+        except Exception as exc:  # noqa: BLE001 - reported per task by design
+            yield i, TaskFailure(one_line(exc), "error")
+
+
+def _local_result(fut) -> Any:
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - BrokenProcessPool: a worker died
+        kind = "worker" if type(exc).__name__ == "BrokenProcessPool" else "error"
+        return TaskFailure(one_line(exc), kind)
+
+
+def _bounded(submit: Callable, args: Iterable, max_in_flight: int, result: Callable):
+    """Submit tasks lazily, at most ``max_in_flight`` pending; yield ``(index, result)`` as they finish."""
+    pending: dict[Any, int] = {}
+    it = iter(enumerate(args))
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < max_in_flight:
+            try:
+                i, a = next(it)
+            except StopIteration:
+                exhausted = True
+                break
+            try:
+                pending[submit(a)] = i
+            except Exception as exc:  # noqa: BLE001 - a broken pool refuses new tasks
+                yield i, TaskFailure(one_line(exc), "worker")
+        if not pending:
+            continue
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for fut in done:
+            yield pending.pop(fut), result(fut)
+
+
+class RayBackend(Backend):
+    """Ray tasks of one CPU each on the cluster at ``address`` (``"auto"``: the running cluster of
+    this machine; ``None``: ``MATMAP_RAY_ADDRESS``, or a private local instance of ``num_cpus`` CPUs
+    when that is unset too).  The cluster's workers need matmap installed (same version)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, max_in_flight: int | None = None):
+        self.session = ray_session(address, num_cpus)
+        self.session.__enter__()
+        import ray  # lazy: optional `hpo` extra
+
+        self.n_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self.max_in_flight = max_in_flight or 2 * self.n_workers + 1
+        self._remote = ray.remote(num_cpus=1, max_retries=2)(_ray_task)
+
+    def imap(self, func, args, *, shared=None):
+        import ray  # lazy: optional `hpo` extra
+
+        ref = ray.put(shared) if shared is not None else None
+        yield from _ray_bounded(ray, lambda a: self._remote.remote(func, a, ref), args, self.max_in_flight)
+
+    def describe(self) -> str:
+        where = self.session.address or "local instance"
+        return f"ray at {where} ({self.n_workers} CPUs)"
+
+    def close(self) -> None:
+        self.session.__exit__(None, None, None)
+
+
+def _ray_task(func, arg, shared):  # pragma: no cover - runs in Ray workers
+    return func(arg, shared) if shared is not None else func(arg)
+
+
+def _ray_bounded(ray, submit, args, max_in_flight):
+    pending: dict[Any, int] = {}
+    it = iter(enumerate(args))
+    exhausted = False
+    while pending or not exhausted:
+        while not exhausted and len(pending) < max_in_flight:
+            try:
+                i, a = next(it)
+            except StopIteration:
+                exhausted = True
+                break
+            pending[submit(a)] = i
+        if not pending:
+            break
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            i = pending.pop(ref)
+            try:
+                yield i, ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else exc
+                yield i, TaskFailure(one_line(cause), "error")
+            except ray.exceptions.RayError as exc:  # worker or node lost (after Ray's retries)
+                yield i, TaskFailure(one_line(exc), "worker")
+
+
+class ray_session:
+    """Context manager: a Ray instance — the cluster at ``address`` / ``$MATMAP_RAY_ADDRESS``
+    (``auto`` for the cluster this machine belongs to), else a private local instance with
+    ``num_cpus`` CPUs on 127.0.0.1, no dashboard, a small object store and its session files in a
+    fresh temporary directory, shut down on exit.  An instance already running
+    (``ray.is_initialized()``) is reused and left running.  Usage statistics are off."""
+
+    def __init__(self, address=None, num_cpus=None, object_store_mb=256, start_timeout_s=120.0, retries=3):
+        self.address = address or settings.get("MATMAP_RAY_ADDRESS")
+        self.num_cpus = num_cpus
+        self.object_store_mb = object_store_mb
+        self.start_timeout_s = start_timeout_s
+        self.retries = int(retries)
+        self.started = False
+
+    def __enter__(self):
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+        os.environ.setdefault("RAY_gcs_server_request_timeout_seconds", str(int(self.start_timeout_s)))
+        import ray  # lazy: optional `hpo` extra; reads the RAY_* variables set above at import
+
+        if ray.is_initialized():
+            return self
+        kw = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING, configure_logging=True)
+        err = None
+        for _ in range(max(1, self.retries)):
+            try:
+                if self.address:
+                    ray.init(address=self.address, **kw)
+                else:
+                    ray.init(
+                        num_cpus=self.num_cpus or default_n_jobs(),
+                        _node_ip_address="127.0.0.1",
+                        _temp_dir=tempfile.mkdtemp(prefix="mmray"),  # short: socket paths < 108 chars
+                        object_store_memory=int(self.object_store_mb) << 20,
+                        **kw,
+                    )
+                err = None
+                break
+            except Exception as exc:  # noqa: BLE001 - a loaded machine can miss Ray's start deadline
+                err = exc
+                ray.shutdown()
+        if err is not None:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise RuntimeError(f"could not start/connect to {where} ({self.retries} tries): {one_line(err)}") from err
+        self.started = True
+        return self
+
+    def __exit__(self, *exc):
+        if self.started:
+            import ray  # lazy: optional `hpo` extra
+
+            ray.shutdown()
+            self.started = False
+        return False
+
+
+_CURRENT: list[Backend] = []
+
+
+@contextmanager
+def use_backend(backend: Backend):
+    """Make ``backend`` the one :func:`get_backend` returns (and so every ``parallel_map``) inside the block."""
+    _CURRENT.append(backend)
+    try:
+        yield backend
+    finally:
+        _CURRENT.pop()
+
+
+def current() -> Backend | None:
+    """The backend of the innermost :func:`use_backend` block, or ``None``."""
+    return _CURRENT[-1] if _CURRENT else None
+
+
+def in_ray_worker() -> bool:
+    """True inside a Ray task (nested work then stays in that worker's process)."""
+    if "ray" not in sys.modules:
+        return False
+    import ray  # lazy: optional `hpo` extra (already imported when we get here)
+
+    try:
+        return ray.is_initialized() and ray.get_runtime_context().worker.mode == ray.WORKER_MODE
+    except Exception:  # noqa: BLE001 - an old or partial Ray: assume the driver
+        return False
+
+
+def get_backend(address: str | None = None, n_jobs: int | None = None, num_cpus: int | None = None) -> Backend:
+    """The backend to run on: ``address="local"`` → :class:`LocalBackend`; another ``address``
+    (``auto``, ``ray://…``, ``host:port``) → :class:`RayBackend` there; ``None`` → the backend of the
+    enclosing :func:`use_backend`, else Ray at ``MATMAP_RAY_ADDRESS`` when set, else the local pool."""
+    if address is None and _CURRENT:
+        return _CURRENT[-1]
+    if address is None:
+        address = settings.get("MATMAP_RAY_ADDRESS")
+    if not address or address == "local" or in_ray_worker():
+        return LocalBackend(n_jobs)
+    return RayBackend(address, num_cpus=num_cpus)

@@ -1,0 +1,209 @@
+"""``matmap screen --pool``: every pool format reads the same structures lazily, the screening is
+chapter 06's (same numbers as one batch, same on Ray), a killed run resumes, failures are rows."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import ase.db
+import ase.io
+import numpy as np
+import pandas as pd
+import pytest
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from matmap_utils.chapters import pool_screening as ps
+from matmap_utils.cli import pool as cli_pool
+from matmap_utils.core.backends import LocalBackend, RayBackend, ray_session
+from matmap_utils.core.paths import mirror_dir
+from matmap_utils.screening import candidates
+
+STANDIN = ps.ScreenContext(None, "", 0, np.zeros((1, 1)), [], {"stand-in": 1})
+
+
+def small_structures(n=6):
+    out = []
+    for i in range(n):
+        a = 4.0 + 0.1 * i
+        el = ["Cl", "Br", "I"][i % 3]
+        out.append(Structure(Lattice.cubic(a), ["Li", el], [[0, 0, 0], [0.5, 0.5, 0.5]]))
+    return out
+
+
+def standin_chunk(pairs, ctx):
+    """Chapter 06's columns from cheap structure properties (for resume tests: no models)."""
+    rows = {}
+    for name, (kind, payload, gap) in pairs:
+        s = ps.to_structure(kind, payload, name)
+        rows[name] = {
+            "formula": s.composition.reduced_formula,
+            "P_SI": s.volume / 1000,
+            "P_SI_std": 0.0,
+            "d_train": s.density,
+            "nsites": len(s),
+            "Eg_MP": np.nan if gap is None else gap,
+            "Eg_MEGNet": 1.5,
+            "Eg": 1.5 if gap is None else gap,
+            "Eg_source": "MEGNet" if gap is None else "MP",
+            "disordered": False,
+            "novel": True,
+            "candidate": False,
+            "reason": None,
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+@pytest.fixture
+def pools(tmp_path):
+    """The same six structures as a nested CIF folder, a CSV table, a text list, extxyz and an ASE db."""
+    structs = small_structures()
+    folder = tmp_path / "folder"
+    for i, s in enumerate(structs):
+        sub = folder / f"part{i % 2}"
+        sub.mkdir(parents=True, exist_ok=True)
+        s.to(filename=str(sub / f"s{i}.cif"))
+    paths = sorted(folder.rglob("*.cif"))
+    pd.DataFrame({"id": [p.stem for p in paths], "path": [str(p) for p in paths], "Eg_MP": 2.0}).to_csv(
+        tmp_path / "pool.csv", index=False
+    )
+    (tmp_path / "pool.txt").write_text("\n".join(str(p) for p in paths) + "\n")
+    atoms = [AseAtomsAdaptor.get_atoms(s) for s in structs]
+    for i, a in enumerate(atoms):
+        a.info["material_id"] = f"s{i}"
+    ase.io.write(tmp_path / "pool.extxyz", atoms, format="extxyz")
+    with ase.db.connect(tmp_path / "pool.db") as db:
+        for i, a in enumerate(atoms):
+            db.write(a, material_id=f"s{i}")
+    return tmp_path, structs
+
+
+def test_every_pool_format_reads_the_same_structures(pools):
+    root, structs = pools
+    expect = {f"s{i}": s for i, s in enumerate(structs)}
+    for src in ["folder", "pool.csv", "pool.txt", "pool.extxyz", "pool.db"]:
+        got = list(ps.iter_pool(root / src))
+        assert ps.pool_size(root / src) == len(got) == 6, src
+        for name, (kind, payload, gap), _h in got:
+            short = name.rsplit("/", 1)[-1]
+            s = ps.to_structure(kind, payload, name)
+            assert s.composition.reduced_formula == expect[short].composition.reduced_formula, src
+            assert np.allclose(s.lattice.abc, expect[short].lattice.abc, atol=1e-5), src
+            assert gap == (2.0 if src == "pool.csv" else None)
+    assert [n for n, _, _ in ps.iter_pool(root / "folder")][:2] == ["part0/s0", "part0/s2"]
+
+
+def test_bad_pools_are_one_line_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such pool"):
+        ps.pool_size(tmp_path / "nope")
+    (tmp_path / "t.csv").write_text("x,y\n1,2\n")
+    with pytest.raises(ValueError, match="needs a 'path' column"):
+        ps.pool_size(tmp_path / "t.csv")
+
+
+def test_a_killed_pool_run_resumes_from_its_cached_chunks(pools, tmp_cache, capsys, monkeypatch):
+    root, _ = pools
+    calls = []
+
+    def interrupted(pairs, ctx):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return standin_chunk(pairs, ctx)
+
+    with pytest.raises(KeyboardInterrupt):
+        ps.screen_pool(root / "folder", root / "a.parquet", ctx=STANDIN, func=interrupted,
+                       backend=LocalBackend(1), chunk_size=2)  # fmt: skip
+    res = ps.screen_pool(root / "folder", root / "a.parquet", ctx=STANDIN, func=standin_chunk,
+                         backend=LocalBackend(1), chunk_size=2)  # fmt: skip
+    assert (res.run.n_cached, res.run.n_computed) == (2, 1)
+    assert "2 from the cache" in capsys.readouterr().err
+    monkeypatch.setenv("MATMAP_CACHE", str(root / "fresh-cache"))
+    fresh = ps.screen_pool(root / "folder", root / "b.parquet", ctx=STANDIN, func=standin_chunk,
+                           backend=LocalBackend(2), chunk_size=2)  # fmt: skip
+    assert fresh.run.n_computed == 3
+    a, b = pd.read_parquet(res.table), pd.read_parquet(fresh.table)
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a.columns) == list(ps.COLUMNS) and a.index.name == "material_id" and len(a) == 6
+
+
+def test_unreadable_files_are_failure_rows_not_crashes(pools, tmp_cache):
+    root, _ = pools
+    (root / "folder" / "part1" / "zz_broken.cif").write_text("data_x\n_cell_length_a 3\n")
+    res = ps.screen_pool(root / "folder", root / "c.parquet", ctx=STANDIN, func=standin_chunk,
+                         backend=LocalBackend(1), chunk_size=4)  # fmt: skip
+    assert (res.n_ok, res.n_failed) == (6, 1)
+    fails = pd.read_parquet(res.failures)
+    assert list(fails.index) == ["part1/zz_broken"] and "zz_broken" in fails["reason"].iloc[0]
+
+
+# ---- the real pipeline (saved screening ensemble + MEGNet) on MP CIFs of the mirror -----------
+def mp_pool(tmp_path, n=12) -> Path:
+    if mirror_dir() is None:
+        pytest.skip("needs the data mirror")
+    cifs = sorted((mirror_dir() / "mp_li").glob("*.cif"))[::997][:n]
+    folder = tmp_path / "mp"
+    folder.mkdir()
+    for c in cifs:
+        (folder / c.name).write_text(c.read_text())
+    (folder / "broken.cif").write_text("data_broken\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def real_ctx():
+    if not (candidates.default_model_dir() / "config.json").exists():
+        pytest.skip("no screening ensemble saved by notebook 06")
+    return ps.load_context(novelty="training")
+
+
+@pytest.mark.mirror
+def test_pool_screening_equals_one_batch_of_the_cli_pipeline(tmp_path, tmp_cache, real_ctx):
+    folder = mp_pool(tmp_path)
+    res = ps.screen_pool(folder, tmp_path / "out.parquet", ctx=real_ctx, backend=LocalBackend(2), chunk_size=5)
+    df = pd.read_parquet(res.table)
+    fails = pd.read_parquet(res.failures)
+    assert res.n_ok + res.n_failed == 13 and "broken" in fails.index and res.n_ok >= 8
+    assert list(df.columns) == list(ps.COLUMNS)
+    names = sorted(p.stem for p in folder.glob("mp-*.cif") if p.stem not in fails.index)
+    structs = [ps.to_structure("cif", (folder / f"{n}.cif").read_text(), n) for n in names]
+    one = ps.screen_structures(names, structs, [np.nan] * len(names), real_ctx)
+    for col in ["P_SI", "P_SI_std", "d_train", "Eg_MEGNet"]:
+        assert np.allclose(df.loc[names, col].astype(float), one[col].astype(float), atol=1e-5), col
+    assert (df.loc[names, "novel"] == one["novel"].astype(bool)).all()
+
+
+@pytest.mark.mirror
+@pytest.mark.ray
+def test_real_pool_screening_is_identical_on_ray_and_local(tmp_path, monkeypatch, real_ctx):
+    folder = mp_pool(tmp_path, n=8)
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "c1"))
+    local = ps.screen_pool(folder, tmp_path / "l.parquet", ctx=real_ctx, backend=LocalBackend(1), chunk_size=3)
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "c2"))
+    monkeypatch.delenv("MATMAP_RAY_ADDRESS", raising=False)
+    with ray_session(None, num_cpus=2):
+        rb = RayBackend()
+        on_ray = ps.screen_pool(folder, tmp_path / "r.parquet", ctx=real_ctx, backend=rb, chunk_size=3)
+    assert on_ray.run.n_computed == 3
+    pd.testing.assert_frame_equal(pd.read_parquet(local.table), pd.read_parquet(on_ray.table))
+    pd.testing.assert_frame_equal(pd.read_parquet(local.failures), pd.read_parquet(on_ray.failures))
+
+
+def test_cli_pool_runs_and_writes_the_table(pools, tmp_cache, monkeypatch, capsys):
+    root, _ = pools
+    monkeypatch.setattr(ps, "load_context", lambda **kw: STANDIN)
+    monkeypatch.setattr(ps, "screen_chunk", standin_chunk)
+    monkeypatch.setitem(ps.screen_pool.__kwdefaults__, "func", standin_chunk)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-o", "--output")
+    parser.add_argument("--model")
+    cli_pool.add_pool_arguments(parser)
+    args = parser.parse_args(
+        ["--pool", str(root / "pool.csv"), "-o", str(root / "cli.parquet"), "--ray-address", "local"]
+    )
+    monkeypatch.delenv("MATMAP_RAY_ADDRESS", raising=False)
+    assert cli_pool.run_pool(args) == 0
+    df = pd.read_parquet(root / "cli.parquet")
+    assert len(df) == 6 and (df["Eg_source"] == "MP").all()
+    assert "candidates" in capsys.readouterr().err
