@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import shutil
 import tempfile
 import time
@@ -13,8 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from matmap_utils.core import settings
-from matmap_utils.core.parallel import default_n_jobs
+from matmap_utils.core.backends import ray_session
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, PackedSets, pack_sets
 from matmap_utils.screening.atomsets.training import train_ensemble
 from matmap_utils.screening.metrics import classification_metrics
@@ -82,78 +79,6 @@ def _hpo_trainable(trial: dict, data: dict) -> None:
         device="cpu",
         callback=cb,
     )
-
-
-class ray_session:
-    """Context manager: a Ray instance for hyperparameter search.
-
-    Connects to the cluster at ``address`` or ``$MATMAP_RAY_ADDRESS`` when given (the cluster's
-    workers need matmap installed); otherwise starts a local instance with ``num_cpus`` CPUs, no
-    dashboard, a small object store and its session files in a fresh temporary directory, and shuts
-    it down on exit.  An instance that is already running (``ray.is_initialized()``) is reused and
-    left running.  Usage statistics are off."""
-
-    def __init__(
-        self,
-        address: str | None = None,
-        num_cpus: int | None = None,
-        object_store_mb: int = 256,
-        start_timeout_s: float = 120.0,
-        retries: int = 3,
-    ):
-
-        self.address = address or settings.get("MATMAP_RAY_ADDRESS")
-        self.num_cpus = num_cpus
-        self.object_store_mb = object_store_mb
-        self.start_timeout_s = start_timeout_s
-        self.retries = int(retries)
-        self.started = False
-        self.tmp = None
-
-    def __enter__(self):
-
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 then really prints nothing
-        os.environ.setdefault("RAY_gcs_server_request_timeout_seconds", str(int(self.start_timeout_s)))
-        import ray  # lazy: optional `hpo` extra; reads the RAY_* variables set above at import
-
-        if ray.is_initialized():
-            return self
-        kw = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING, configure_logging=True)
-        # Ray gives its local node a fixed 30 s to come up; on a loaded machine that can fail, so retry
-        err = None
-        for _ in range(max(1, self.retries)):
-            try:
-                if self.address:
-                    ray.init(address=self.address, **kw)
-                else:
-                    self.tmp = tempfile.mkdtemp(prefix="mmray")  # short: Ray's socket paths must stay < 108 chars
-                    ray.init(
-                        num_cpus=self.num_cpus or default_n_jobs(),
-                        _temp_dir=self.tmp,
-                        object_store_memory=int(self.object_store_mb) << 20,
-                        **kw,
-                    )
-                err = None
-                break
-            except Exception as exc:  # noqa: BLE001
-                err = exc
-                ray.shutdown()
-        if err is not None:
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise RuntimeError(
-                f"could not start/connect to {where} ({self.retries} tries): {type(err).__name__}: {err}"
-            ) from err
-        self.started = True
-        return self
-
-    def __exit__(self, *exc):
-        import ray  # lazy: optional `hpo` extra
-
-        if self.started:
-            ray.shutdown()
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _search_data(matrices, y, train_idx, val_idx, *, input_dim: int, epochs: int, seed: int, eval_every: int) -> dict:
