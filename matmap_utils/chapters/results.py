@@ -100,10 +100,10 @@ def read_table(notebook: str, name: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def savefig(fig, notebook: str, name: str) -> Path:
-    """Save a matplotlib figure as PNG under ``results/<notebook>/figures/``."""
+def savefig(fig, notebook: str, name: str) -> None:
+    """Save a matplotlib figure as PNG under ``results/<notebook>/figures/`` (returns nothing, so a
+    notebook cell ending with it shows the figure and no file path)."""
 
     out = results_dir(notebook) / "figures" / f"{name}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, bbox_inches="tight")
-    return out
