@@ -223,7 +223,7 @@ def pvalue(p: float, sig: int = 2) -> str:
 
 
 def significant(value: float, sig: int = 3) -> str:
-    """``value`` with ``sig`` significant figures, without an exponent for 10⁻³ ≤ |value| < 10⁶."""
+    """``value`` with ``sig`` significant figures, without an exponent for ``10⁻³ ≤ |value| < 10⁶``."""
     if not np.isfinite(value):
         return "—"
     if value == 0:

@@ -16,19 +16,19 @@
 # # AtomSets superionic classifier and screening of the Materials Project Li pool
 #
 # McHaffie et al. (Digital Discovery 2025) classify Li compounds as *superionic*
-# (σ_RT ≥ 10⁻⁴ S cm⁻¹) with AtomSets models: the per-site feature matrix of a structure — the
+# (σ ≥ 10⁻⁴ S/cm at room temperature) with AtomSets models: the per-site feature matrix of a structure — the
 # learned elemental embeddings (V0) or the site outputs of the first, second or third graph
 # convolution (V1–V3) of the pretrained MEGNet formation-energy model, with disordered sites as
 # occupancy-weighted sums of embeddings — goes through per-site dense layers, a permutation-invariant
-# set2set readout and dense layers to a sigmoid.  They compare four structure simplifications
+# `set2set` readout and dense layers to a sigmoid.  They compare four structure simplifications
 # (CAMN, CAN, CAMNS, CANS), validate by k-fold and leave-one-cluster-out (LOCO) cross-validation
-# against mean and shuffled controls and a logistic-regression baseline, test a 100-model ensemble
+# against mean and shuffled controls and a logistic-regression baseline, test an ensemble of 100 AtomSets models
 # on a held-out set, and screen all Li compounds of the ICSD and the Materials Project.
 #
 # This chapter rebuilds the chain on public data: the paper's labels and its own split files, the
 # OBELiX CIFs for the structures (the ICSD CIFs are not public), our torch port of MEGNet
 # (`matmap_utils.screening.megnet`) and a vectorized torch AtomSets (`matmap_utils.screening.atomsets`), and the
-# 21,755-compound Materials Project Li pool for the screening.
+# Materials Project Li pool for the screening (its size is computed below).
 
 # %% tags=["parameters"]
 profile = "paper"
@@ -110,8 +110,8 @@ cfg_kw = dict(set2set_hidden=set2set_hidden, init_lr=init_lr, epochs=epochs, bat
 #
 # The paper's database holds 548 unique structures (571 measurements; its Table 1: 211 superionic,
 # 337 not).  Its structures are ICSD CIFs, which are not public; we join the paper's entries to the
-# OBELiX CIFs by ICSD collection code.  The splits (55-entry test set, 5 k-fold folds, 10 LOCO
-# clusters) are the paper's own files, restricted to the entries that have a structure.
+# OBELiX CIFs by ICSD collection code.  The splits (test set, k-fold folds, LOCO clusters; sizes
+# below) are the paper's own files, restricted to the entries that have a structure.
 
 
 # %%
@@ -125,8 +125,9 @@ display(Markdown(ch06.labels_text(mc, lab, label_limit)))
 #
 # Each structure is simplified (CAMN: as is; CAN: Li removed; CAMNS: cations → Al, anions → S,
 # neutral → Mg; CANS: both; `matmap_utils.screening.simplify`) and passed through the pretrained MEGNet
-# formation-energy model; V0 is the 16-long elemental embedding (occupancy-weighted on disordered
-# sites), V1–V3 the 32-long site outputs of the first three graph convolutions.  **Difference from
+# formation-energy model; V0 is the learned elemental embedding (embedding vectors of length 16 in
+# the paper; occupancy-weighted on disordered sites), V1–V3 the site outputs of the first three graph
+# convolutions (widths below).  **Difference from
 # the paper:** OBELiX CIFs carry no oxidation states, so each atom's sign comes from bond-valence
 # analysis (pymatgen `BVAnalyzer`) for ordered structures and from a charge-balanced composition
 # guess (ICSD oxidation states) for disordered ones or where bond valence fails
@@ -141,7 +142,7 @@ feats, feat_fail = features.featurize(
 )
 t_feat = feat_timer.elapsed
 lab = ch06.featurized_only(lab, feats)
-display(Markdown(ch06v.featurize_text(len(lab), len(need_modes), t_feat, feat_fail)))
+display(Markdown(ch06v.featurize_text(len(lab), len(need_modes), t_feat, feat_fail, feats)))
 if len(feat_fail):
     display(feat_fail)
 trval = lab[~lab["split_test"]]
@@ -153,18 +154,18 @@ setup = ch06.CVSetup(feats, trval, y_tv, cfg_kw, n_repeats, seed, eval_every)
 # %% [markdown]
 # ## k-fold cross-validation (McHaffie Fig. 3)
 #
-# For every simplification and feature level, each of the paper's 5 folds trains `n_repeats`
-# AtomSets models at once (one vectorized ensemble, different seeds) with the paper's k-fold
-# settings (maml defaults: two 64-neuron layers before and after set2set, no dropout, LAMB +
-# Lookahead; learning rate `init_lr` — the LAMB default of 10⁻³ that the paper used on pre-trained
-# weights learns too slowly from random weights within a few hundred epochs), scoring the validation fold every few epochs; as in the paper, metrics are the
-# average over repeated runs at the epoch with the best fold-averaged AUC-PR (optimistic by
-# construction, for every configuration alike).  **Differences:** the set2set hidden size is
-# `set2set_hidden` (maml: 512 — eight times the cost for a readout of 46–240 sites) and the
-# models are not pre-trained on MatBench `is_metal` (not available offline; see the end).
+# For every simplification and feature level, each of the paper's k-fold folds trains `n_repeats`
+# AtomSets models at once (one vectorized ensemble, different seeds) with maml's default AtomSets
+# architecture (dense layers before and after a `set2set` readout, no dropout, LAMB + Lookahead),
+# scoring the validation fold every few epochs; as in the paper, metrics are the average over
+# repeated runs at the epoch with the best fold-averaged AUC-PR (optimistic by construction, for
+# every configuration alike).  **Differences:** the `set2set` hidden size is `set2set_hidden`
+# (smaller than maml's, for CPU time; settings below), and the models are not pre-trained on
+# MatBench `is_metal` (not available offline; see the end).
 
 
 # %%
+display(Markdown(ch06v.kfold_settings_text(cfg_kw, n_repeats, len(kfolds), eval_every)))
 kfold, kfold_cv, t_kfold = ch06.kfold_table(setup, kfold_list, kfolds)
 
 # %% [markdown]
@@ -254,7 +255,7 @@ display(Markdown(ch06v.enlarged_text(chosen, big, kfold_big)))
 # The paper's clusters come from ElMD distances → UMAP (spread 5) → DBSCAN (eps 4).  We use the
 # paper's own cluster labels (its split files) for the figures, and recompute the clustering on our
 # entries to show how closely the procedure reproduces them.  The paper optimized hyperparameters
-# per cluster (Ray Tune, 250 configurations each); here every cluster uses the k-fold settings,
+# per cluster (Ray Tune, 250 configurations per cluster); here every cluster uses the k-fold settings,
 # and a smaller search per cluster follows below.
 
 
@@ -272,11 +273,11 @@ plt.show()
 # ### Hyperparameter search per LOCO cluster (Ray Tune)
 #
 # As the paper's `hpo_classification.py`: HyperOpt (TPE, seeded) proposes points of the paper's
-# search space (`screening.hpo.HPO_SPACE`: initial and maximal learning rate of the triangular-2
-# cycle, batch size, dropout and L2 before and after the readout, 2–4 layers of 32–256 neurons;
-# LAMB + Lookahead), the ASHA scheduler stops trials whose validation AUC-PR lags after a grace
+# search space (`screening.hpo.HPO_SPACE`, ranges below: initial and maximal learning rate of the
+# triangular-2 cycle, batch size, dropout and L2 before and after the readout, the number and
+# width of the layers; LAMB + Lookahead), the ASHA scheduler stops trials whose validation AUC-PR lags after a grace
 # period, one CPU per trial, on a local Ray instance (or the cluster at `MATMAP_RAY_ADDRESS`).
-# **Budget:** the paper ran 250 configurations × up to 500 epochs per cluster; here
+# **Budget:** the paper tested 250 configurations per cluster; here
 # `hpo_samples` configurations × `hpo_epochs` epochs (grace `hpo_grace`).  As in the paper, each
 # cluster's score is the best validation AUC-PR of its best trial — selected on the validation
 # cluster itself, so it is optimistic compared with the untuned LOCO numbers above.
@@ -288,6 +289,7 @@ if hpo_clusters:
     hpo_cfg = configs.parse_config(hpo_config)
     hpo_kw = dict(num_samples=hpo_samples, epochs=hpo_epochs, grace_period=hpo_grace)
     hpo = ch06.hpo_per_cluster(setup, locofolds, hpo_cfg, hpo_clusters, clusters, loco, **hpo_kw)
+    display(Markdown(ch06v.hpo_space_text()))
     display(hpo.drop(columns=["fold"]).round(4))
     display(Markdown(ch06.hpo_text(hpo, hpo_cfg)))
 else:
@@ -311,7 +313,7 @@ if recompute_clusters:
 # parameter here (`final_mode`, `final_layer`; it must be among the k-fold configurations), with
 # `n_ensemble` members trained on all train + validation entries for the number of
 # epochs that was best in k-fold CV of that configuration.  The paper's 100 members were 10 runs of
-# each of 10 per-cluster HPO optima; ours are 100 seeds of one configuration, trained as stacked
+# each of 10 per-cluster HPO optima; ours are `n_ensemble` seeds of one configuration, trained as stacked
 # blocks of `member_chunk` members (one vectorized model each) in parallel worker processes — a
 # member depends only on its seed and the data order, not on the block it was trained in.
 
@@ -328,7 +330,11 @@ lr_test = ch06.logistic_test(X_sendek, lab, best_C)
 fig = ch06.fig6_figure(test, p_test, final_cfg, test_metrics)
 results.savefig(fig, NB, "fig6_test")
 plt.show()
-display(Markdown(ch06.fig6_text(len(test), n_ensemble, t_final, best_epoch, test_metrics, lr_test)))
+mcc_step = ch06v.mcc_one_flip(test["superionic"].to_numpy(int), p_test.mean(0))
+n_paper_test = int(mc["split_test"].sum())
+display(
+    Markdown(ch06.fig6_text(len(test), n_paper_test, n_ensemble, t_final, best_epoch, test_metrics, lr_test, mcc_step))
+)
 
 # %% [markdown]
 # ### Uncertainty of every comparison with the paper
@@ -353,9 +359,9 @@ display(Markdown(ch06v.comparison_text(paper_cmp)))
 # ## MEGNet band gaps against the Materials Project
 #
 # The screening filter needs a band gap.  The paper used the MP value where a matching MP entry
-# existed and the MEGNet band-gap model otherwise.  Our MP band gaps come from the IonNet table
-# (4,582 Li compounds with E_hull < 0.1 eV/atom and Eg > 0.5 eV), so a parity check of our MEGNet
-# port is possible on those compounds only (and is biased towards insulators).
+# existed and the MEGNet band-gap model otherwise.  Our MP band gaps come from the IonNet table,
+# which holds only near-stable compounds with a band gap (counts below), so a parity check of our
+# MEGNet port is possible on those compounds only (and is biased towards insulators).
 
 
 # %%
@@ -363,6 +369,7 @@ held = ch06v.held_out_in_pool(mc[mc["split_test"]], ch06v.pool_reduced_formulas(
 pool = load_mp_li(limit=screen_limit or None, seed=seed, include=held["material_id"].tolist())
 screen_timer = Timer()  # the screening time below counts from here (band gaps included)
 mp_gaps = datasets.load_mp_band_gaps()
+display(Markdown(ch06v.band_gap_table_text(mp_gaps)))
 pool_pred, pool_pred_fail = ch06.band_gap_predictions(
     pool, mp_gaps, megnet_gap_for_unknown, bandgap_check_limit, seed, n_jobs
 )
@@ -376,10 +383,12 @@ plt.show()
 # ## A substitute for pre-training
 #
 # The paper initialised its AtomSets models from weights pre-trained on MatBench `is_metal`
-# (metal / non-metal of ~106,000 MP structures), which is not in the offline mirror.  The closest
-# task we can build offline: the MP Li pool labelled metal / non-metal by MEGNet's metal classifier
-# (P(non-metal) ≥ 0.5), the same task on a smaller, Li-only set with model labels.  One model per repeat is pre-trained on it
-# (`atomsets.training.pretrain`, `pretrain_epochs` epochs, a seeded 10 % of the compounds held out), then
+# (metal / non-metal, the MatBench metal classifier dataset containing 106 113 samples), which is
+# not in the offline mirror.  The closest
+# task we can build offline: the MP Li pool labelled metal / non-metal by MEGNet's metal classifier,
+# the same task on a smaller, Li-only set with model labels.  One model per repeat is pre-trained on
+# it (`atomsets.training.pretrain`, `pretrain_epochs` epochs, a seeded part of the compounds held
+# out), then
 # the k-fold cross-validation of `pretrain_config` is repeated from those weights, with the same
 # folds, member seeds and data order as from random weights (`screening.cv.pretraining_effect`).
 
@@ -442,7 +451,7 @@ display(where.round(3))
 #
 # The held-out test compounds (never seen by the final ensemble) whose reduced formula is in the MP
 # pool, ranked among all screened compounds by P_SI; the enrichment of the superionic ones in the
-# top 1, 5 and 10 % against random (1 = random).  LOCO-held-out clusters scored by models trained
+# top fractions `enrichment_fractions` against random (an enrichment of one is random).  LOCO-held-out clusters scored by models trained
 # without them are not done here (ten more ensembles).
 
 
@@ -460,7 +469,7 @@ viz.interactive_table(screen.reset_index().round(3))
 # * **Pre-training on MatBench `is_metal`**: that data set is not in the offline mirror, so the
 #   models above start from random weights; the substitute (MEGNet band-gap labels on the MP Li
 #   pool) is measured in its own section.
-# * **Hyperparameter search**: the paper's 250 configurations × 500 epochs per cluster are days of
+# * **Hyperparameter search**: the paper's 250 configurations per cluster are days of
 #   CPU time; the paper profile runs a small search per cluster with the same machinery, and every
 #   other result uses maml's default architecture with the k-fold protocol.
 # * **Structures and oxidation states**: OBELiX CIFs (less than half of the paper's entries, with

@@ -108,3 +108,19 @@ def test_paper_vs_book_page_reads_declared_comparisons(tmp_path, monkeypatch):
     monkeypatch.setattr(bookpages, "comparison_rows", lambda: C.comparison_rows(decl))
     md = bookpages.paper_vs_book_md()
     assert "| Demo 2025 | Table 2 | AUC | 0.85 (Table 2) | 0.8 | [0.7, 0.9] | 40 | yes | within CI |" in md
+
+
+def test_api_reference_lists_every_public_module():
+    import pkgutil
+
+    import matmap_utils
+
+    listed = {m for mods in bookpages.api_modules().values() for m in mods}
+    public = {
+        m.name
+        for m in pkgutil.walk_packages(matmap_utils.__path__, "matmap_utils.")
+        if not m.name.split(".")[-1].startswith("_")
+    }
+    assert public - listed == set(), "add the room to book.pages.API_ROOMS"
+    md = bookpages.api_reference_md()
+    assert md.count(".. automodule::") == len(listed) and ".. automodule:: matmap_utils.core.cache" in md

@@ -11,6 +11,7 @@ from structures_lib import li2o
 
 from matmap_utils.chapters import ch06_atomsets_screening as ch06
 from matmap_utils.chapters import ch06_screening as ch06s
+from matmap_utils.chapters import ch06_validation as ch06v
 from matmap_utils.screening import filters
 
 
@@ -254,8 +255,9 @@ def test_final_and_timing_metrics_and_texts():
         "test_lr_mcc": 0.25,
     }
     assert ch06.timing_metrics(kfold=1.5, screen=2.0) == {"time_kfold_s": 1.5, "time_screen_s": 2.0}
-    text = ch06.fig6_text(6, 8, 0.4, 10, tm, lr)
+    text = ch06.fig6_text(6, 55, 8, 0.4, 10, tm, lr, 0.125)
     assert text.startswith("Test set: 6 of the paper's 55 entries") and "MCC 0.50, ROC-AUC 0.95" in text
+    assert text.endswith("moves the ensemble's MCC by 0.12 on average.")
     test = pd.DataFrame({"log10_sigma": [-3.0, -6.0]})
     fig = ch06.fig6_figure(test, np.array([[0.8, 0.2], [0.6, 0.4]]), ("CAMNS", 1), tm)
     assert "CAMNS-V1 ensemble (AUC-PR 0.90, MCC 0.50)" in fig.axes[0].get_title()
@@ -286,6 +288,46 @@ def test_logistic_test_fits_on_train_and_scores_the_test_entries():
     assert m["auc_pr"] == 1.0 and m["mcc"] == 1.0
     lab["superionic"] = ~lab["superionic"]  # labels flipped on the training rows too: still perfect
     assert ch06.logistic_test(X, lab, best_C=10.0)["auc_pr"] == 1.0
+
+
+def test_logistic_test_imputes_from_the_training_rows_only():
+    """Missing features of the test rows are imputed by the model fitted on the train + validation
+    rows (``baselines.logistic_model``): the metrics equal those of that model, and do not move
+    when a test row's known value moves far off (an all-rows median would shift)."""
+    rng = np.random.default_rng(2)
+    y = np.array([0, 1] * 20)
+    X = rng.normal(size=(40, 2)) + 2.0 * y[:, None]
+    X[::4, 0] = np.nan  # training and test rows missing feature 0
+    lab = pd.DataFrame({"superionic": y.astype(bool), "split_test": np.arange(40) >= 30})
+    tr, te = np.arange(30), np.arange(30, 40)
+    ref = ch06.baselines.logistic_model(1.0).fit(X[tr], y[tr])
+    m = ch06.logistic_test(X, lab, best_C=1.0)
+    assert m == ch06.classification_metrics(y[te], ref.predict_proba(X[te])[:, 1])
+    assert np.allclose(ref[0].statistics_, np.nanmedian(X[tr], axis=0))
+
+
+def test_mcc_one_flip_and_settings_texts():
+    y = np.array([1, 1, 0, 0])
+    # perfect: any one flip gives MCC 1/√3 (confusion 1 FN or 1 FP of four)
+    assert ch06v.mcc_one_flip(y, np.array([0.9, 0.8, 0.1, 0.2])) == pytest.approx(1 - 1 / np.sqrt(3))
+    text = ch06v.kfold_settings_text(dict(set2set_hidden=64, init_lr=0.01, epochs=30, batch_size=16), 3, 5, 10)
+    assert text.startswith("Settings: 5 folds × 3 repeats; dense layers of [64, 64] neurons")
+    assert "set2set hidden size 64 (maml's default 512, 8 times larger)" in text and "30 epochs" in text
+    assert ch06v.hpo_space_text().startswith("Search space: 2–4 layers of 32–256 neurons")
+    gaps = pd.DataFrame({"mp_band_gap_eV": [0.6, 3.0], "e_above_hull_eV": [0.0, 0.05]})
+    assert ch06v.band_gap_table_text(gaps).startswith(
+        "IonNet MP band-gap table: 2 Li compounds, band gaps 0.60–3.00 eV"
+    )
+
+
+def test_sendek_matrix_leaves_missing_values_for_the_folds(monkeypatch):
+    frame = pd.DataFrame(
+        {"LLB": [1.0, np.nan], "SBI": [0.5, 0.6], "AFC": [2.0, 3.0], "LASD": [2.0, 2.1], "LLSD": [2.5, np.inf]},
+        index=pd.Index(["a", "b"], name="key"),
+    )
+    monkeypatch.setattr(ch06.baselines, "sendek_frame", lambda structures, keys, n_jobs=1: frame)
+    X = ch06.sendek_matrix(pd.DataFrame({"key": ["b", "a"], "structure": [None, None]}), n_jobs=1)
+    assert np.isnan(X[0, 0]) and np.isnan(X[0, 4]) and X[1, 0] == 1.0  # not imputed over all rows
 
 
 def test_band_gap_figure():

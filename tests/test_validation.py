@@ -6,7 +6,8 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from sklearn.metrics import average_precision_score, matthews_corrcoef, roc_auc_score
 
-from matmap_utils.screening.baselines import logistic_baseline, sendek_features
+from matmap_utils.screening import baselines
+from matmap_utils.screening.baselines import logistic_baseline, logistic_model, sendek_features
 from matmap_utils.screening.cv import best_checkpoint, run_cv, summarize
 from matmap_utils.screening.metrics import classification_metrics, control_metrics
 from matmap_utils.screening.splits import cluster_folds, elmd_matrix, paper_folds, stratified_kfold
@@ -114,6 +115,59 @@ def test_logistic_baseline_learns():
     y = (X[:, 0] > 0).astype(int)
     C, cv = logistic_baseline(X, y, stratified_kfold(y, 4), n_shuffles=5)
     assert cv["auc_pr"].mean() > 0.9 and C in (0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def _with_gaps(seed: int = 1):
+    """120 rows, feature 0 informative; a third of the rows miss feature 0 (NaN)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    X[rng.random(120) < 0.33, 0] = np.nan
+    return X, y
+
+
+def test_logistic_imputation_is_fitted_on_training_rows_only():
+    """Issue 17 (no leakage): the median imputation of missing Sendek features is learned from the
+    training rows; moving the held-out rows' values cannot change a held-out prediction that
+    needs imputing (a median over all rows would)."""
+    X, y = _with_gaps()
+    tr, te = np.arange(80), np.arange(80, 120)
+    m = logistic_model(1.0).fit(X[tr], y[tr])
+    assert np.allclose(m[0].statistics_, np.nanmedian(X[tr], axis=0))
+    p = m.predict_proba(X[te])[:, 1]
+    X2 = X.copy()
+    X2[te, 0] = np.where(np.isnan(X[te, 0]), np.nan, X[te, 0] + 50.0)  # the test rows' known values move
+    p2 = logistic_model(1.0).fit(X2[tr], y[tr]).predict_proba(X2[te])[:, 1]
+    gap = np.isnan(X[te, 0])
+    assert gap.any() and np.array_equal(p[gap], p2[gap])
+    # an all-rows median (the leak this guards against) would have moved them
+    leaky = np.where(np.isnan(X2), np.nanmedian(X2, axis=0), X2)
+    p3 = logistic_model(1.0).fit(leaky[tr], y[tr]).predict_proba(leaky[te])[:, 1]
+    assert not np.allclose(p3[gap], p[gap])
+
+
+def test_logistic_baseline_fits_every_fold_on_its_training_rows(monkeypatch):
+    X, y = _with_gaps()
+    folds = stratified_kfold(y, 4)
+    seen = []
+
+    class Recorder:
+        def __init__(self, C):
+            self.model = logistic_model(C)
+
+        def fit(self, Xf, yf):
+            seen.append(np.asarray(Xf).copy())
+            self.model.fit(Xf, yf)
+            return self
+
+        def predict_proba(self, Xv):
+            return self.model.predict_proba(Xv)
+
+    monkeypatch.setattr(baselines, "logistic_model", Recorder)
+    C, cv = logistic_baseline(X, y, folds, n_shuffles=5, Cs=(1.0,))
+    assert len(seen) == len(folds) and cv["auc_pr"].mean() > 0.8
+    for (tr, _), fitted in zip(folds, seen):
+        assert np.array_equal(fitted, X[tr], equal_nan=True)  # the training rows, nothing else
 
 
 def test_hpo_space_maps_to_config():

@@ -238,8 +238,49 @@ def paper_vs_book_md() -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Rooms of the package, in the order of the API reference.
+API_ROOMS = ("core", "data", "materials_map", "transport", "screening", "benchmark", "chapters", "book", "cli")
+
+
+def api_modules() -> dict[str, list[str]]:
+    """Every public module of ``matmap_utils``, by room (``__main__`` and private modules left out)."""
+    root = repo_root() / "matmap_utils"
+    out: dict[str, list[str]] = {}
+    for room in API_ROOMS:
+        mods = []
+        for path in sorted((root / room).rglob("*.py")):
+            rel = path.relative_to(root.parent).with_suffix("")
+            parts = list(rel.parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            if parts[-1].startswith("_"):
+                continue
+            mods.append(".".join(parts))
+        out[room] = mods
+    out["viz"] = ["matmap_utils.viz"]
+    return out
+
+
+def api_reference_md() -> str:
+    """The API reference page: every module's docstring and public functions (sphinx autodoc)."""
+    lines = [
+        "# API reference",
+        "",
+        "Every public module, class and function of `matmap_utils`, generated from the docstrings "
+        "(units and the paper equations they implement are there). The rooms are described in "
+        "[Developing matmap](developing.md).",
+        "",
+    ]
+    for room, mods in api_modules().items():
+        lines += [f"## `{room}`", ""]
+        for mod in mods:
+            lines += ["```{eval-rst}", f".. automodule:: {mod}", "   :members:", "```", ""]
+    return "\n".join(lines)
+
+
 def write_generated_pages(profile: str = "paper", timings: list[dict] | None = None) -> None:
     book = repo_root() / "book"
+    atomic_write_text(book / "api.md", api_reference_md())
     atomic_write_text(book / "paper_vs_book.md", paper_vs_book_md())
     atomic_write_text(book / "data_provenance.md", data_provenance_md())
     atomic_write_text(book / "performance.md", performance_md())

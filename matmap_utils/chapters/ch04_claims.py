@@ -176,7 +176,8 @@ def experimental_check(structures: pd.Series, formulas: pd.Series) -> pd.DataFra
 
 
 def experimental_summary(chk: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Mean |relative error| of K, G (with bootstrap CIs over materials) and mean |Δν|, |Δκ|."""
+    """Mean absolute relative error of K, G (with bootstrap CIs over materials) and mean absolute
+    errors of ν and κ."""
     out: dict[str, Any] = {"n_materials": int(len(chk))}
     for q in ("K", "G"):
         ci = bootstrap_ci(lambda e: float(np.mean(np.abs(e))), chk[f"{q}_rel_err"].to_numpy(), n_boot=n_boot, seed=seed)

@@ -304,7 +304,7 @@ def target_bars(table, stat_cols, subsets, corr_all: pd.DataFrame) -> tuple[dict
 
 
 def top_text(corr_all: pd.DataFrame, top: pd.DataFrame) -> str:
-    """How many descriptors have |ρ| > 0.2 with log10 σ_RT and which is strongest."""
+    """How many descriptors have ``|ρ| > 0.2`` with log10 σ_RT and which is strongest."""
     n20 = int((corr_all["spearman"].abs() > 0.2).sum())
     return (
         f"{n20} of {corr_all['spearman'].notna().sum()} descriptors have |ρ| > 0.2 with log10 σ_RT "

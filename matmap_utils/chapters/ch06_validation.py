@@ -7,6 +7,7 @@ validation of the screening.
   then averaged over folds) — and of the test-set metrics of the ensemble mean.
 * Enrichment of held-out superionic compounds among the top 1/5/10 % of the pool screening.
 * The effect of the paper's oxidation-state simplification on CAMNS/CANS k-fold scores.
+
 AUC-PR (average precision) and MCC are dimensionless.
 """
 
@@ -19,7 +20,9 @@ from pymatgen.core import Composition
 from matmap_utils.core.bootstrap import bootstrap_ci
 from matmap_utils.screening import cv as screening_cv
 from matmap_utils.screening import filters
-from matmap_utils.screening.atomsets.configs import config_name
+from matmap_utils.screening.atomsets.configs import config_name, paper_config
+from matmap_utils.screening.hpo import HPO_SPACE
+from matmap_utils.screening.metrics import classification_metrics
 
 
 # ---- fast metrics (equal to sklearn's; tested) -------------------------------------------------
@@ -294,14 +297,74 @@ def pool_reduced_formulas(index: pd.DataFrame) -> pd.Series:
     return index["formula"].dropna().map(lambda f: Composition(f).reduced_formula)
 
 
-def featurize_text(n_ok: int, n_modes: int, seconds: float, fails: pd.DataFrame) -> str:
+def featurize_text(n_ok: int, n_modes: int, seconds: float, fails: pd.DataFrame, feats: dict | None = None) -> str:
     """The featurization sentence: structures featurized, failures, and those without a valid
-    oxidation-state assignment (left out of every configuration, so all compare the same entries)."""
+    oxidation-state assignment (left out of every configuration, so all compare the same entries);
+    with ``feats`` also the site-feature width of each MEGNet level, read from the matrices."""
     n_ox = fails.loc[fails["reason"].str.contains("oxidation states"), "id"].nunique()
+    widths = ""
+    if feats:
+        w = {lvl: next(iter(m.values())).shape[1] for (_, lvl), m in sorted(feats.items()) if len(m)}
+        widths = " Site features per level: " + ", ".join(f"V{k} {v} numbers" for k, v in sorted(w.items())) + "."
     return (
         f"Featurized {n_ok} structures × {n_modes} simplifications in {seconds:.0f} s; {len(fails)} failures, "
         f"{n_ox} of them structures with no valid oxidation-state assignment (left out of every configuration)."
+        + widths
     )
+
+
+#: maml's AtomSets set2set hidden size (its default, as recorded at ``AtomSetsConfig.set2set_hidden``).
+MAML_SET2SET_HIDDEN = 512
+
+
+def kfold_settings_text(cfg_kw: dict, n_repeats: int, n_folds: int, eval_every: int) -> str:
+    """The k-fold settings actually used, read from :func:`configs.paper_config` (maml's defaults
+    but the set2set size) and the notebook's parameters — nothing typed."""
+    cfg = paper_config(0, **cfg_kw)
+    return (
+        f"Settings: {n_folds} folds × {n_repeats} repeats; dense layers of {list(cfg.n_neurons)} neurons before and "
+        f"{list(cfg.n_neurons_final)} after the readout; set2set hidden size {cfg.set2set_hidden} (maml's default "
+        f"{MAML_SET2SET_HIDDEN}, {MAML_SET2SET_HIDDEN / cfg.set2set_hidden:g} times larger); constant learning "
+        f"rate {cfg.init_lr:g}; batch size {cfg.batch_size}; {cfg.epochs} epochs, validation scored every "
+        f"{eval_every}. The paper's main text states neither the learning rate nor the set2set size of its k-fold runs."
+    )
+
+
+def hpo_space_text() -> str:
+    """The search space of :data:`screening.hpo.HPO_SPACE` (the paper's code archive), as ranges."""
+
+    def rng(k):
+        v = HPO_SPACE[k]
+        return f"{min(v):g}–{max(v):g}"
+
+    return (
+        f"Search space: {rng('n_layers')} layers of {rng('n_neurons')} neurons; initial learning rate "
+        f"{rng('init_lr')}, maximal {rng('max_lr')}; batch size {rng('batch_size')}; dropout "
+        f"{rng('dropout_prob_init')}; L2 {rng('kernel_reg_value_init')} (before and after the readout)."
+    )
+
+
+def band_gap_table_text(mp_gaps: pd.DataFrame) -> str:
+    """Size and ranges of the IonNet MP band-gap table (``datasets.load_mp_band_gaps``)."""
+    gap = mp_gaps["mp_band_gap_eV"]
+    hull = mp_gaps["e_above_hull_eV"] if "e_above_hull_eV" in mp_gaps else pd.Series(dtype=float)
+    return (
+        f"IonNet MP band-gap table: {len(mp_gaps)} Li compounds, band gaps {gap.min():.2f}–{gap.max():.2f} eV, "
+        f"energies above hull up to {hull.max():.3f} eV/atom."
+    )
+
+
+def mcc_one_flip(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
+    """Mean ``|ΔMCC|`` when the prediction of one entry is flipped across ``threshold`` (every entry in
+    turn): how much a single misclassification moves the MCC of a small test set."""
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    base = classification_metrics(y, p, threshold=threshold)["mcc"]
+    steps = []
+    for i in range(len(y)):
+        q = p.copy()
+        q[i] = 0.0 if p[i] >= threshold else 1.0
+        steps.append(abs(classification_metrics(y, q, threshold=threshold)["mcc"] - base))
+    return float(np.nanmean(steps)) if steps else float("nan")
 
 
 def validation_metrics(held, enr, paper_cmp, simp_effect, enlarged) -> dict:

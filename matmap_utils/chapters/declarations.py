@@ -51,7 +51,7 @@ def upstream_of(notebook: str) -> tuple[str, ...]:
 
 def execution_order(notebooks: list[str]) -> list[str]:
     """``notebooks`` sorted so that every chapter runs after the upstream chapters it reads
-    (stable: ties keep the given order, i.e. the NN_ numbering)."""
+    (stable: ties keep the given order, i.e. the ``NN_`` numbering)."""
     order, done = [], set()
 
     def visit(nb: str, path: tuple[str, ...] = ()) -> None:

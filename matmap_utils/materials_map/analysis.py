@@ -210,6 +210,7 @@ def alternative_maps(
     * ``PCA 2-D (joint)``: two components of the concatenated descriptors.
     * ``UMAP 2-D (joint)``: UMAP of the concatenated descriptors (``random_state=seed``);
       ``inverse_transform`` exists (interpolation in the training embedding) but is approximate.
+
     Returns the coordinates of all rows per method and a table of test-set reconstruction R²
     (flattened, per block) per method.
     """

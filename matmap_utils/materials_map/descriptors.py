@@ -22,6 +22,7 @@ Compositional descriptor (1,782 = 98 + 8 x 206 + 36)
 
 Structural descriptor (858 = 480 + 180 + 198); atoms are grouped in three classes —
 ``Li``, ``O`` and ``X`` (every other element) — so the layout is fixed for any chemistry:
+
     * ``rdf:<a>-<b>`` for (a, b) in Li–Li, Li–O, Li–X, O–O, O–X, X–X: number-density partial RDF
       n_ab(r) = sum over a-centres and b-neighbours / (N_a 4 pi r^2 dr) on 80 bins of 0.1 A over
       (0, 8] A, Gaussian-smoothed (sigma = 1 bin).  It keeps composition (n_ab -> rho_b at large r).
@@ -79,10 +80,12 @@ compositional descriptor, the cache and the scaling, and re-exports ``CLASSES``,
 
 Tables written by notebook ``01_descriptors`` (a downstream chapter reads them with
 ``matmap_utils.chapters.results.read_upstream(NB, "01_descriptors", name)``):
+
     * ``"descriptors_comp"``: rows = ``material_id``, 1,782 columns (``comp_0000``..), scaled to [0, 1].
     * ``"descriptors_struct"``: rows = ``material_id``, 858 columns (``struct_000``..), scaled to [0, 1].
     * ``"migration"``: rows = ``material_id``; columns ``E_1D``, ``E_2D``, ``E_3D`` (eV), ``ME``
       (eV, = ``E_3D``, see :mod:`matmap_utils.materials_map.bvse`) and ``reason`` (empty when ME is known).
+
     The fitted scalers are ``results/01_descriptors/scaler_comp.json`` / ``scaler_struct.json``.
 """
 

@@ -77,7 +77,7 @@ def composition_signs(
 
     Step 1: one ICSD oxidation state per element with Σ amount × state = 0 (within ``tol`` × atoms;
     for fractional amounts — refined occupancies are rarely exactly neutral — within ``rel_tol`` ×
-    Σ amount × |state|).
+    Σ amount × ``|state|``).
     Step 2 (none found): one element mixed-valent — its total must be reachable by its atoms'
     integer states (for integer amounts; within the range of its states for fractional ones).
     Among balanced assignments the one putting the negative charge on the most electronegative

@@ -106,7 +106,7 @@ class PCAResult:
 
 
 def pca(X: pd.DataFrame, n_components: int | None = None, *, seed: int = 0) -> PCAResult:
-    """PCA of a standardized matrix. Signs are fixed so that each PC's largest |loading| is positive."""
+    """PCA of a standardized matrix. Signs are fixed so that each PC's largest ``|loading|`` is positive."""
     n = min(X.shape) if n_components is None else min(n_components, min(X.shape))
     model = PCA(n_components=n, random_state=seed, svd_solver="full").fit(X.to_numpy())
     comps = model.components_.copy()

@@ -132,7 +132,7 @@ def correlations_with(df: pd.DataFrame, target: str, *, min_periods: int = 3) ->
 
     One row per descriptor: ``spearman``, ``p_spearman``, ``pearson``, ``p_pearson``, ``n``,
     ``sig_paper`` (Spearman p < 0.2), ``sig_005`` (p < 0.05), ``disagree`` (the two methods differ
-    in significance at 0.05 or in sign, or by more than 0.2 in value); sorted by |spearman|.
+    in significance at 0.05 or in sign, or by more than 0.2 in value); sorted by ``|spearman|``.
     """
     if target not in df.columns:
         raise ValueError(f"target column {target!r} is not in the table")
@@ -171,7 +171,7 @@ def p_bin(p: float) -> str:
 
 def top_columns(corr: pd.DataFrame, target: str, k: int = 20, *, column: str = "spearman") -> list[str]:
     """``target`` and the ``k`` descriptors of :func:`correlations_with`'s ``corr`` with the largest
-    |coefficient| — the columns a legible static correlogram shows."""
+    ``|coefficient|`` — the columns a legible static correlogram shows."""
     d = corr.dropna(subset=[column])
     top = d.reindex(d[column].abs().sort_values(ascending=False).index).index[:k]
     return [target, *[c for c in top if c != target]]

@@ -5,23 +5,23 @@ elastic tensors but give no formulas.  With the Voigt–Reuss–Hill bulk modulu
 G (here: MEGNet's log10K/log10G models, trained on Materials Project VRH moduli) and the mass
 density ρ, all 13 follow in the isotropic approximation:
 
-=================  ==============================  =====================================  ============
-symbol             descriptor                      formula                                unit
-=================  ==============================  =====================================  ============
-B                  bulk modulus                    K                                      GPa
-G                  shear modulus                   G                                      GPa
-E                  Young's modulus                 9KG / (3K + G)                         GPa
-λ                  1st Lamé parameter              K − 2G/3                               GPa
-ν                  Poisson's ratio                 (3K − 2G) / (2(3K + G))                –
-σ (M)              P-wave modulus                  K + 4G/3                               GPa
-κ                  Pugh's modulus ratio            G / K  (Pugh 1954)                     –
-P_c                Cauchy pressure                 C12 − C44 = λ − G = K − 5G/3           GPa
-H_V                Vickers hardness                0.92 κ^1.137 G^0.708 (Tian et al. 2012) GPa
-v_l                longitudinal wave velocity      √(M/ρ)                                 km/s
-v_t                transverse wave velocity        √(G/ρ)                                 km/s
-v_r                velocity ratio                  v_l / v_t                              –
-⟨v⟩                average (Debye) velocity        [(2/v_t³ + 1/v_l³)/3]^(−1/3)           km/s
-=================  ==============================  =====================================  ============
+=================  ==============================  ========================================  ============
+symbol             descriptor                      formula                                   unit
+=================  ==============================  ========================================  ============
+B                  bulk modulus                    K                                         GPa
+G                  shear modulus                   G                                         GPa
+E                  Young's modulus                 9KG / (3K + G)                            GPa
+λ                  1st Lamé parameter              K − 2G/3                                  GPa
+ν                  Poisson's ratio                 (3K − 2G) / (2(3K + G))                   –
+σ (M)              P-wave modulus                  K + 4G/3                                  GPa
+κ                  Pugh's modulus ratio            G / K  (Pugh 1954)                        –
+P_c                Cauchy pressure                 C12 − C44 = λ − G = K − 5G/3              GPa
+H_V                Vickers hardness                0.92 κ^1.137 G^0.708 (Tian et al. 2012)   GPa
+v_l                longitudinal wave velocity      √(M/ρ)                                    km/s
+v_t                transverse wave velocity        √(G/ρ)                                    km/s
+v_r                velocity ratio                  v_l / v_t                                 –
+⟨v⟩                average (Debye) velocity        [(2/v_t³ + 1/v_l³)/3]^(−1/3)              km/s
+=================  ==============================  ========================================  ============
 
 Choices where the paper is silent, each checked against the signs it reports for Li conductors
 (κ −56 %, ν +55 %, P_c +48 %, v_r +56 % Spearman correlation with D): Pugh's ratio is G/K as in

@@ -183,7 +183,7 @@ def classify_diffusive(traj: Trajectory, threshold_A: float = 1.5, window: float
 
 def lindemann_ratio(traj: Trajectory, atoms: np.ndarray) -> dict:
     """Lindemann ratio of a group of (non-diffusive) atoms:
-    sqrt(⟨|r_i − ⟨r_i⟩|²⟩) averaged over the atoms, divided by their mean nearest-neighbour
+    ``sqrt(⟨|r_i − ⟨r_i⟩|²⟩)`` averaged over the atoms, divided by their mean nearest-neighbour
     distance d_nn in the time-averaged structure (neighbours among the same group, minimum image).
     """
     idx = np.asarray(atoms)

@@ -5,7 +5,7 @@ Softplus was a third of MEGNet's CPU time: torch evaluates it through SLEEF's ``
 bias of the preceding ``addmm`` is one more pass.  Here ``softplus(x) = max(x, 0) + log1p(e^-|x|)``
 is evaluated with
 
-* ``e^-a`` by Cody–Waite range reduction ``e^-a = 2^k e^r`` (|r| ≤ ln2/2), Cephes' degree-6
+* ``e^-a`` by Cody–Waite range reduction ``e^-a = 2^k e^r`` (``|r| ≤ ln2/2``), Cephes' degree-6
   ``expf`` polynomial for ``e^r`` and the exponent written straight into the float's bits;
 * ``log1p(t) = t·q(t)`` on t ∈ (0, 1] with ``q`` the degree-8 Chebyshev fit of ``log1p(t)/t``
   (coefficients below; recipe in :func:`fit_log1p_coefficients`),
