@@ -22,6 +22,7 @@ import pandas as pd
 from matmap_utils.data.trajectories import Trajectory
 from matmap_utils.transport import runs
 from matmap_utils.transport.md import md_runs
+from matmap_utils.transport.vibrations import VIB_COLUMNS
 
 NB = "03_aimd_trajectories"
 ARGYRODITES = ("Li6PS5Cl", "Li6PS5I")
@@ -75,18 +76,7 @@ GENERATED_COLUMNS = [
     "framework_mobile",
 ]
 #: vibrational descriptors plotted against temperature
-DESC_COLUMNS = [
-    "omega_mean_meV",
-    "omega30_meV",
-    "Evib_meV_atom",
-    "Fvib_meV_atom",
-    "Svib_kB_atom",
-    "Cv_kB_atom",
-    "theta_D_K",
-    "lindemann",
-    "omega30_meV_d",
-    "omega30_meV_nd",
-]
+DESC_COLUMNS = [*VIB_COLUMNS, "omega30_meV_d", "omega30_meV_nd"]
 #: columns of the final descriptor table shown in the chapter
 SUMMARY_COLUMNS = [
     "system",

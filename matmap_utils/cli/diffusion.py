@@ -94,18 +94,7 @@ def run(args) -> int:
     if "sigma_NE_S_cm" in out:
         print(f"Nernst–Einstein sigma = {out['sigma_NE_S_cm']:.3e} S/cm at T (Haven ratio 1, no cross-correlations)")
     if vib:
-        cols = [
-            "file",
-            "group",
-            "omega_mean_meV",
-            "omega30_meV",
-            "Evib_meV_atom",
-            "Fvib_meV_atom",
-            "Svib_kB_atom",
-            "Cv_kB_atom",
-            "theta_D_K",
-            "lindemann",
-        ]
+        cols = ["file", "group", *vibrations.VIB_COLUMNS]
         with pd.option_context(
             "display.width", 200, "display.max_columns", 20, "display.float_format", "{:.4g}".format
         ):

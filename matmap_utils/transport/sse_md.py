@@ -17,17 +17,10 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
 
+from matmap_utils.transport.vibrations import VIB_COLUMNS
+
 #: notebook 03's vibrational (AIMD, anharmonic) descriptors: all ions, non-diffusive (_nd), diffusive (_d)
-MD_VIB_PREFIXES = (
-    "omega_mean_meV",
-    "omega30_meV",
-    "Evib_meV_atom",
-    "Fvib_meV_atom",
-    "Svib_kB_atom",
-    "Cv_kB_atom",
-    "theta_D_K",
-    "lindemann",
-)
+MD_VIB_PREFIXES = VIB_COLUMNS
 
 
 #: the columns of the MD table that enter correlograms and the MLP (diffusion, conditions, vibrations)

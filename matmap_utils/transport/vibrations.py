@@ -128,6 +128,21 @@ def vdos(
     return VDOS(E, g, group, int(idx.size), float(E[-1]), from_file)
 
 
+#: Names of the per-group vibrational descriptors of :func:`vibrational_analysis` (López et al.
+#: 2023, Table 1, D–V): mean and ≤ 30 meV mean frequency (meV), vibrational energy and free energy
+#: (meV/atom), entropy and heat capacity (k_B/atom), Debye temperature (K), Lindemann ratio.
+VIB_COLUMNS = (
+    "omega_mean_meV",
+    "omega30_meV",
+    "Evib_meV_atom",
+    "Fvib_meV_atom",
+    "Svib_kB_atom",
+    "Cv_kB_atom",
+    "theta_D_K",
+    "lindemann",
+)
+
+
 def vibrational_descriptors(d: VDOS, temperature_K: float, cutoff_meV: float = 30.0) -> dict:
     """⟨ω⟩ (Eq. 6), ⟨ω30⟩ (Eq. 7), Evib, Fvib, Svib, Cv and θ_D from a VDOS (per atom).
 
