@@ -371,6 +371,7 @@ display(Markdown(ch02.grid_text(grid)))
 meta = {"scaler_comp": scaler_comp, "scaler_struct": scaler_struct, "descriptor_settings": None}
 ch02.save_maps(sweep, Ws, meta | {"n_materials": int(len(ids)), "profile": profile}, NB)
 write_table(NB, "map_coordinates", ch02.map_table(xy, maps_xy, fam))
+write_table(NB, "map_inputs", analysis.map_inputs(Xc, Xs, alt[0]))
 write_table(NB, "losses_vs_W", mt)
 write_table(NB, "table1", t1)
 write_table(NB, "alternatives", compare)

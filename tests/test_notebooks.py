@@ -46,9 +46,13 @@ def test_unknown_override_is_rejected():
 
 
 def test_toc_lists_only_existing_notebooks():
+    from matmap_utils.chapters.declarations import VARIANTS, page_source
+
     stems = {p.stem for p in NOTEBOOKS}
     listed = build.toc_notebooks()
-    assert listed and set(listed) <= stems
+    assert listed and {page_source(s)[0] for s in listed} <= stems
+    assert set(VARIANTS) <= set(listed), "a declared page variant is missing from _toc.yml"
+    assert page_source("07_candidate_report_llzo") == ("07_candidate_report", VARIANTS["07_candidate_report_llzo"][1])
 
 
 def test_failing_notebook_reports_the_cell(tmp_path, monkeypatch):

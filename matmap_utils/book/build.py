@@ -12,7 +12,7 @@ import yaml
 
 from matmap_utils.book.execute import execute_notebook, recorded_seconds
 from matmap_utils.book.pages import write_generated_pages
-from matmap_utils.chapters.declarations import execution_order
+from matmap_utils.chapters.declarations import execution_order, page_source
 from matmap_utils.core.paths import repo_root
 from matmap_utils.viz import write_plotly_js
 
@@ -71,7 +71,8 @@ def execute_all(profile: str = "paper", *, force: bool = False, stems: list[str]
     timings = []
     for k, stem in enumerate(stems):
         print(eta_line(k, stems, expected, time.perf_counter() - t_build), flush=True)
-        res = execute_notebook(stem, profile=profile, force=force)
+        notebook, overrides = page_source(stem)
+        res = execute_notebook(notebook, profile=profile, force=force, overrides=overrides, output_name=stem)
         secs = res["seconds"]
         if res["executed"]:
             done = f"executed in {_fmt_duration(secs)} ({res['cache']})"

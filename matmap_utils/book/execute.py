@@ -154,9 +154,12 @@ def execute_notebook(
     output_dir: Path | None = None,
     force: bool = False,
     log_output: bool = False,
+    output_name: str | None = None,
 ) -> dict[str, Any]:
     """Execute one notebook with papermill; skip when its inputs are unchanged (unless ``force``).
 
+    ``output_name``: the executed notebook's stem (default: the notebook's), for several pages
+    from one notebook with different parameters (:data:`~matmap_utils.chapters.declarations.VARIANTS`).
     Returns ``{"notebook", "output", "executed" (bool), "seconds", "parameters"}``.  On failure raises
     :class:`NotebookFailed` with the failing cell's traceback.
     """
@@ -165,14 +168,15 @@ def execute_notebook(
     params = merged_parameters(nb_py, profile, overrides, extra_file)
     out_dir = Path(output_dir) if output_dir else executed_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    out = out_dir / (nb_py.stem + ".ipynb")
+    page = output_name or nb_py.stem
+    out = out_dir / (page + ".ipynb")
     h = input_hash(nb_py, params)
-    stamp = _stamp_path(nb_py.stem)
+    stamp = _stamp_path(page)
     if not force and output_dir is None and out.exists() and stamp.exists():
         info = json.loads(stamp.read_text())
         if info.get("hash") == h:
             return {
-                "notebook": nb_py.stem,
+                "notebook": page,
                 "output": out,
                 "executed": False,
                 "seconds": info.get("seconds"),
@@ -208,13 +212,13 @@ def execute_notebook(
             "skipped and this one reuses every intermediate it had cached"
         ) from None
     seconds = time.perf_counter() - t0
-    prepare_for_reading(tmp_out, params, _paper_parameters(nb_py))
+    prepare_for_reading(tmp_out, params, _paper_parameters(nb_py, overrides))
     os.replace(tmp_out, out)
     state = "cold" if _cache_entries() > entries_before else "warm"
     if output_dir is None:
         atomic_write_json(stamp, _stamp(stamp, h, seconds, params, state))
     return {
-        "notebook": nb_py.stem,
+        "notebook": page,
         "output": out,
         "executed": True,
         "seconds": seconds,
@@ -223,11 +227,13 @@ def execute_notebook(
     }
 
 
-def _paper_parameters(nb_py: Path) -> dict:
-    """The notebook's parameters under the paper profile (empty when there is no paper profile)."""
+def _paper_parameters(nb_py: Path, overrides: dict | None = None) -> dict:
+    """The notebook's parameters under the paper profile with the same ``overrides`` (a page's own
+    parameters, e.g. the structure of a report, are not a profile difference); empty when there is
+    no paper profile."""
     if not (repo_root() / "params" / "paper.yaml").exists():
         return {}
-    return merged_parameters(nb_py, "paper")
+    return merged_parameters(nb_py, "paper", overrides)
 
 
 def _cache_entries() -> int:

@@ -29,10 +29,24 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter("04_correlograms", "transport", reads=("03_aimd_trajectories",)),
     Chapter("05_clustering", "transport", reads=("04_correlograms",)),
     Chapter("06_atomsets_screening", "screening"),
+    Chapter("07_candidate_report", "report", reads=("02_autoencoder_map", "06_atomsets_screening")),
     Chapter("08_obelix_benchmark", "benchmark"),
 )
 
 _BY_NAME = {c.notebook: c for c in CHAPTERS}
+
+#: Pages executed from one notebook with different parameters: page stem → (notebook, parameters).
+#: The candidate report (chapter 07) appears in the book once per reference material.
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "07_candidate_report_lgps": ("07_candidate_report", {"structure": "mp-696128", "label": "LGPS"}),
+    "07_candidate_report_li3incl6": ("07_candidate_report", {"structure": "mp-676109", "label": "Li3InCl6"}),
+    "07_candidate_report_llzo": ("07_candidate_report", {"structure": "mp-942733", "label": "LLZO"}),
+}
+
+
+def page_source(stem: str) -> tuple[str, dict]:
+    """``(notebook, parameter overrides)`` of a book page: a variant's, else the page's own notebook."""
+    return VARIANTS.get(stem, (stem, {}))
 
 
 def chapter(notebook: str) -> Chapter:
@@ -45,7 +59,7 @@ def chapter(notebook: str) -> Chapter:
 
 def upstream_of(notebook: str) -> tuple[str, ...]:
     """Chapters ``notebook`` reads from, directly (empty for an undeclared notebook)."""
-    c = _BY_NAME.get(notebook)
+    c = _BY_NAME.get(page_source(notebook)[0])
     return c.reads if c else ()
 
 

@@ -28,6 +28,7 @@ COMMANDS = {
     "md": "NVT MD with the CHGNet universal potential (writes extended XYZ with velocities)",
     "megnet": "MEGNet formation energy, band gap and site features (V0..V3) of structures",
     "migrate": "Li migration energies (BVSE percolation barriers) of CIFs",
+    "report": "a candidate report (notebook 07) per structure: offline HTML pages and an index",
     "run": "execute one notebook with papermill into book/executed/",
     "screen": "predict P(superionic) with the AtomSets ensemble",
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import warnings
 from collections.abc import Iterable, Sequence
@@ -137,11 +136,12 @@ def parse_cif_text(text: str, source: str = "<cif>", *, primitive: bool = False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            parser = CifParser(io.StringIO(text), occupancy_tolerance=1.05)
+            parser = CifParser.from_str(text, occupancy_tolerance=1.05)
             structures = parser.parse_structures(primitive=primitive, on_error="raise")
         except Exception as exc:  # pymatgen raises ValueError, KeyError, IndexError...
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            hints = "; ".join(str(w.message).splitlines()[0] for w in caught[:2])
+            notes = [w for w in caught if not issubclass(w.category, (DeprecationWarning, FutureWarning))]
+            hints = "; ".join(str(w.message).splitlines()[0] for w in notes[:2])
             raise StructureReadError(
                 f"{source}: not a readable CIF ({detail}{'; ' + hints if hints else ''})"
             ) from None

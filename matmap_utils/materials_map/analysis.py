@@ -24,6 +24,43 @@ from matmap_utils.materials_map import descriptors as desc
 from matmap_utils.materials_map.autoencoder import MaterialsMap, _check_inputs, load_map, r2_flat
 
 
+def scaled_inputs(
+    structures: Sequence,
+    model: MaterialsMap,
+    names: Sequence[str],
+    *,
+    n_jobs: int | None = None,
+    progress: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The map's inputs for new structures: ``(Xc, Xs, failures)``.
+
+    The structures are featurized with :func:`matmap_utils.materials_map.descriptors.describe` (the
+    descriptor settings saved with the map) and scaled with the descriptor scalers saved with the map
+    (the maxima of the map's reference set, so values may exceed 1 outside it); ``Xc``/``Xs`` carry
+    the map's column names and are indexed by name; ``failures`` has ``id``, ``kind``, ``reason``.
+    """
+    sc, ss = model.meta.get("scaler_comp"), model.meta.get("scaler_struct")
+    if sc is None or ss is None:
+        raise ValueError(
+            "this map was saved without descriptor scalers (meta.scaler_comp/"
+            "scaler_struct), so new structures cannot be scaled like its training data"
+        )
+    settings = model.meta.get("descriptor_settings")
+    res = desc.describe(list(structures), list(names), settings=settings, n_jobs=n_jobs, progress=progress)
+    if not len(res.comp):
+        empty = pd.DataFrame(columns=model.comp_columns), pd.DataFrame(columns=model.struct_columns)
+        return *empty, res.failures
+    Xc = desc.transform(res.comp, sc, desc.comp_spec())
+    Xs = desc.transform(res.struct, ss, desc.struct_spec(settings))
+    if Xc.shape[1] != model.d_comp or Xs.shape[1] != model.d_struct:
+        raise ValueError(
+            f"the descriptors have {Xc.shape[1]} + {Xs.shape[1]} columns, the map expects {model.d_comp} + {model.d_struct}"
+        )
+    Xc.columns, Xs.columns = model.comp_columns, model.struct_columns
+    Xc.index = Xs.index = [str(i) for i in res.comp.index]
+    return Xc, Xs, res.failures
+
+
 def place_structures(
     structures: Sequence,
     model_path: str | Path | MaterialsMap,
@@ -34,12 +71,10 @@ def place_structures(
 ) -> pd.DataFrame:
     """Put a user's structures on a trained map.
 
-    The structures are featurized with :func:`matmap_utils.materials_map.descriptors.describe` (the descriptor
-    settings saved with the map), scaled with the descriptor scalers saved with the map (the
-    maxima of the map's reference set, so values may exceed 1 for structures outside it), encoded
-    and passed through the ME head.  Returns one row per structure: ``x_comp``, ``x_struct``,
-    ``ME_pred`` (eV), ``max_scaled`` (largest scaled descriptor value; > 1 means outside the
-    reference range) and ``error`` (empty when it worked; a failed structure keeps its row).
+    Featurized and scaled like the map's training data (:func:`scaled_inputs`), encoded and passed
+    through the ME head.  Returns one row per structure: ``x_comp``, ``x_struct``, ``ME_pred`` (eV),
+    ``max_scaled`` (largest scaled descriptor value; > 1 means outside the reference range) and
+    ``error`` (empty when it worked; a failed structure keeps its row).
     """
 
     model = model_path if isinstance(model_path, MaterialsMap) else load_map(model_path)
@@ -47,42 +82,57 @@ def place_structures(
     names = [str(i) for i in range(len(structures))] if names is None else [str(n) for n in names]
     if len(names) != len(structures):
         raise ValueError(f"{len(names)} names for {len(structures)} structures")
-    sc, ss = model.meta.get("scaler_comp"), model.meta.get("scaler_struct")
-    if sc is None or ss is None:
-        raise ValueError(
-            "this map was saved without descriptor scalers (meta.scaler_comp/"
-            "scaler_struct), so new structures cannot be scaled like its training data"
-        )
-    settings = model.meta.get("descriptor_settings")
-    res = desc.describe(structures, names, settings=settings, n_jobs=n_jobs, progress=progress)
+    Xc, Xs, failures = scaled_inputs(structures, model, names, n_jobs=n_jobs, progress=progress)
     out = pd.DataFrame(
         index=pd.Index(names, name="name"),
         columns=["x_comp", "x_struct", "ME_pred", "max_scaled", "error"],
         dtype=object,
     )
     out["error"] = ""
-    for _, row in res.failures.iterrows():
+    for _, row in failures.iterrows():
         out.loc[str(row["id"]), "error"] = f"{row['kind']}: {row['reason']}"
-    if len(res.comp):
-        Xc = desc.transform(res.comp, sc, desc.comp_spec())
-        Xs = desc.transform(res.struct, ss, desc.struct_spec(settings))
-        if Xc.shape[1] != model.d_comp or Xs.shape[1] != model.d_struct:
-            raise ValueError(
-                f"the descriptors have {Xc.shape[1]} + {Xs.shape[1]} columns, the map "
-                f"expects {model.d_comp} + {model.d_struct}"
-            )
-        Xc.columns, Xs.columns = model.comp_columns, model.struct_columns
+    if len(Xc):
         z = model.encode(Xc, Xs)
-        me = model.predict_me_from_codes(z[:, 0], z[:, 1])
-        mx = np.maximum(Xc.values.max(1), Xs.values.max(1))
-        ids = [str(i) for i in res.comp.index]
+        ids = list(Xc.index)
         out.loc[ids, "x_comp"] = z[:, 0]
         out.loc[ids, "x_struct"] = z[:, 1]
-        out.loc[ids, "ME_pred"] = me
-        out.loc[ids, "max_scaled"] = mx
+        out.loc[ids, "ME_pred"] = model.predict_me_from_codes(z[:, 0], z[:, 1])
+        out.loc[ids, "max_scaled"] = np.maximum(Xc.values.max(1), Xs.values.max(1))
     for c in ("x_comp", "x_struct", "ME_pred", "max_scaled"):
         out[c] = pd.to_numeric(out[c], errors="coerce")
     return out
+
+
+def map_inputs(Xc: pd.DataFrame, Xs: pd.DataFrame, alt_coords: dict) -> pd.DataFrame:
+    """The map's scaled inputs per material (``c:<descriptor>``, ``s:<descriptor>``) with its UMAP
+    coordinates (``umap_x``, ``umap_y``; NaN when UMAP was not run, from :func:`alternative_maps`):
+    what is needed to put a new structure on the UMAP map through its nearest inputs
+    (:func:`umap_placement`), saved by chapter 02 and read by the candidate report (chapter 07)."""
+    out = pd.concat([Xc.add_prefix("c:"), Xs.add_prefix("s:")], axis=1).astype(float)
+    emb = alt_coords.get("UMAP 2-D (joint)")
+    out["umap_x"] = emb[:, 0] if emb is not None else np.nan
+    out["umap_y"] = emb[:, 1] if emb is not None else np.nan
+    return out
+
+
+def umap_placement(reference_X: np.ndarray, reference_xy: np.ndarray, X: np.ndarray, k: int = 10):
+    """Place new points on a fitted 2-D UMAP map without the fitted object (never pickled).
+
+    UMAP's own ``transform`` starts each new point at the membership-weighted mean of the
+    embeddings of its ``n_neighbors`` nearest training points in input space and then refines it;
+    this is that starting point, with weights ``1 / (d + eps)`` of the Euclidean input distance.
+    Returns ``(xy, neighbour_index, neighbour_distance)``: ``xy`` (n, 2) and, per point, the indices
+    and distances of its ``k`` nearest reference rows (closest first).
+    """
+    ref = np.asarray(reference_X, dtype=float)
+    q = np.atleast_2d(np.asarray(X, dtype=float))
+    d = np.sqrt(((q[:, None, :] - ref[None, :, :]) ** 2).sum(-1))
+    k = min(int(k), len(ref))
+    idx = np.argsort(d, axis=1, kind="stable")[:, :k]
+    dist = np.take_along_axis(d, idx, axis=1)
+    w = 1.0 / (dist + 1e-9)
+    xy = (np.asarray(reference_xy, dtype=float)[idx] * w[:, :, None]).sum(1) / w.sum(1, keepdims=True)
+    return xy, idx, dist
 
 
 def per_sample_loss(model: MaterialsMap, Xc, Xs, y) -> pd.DataFrame:

@@ -45,6 +45,15 @@ def pca_distance(
     return out
 
 
+def pca_distances_to_all(train_vecs: np.ndarray, query_vecs: np.ndarray, *, var_floor: float = 1e-8) -> np.ndarray:
+    """Distance (n_query, n_train) of each query to *every* training vector, in the PCA-whitened
+    space of :func:`pca_distance` (whose row minima these are): the nearest labelled compounds."""
+    pca, keep, t = _whitened(train_vecs, var_floor)
+    q = pca.transform(np.atleast_2d(query_vecs))[:, keep]
+    d2 = (q**2).sum(1)[:, None] + (t**2).sum(1)[None, :] - 2 * q @ t.T
+    return np.sqrt(np.clip(d2, 0, None))
+
+
 def training_nn_distances(train_vecs: np.ndarray, *, var_floor: float = 1e-8, chunk: int = 4096) -> np.ndarray:
     """Each training vector's distance to its nearest *other* training vector, in the same
     PCA-whitened space as :func:`pca_distance` (the reference distribution of the domain flag)."""

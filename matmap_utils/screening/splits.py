@@ -62,6 +62,23 @@ def elmd_matrix(formulas: Sequence[str]) -> np.ndarray:
     return d
 
 
+def elmd_distances(query: str, formulas: Sequence[str]) -> np.ndarray:
+    """ElMD (modified Pettifor scale) from the formula ``query`` to each of ``formulas``.
+
+    The 1-D earth mover's distance between the two compositions as distributions over the ordered
+    Pettifor scale, i.e. the L1 distance of their cumulative distributions (as :func:`elmd_matrix`);
+    NaN for a formula ElMD cannot parse.
+    """
+    cdf_q = np.cumsum(_petti_vectors([query])[0])
+    out = np.full(len(formulas), np.nan)
+    for i, f in enumerate(formulas):
+        try:
+            out[i] = np.abs(np.cumsum(ElMD(str(f), metric="mod_petti").feature_vector) - cdf_q).sum()
+        except Exception:  # noqa: BLE001 - an unparsable formula has no distance
+            continue
+    return out
+
+
 def loco_clusters(
     formulas: Sequence[str],
     *,
