@@ -335,3 +335,135 @@ def test_band_gap_figure():
     fig = ch06.bandgap_figure(join, {"mae_eV": 0.15, "n": 2})
     assert fig.axes[0].get_title() == "MEGNet vs MP: MAE 0.15 eV (n = 2)"
     plt.close(fig)
+
+
+# ---- LOCO enrichment: ranks under each fold's own model --------------------------------------------
+def test_pool_ranks_equal_a_brute_force_rank_with_ties():
+    rng = np.random.default_rng(4)
+    s = pd.Series(np.round(rng.random(60), 1), index=[f"mp-{i}" for i in range(60)])  # many ties
+    r = ch06v.pool_ranks(s)
+    for mid, p in s.items():  # 1 + (strictly better) + half of the others tied with it
+        assert r[mid] == pytest.approx(1 + (s > p).sum() + 0.5 * ((s == p).sum() - 1))
+
+
+def _loco_held():
+    return pd.DataFrame(
+        {
+            "fold": [0, 1, 1, 0],
+            "cluster": [3, 5, 5, 3],
+            "entry": [100, 200, 200, 101],
+            "material_id": ["mp-0", "mp-1", "mp-2", "mp-3"],
+            "formula": ["A", "B", "B", "C"],
+            "superionic": [True, True, True, False],
+            "seen": [False, False, False, True],
+        }
+    )
+
+
+def test_loco_ranks_come_from_the_model_trained_without_the_cluster():
+    """Fold k's model puts its own held-out compound first; every other fold's model puts it last:
+    a rank taken from the wrong column would be the pool's last rank, not the first."""
+    rng = np.random.default_rng(5)
+    ids = [f"mp-{i}" for i in range(20)]
+    scores = pd.DataFrame(rng.uniform(0.2, 0.8, (20, 2)), index=ids, columns=[0, 1])
+    scores.loc["mp-0"] = [1.0, 0.0]  # held out in fold 0
+    scores.loc["mp-1"] = [0.0, 0.99]  # held out in fold 1 (its entry's better polymorph)
+    scores.loc["mp-2"] = [0.1, 0.95]
+    ranked, enr = ch06v.loco_enrichment_table(scores, _loco_held(), [0.05, 0.1], n_boot=50, seed=0)
+    got = ranked.set_index("entry")
+    assert sorted(got.index) == [100, 200]  # entry 101 is "seen": left out
+    assert got.at[100, "rank"] == 1.0 and got.at[100, "material_id"] == "mp-0"
+    assert got.at[200, "material_id"] == "mp-1" and got.at[200, "rank"] == 1.0  # best match per entry
+    for _, r in ranked.iterrows():  # brute force: the rank under its own fold's scores
+        col = scores[r["fold"]]
+        assert r["rank"] == 1 + (col > col[r["material_id"]]).sum()
+        assert r["P_SI_fold"] == scores.at[r["material_id"], r["fold"]]
+    assert enr[0.05].value == pytest.approx(1 / 0.05)  # both superionic ones at rank fraction 0
+    metrics = ch06v.loco_enrichment_metrics(ranked, enr, _loco_held(), n_folds=4, n_members=2)
+    assert metrics["loco_enrichment_n_held_out_in_pool"] == 2 and metrics["loco_enrichment_n_folds"] == 4
+    assert metrics["loco_enrichment_n_matches_seen_formula"] == 1
+    assert metrics["loco_enrichment_top5pct"] == pytest.approx(20.0)
+
+
+def test_loco_held_out_takes_the_cluster_outside_the_test_set_and_flags_seen_formulas():
+    mc = pd.DataFrame(
+        {
+            "compound": ["Li3PS4", "LiCl", "Li6PS5Cl", "Li2O", "LiF", "Li3PS4"],
+            "superionic": [True, False, True, False, True, True],
+            "split_test": [False, False, False, False, True, False],
+            "loco_cluster": pd.array([0, 0, 1, 1, 0, pd.NA], dtype="Int64"),
+        },
+        index=[1, 2, 3, 4, 5, 6],
+    )
+    trval = mc.loc[[1, 2, 3, 4]]  # entries with a structure (6 has none, 5 is a test entry)
+    folds = [(np.array([2, 3]), np.array([0, 1])), (np.array([0, 1]), np.array([2, 3]))]
+    trval = trval.assign(compound=["Li3PS4", "LiCl", "Li6PS5Cl", "LiCl"])  # entry 4 shares LiCl with entry 2
+    pool = pd.Series({"mp-1": "Li3PS4", "mp-2": "LiCl", "mp-3": "Li6PS5Cl", "mp-5": "LiF", "mp-9": "Li2O"})
+    held = ch06v.loco_held_out(mc, trval, folds, [0, 1], pool)
+    assert held[held.fold == 0].set_index("entry")["seen"].to_dict() == {1: False, 2: True}  # LiCl trained in fold 0
+    assert held[held.fold == 1]["entry"].tolist() == [3, 4] and not held["entry"].isin([5, 6]).any()
+    assert held.set_index("entry").at[4, "material_id"] == "mp-9"
+
+
+def test_loco_enrichment_degenerate_cases_are_sentences():
+    held = _loco_held().iloc[:0]
+    scores = pd.DataFrame({0: [0.5, 0.4]}, index=["mp-0", "mp-1"])
+    ranked, enr = ch06v.loco_enrichment_table(scores, held, [0.1], n_boot=20, seed=0)
+    text = ch06v.loco_enrichment_text(ranked, enr, held, n_folds=3, n_pool=2, n_members=2, epochs=5)
+    assert text.startswith("LOCO: 0 labelled compounds of 0 of the 3 held-out clusters")
+    assert text.endswith("the LOCO enrichment is undefined in this run.")
+    assert np.isnan(ch06v.loco_enrichment_metrics(ranked, enr, held, 3, 2)["loco_enrichment_top10pct"])
+    ranked, enr = ch06v.loco_enrichment_table(
+        pd.DataFrame({0: np.linspace(1, 0, 50), 1: np.linspace(0, 1, 50)}, index=[f"mp-{i}" for i in range(50)]),
+        _loco_held(), [0.01, 0.5], n_boot=100, seed=0,
+    )  # fmt: skip
+    text = ch06v.loco_enrichment_text(ranked, enr, _loco_held(), n_folds=2, n_pool=50, n_members=2, epochs=5)
+    assert "2 of them are superionic, from 2 clusters" in text
+    assert (
+        "fewer than one of the 2 superionic compounds in the top 1 %, so the enrichment there is either 0 or at least 50."
+        in text
+    )  # 2 × 0.5 is one
+
+
+def test_pool_include_keeps_test_and_some_unseen_loco_matches():
+    held = pd.DataFrame({"material_id": ["mp-7", "mp-7", "mp-8"]})
+    loco = _loco_held()
+    assert ch06v.pool_include(held, loco, 0, 0) == ["mp-7", "mp-8"]
+    keep = ch06v.pool_include(held, loco, 8, 0)
+    assert keep[:2] == ["mp-7", "mp-8"] and len(keep) == 4 and "mp-3" not in keep  # mp-3 only matches a seen row
+    assert keep == ch06v.pool_include(held, loco, 8, 0)  # seeded
+
+
+def test_fold_pool_scores_are_each_models_ensemble_mean():
+    from matmap_utils.screening.atomsets.model import AtomSetsConfig, pack_sets
+    from matmap_utils.screening.atomsets.training import train_ensemble
+
+    rng = np.random.default_rng(6)
+    mats = {f"mp-{i}": rng.normal(size=(int(rng.integers(1, 5)), 4)).astype(np.float32) for i in range(11)}
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=1, batch_size=8)
+    y = np.array([0, 1] * 5 + [1])
+    models = [train_ensemble(cfg, pack_sets(list(mats.values())), y, seeds=[s, s + 1], device="cpu").model
+              for s in (1, 7)]  # fmt: skip
+    ids = list(mats)[::-1]
+    got = ch06v.fold_pool_scores(models, mats, ids, chunk=4)
+    for k, m in enumerate(models):
+        want = m.predict_proba(pack_sets([mats[i] for i in ids])).mean(0)
+        np.testing.assert_allclose(got[k].to_numpy(), want, rtol=1e-6)
+    assert list(got.index) == ids and not np.allclose(got[0], got[1])
+
+
+def test_random_tail_p_and_verdict_do_not_trust_a_collapsed_bootstrap():
+    """21 superionic compounds, none in the top 10 % of a pool of 1000: the bootstrap interval is
+    [0, 0], yet a random ranking misses all 21 with probability 0.9^21 — no conclusion."""
+    held = pd.DataFrame({"superionic": [True] * 21, "rank_fraction": np.linspace(0.2, 0.9, 21)})
+    ranked_enr = ch06v._enrichment_intervals(held, [0.1], n_boot=100, seed=0)
+    assert ranked_enr[0.1].lo == ranked_enr[0.1].hi == 0.0
+    assert ch06v.random_tail_p(held, [0.1], 1000)[0.1] == pytest.approx(2 * 0.9**21)
+    text = ch06v.enrichment_verdict(held, ranked_enr, 1000)
+    assert "not distinguishable from random at the top 10 % (too few compounds to conclude there)" in text
+    top = pd.DataFrame({"superionic": [True, True, False], "rank_fraction": [0.0, 0.01, 0.5]})
+    enr = ch06v._enrichment_intervals(top, [0.05], n_boot=100, seed=0)
+    assert ch06v.random_tail_p(top, [0.05], 100)[0.05] == pytest.approx(2 * 0.05**2)  # both in the top 5 %
+    assert "better than random at the top 5 %" in ch06v.enrichment_verdict(top, enr, 100)
+    m = ch06v.enrichment_metrics(top, enr, prefix="loco_", n_pool=100)
+    assert m["loco_enrichment_top5pct_p_random"] == pytest.approx(0.005) and m["loco_enrichment_n_superionic"] == 2

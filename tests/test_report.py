@@ -12,6 +12,7 @@ from ElMD import ElMD
 from matmap_utils.book import build
 from matmap_utils.book import report as book_report
 from matmap_utils.chapters import ch07_candidate_report as ch07
+from matmap_utils.chapters import ch07_figures as fig07
 from matmap_utils.core.errors import UserError
 from matmap_utils.data.structures import read_structure
 from matmap_utils.materials_map import analysis, bvse
@@ -141,3 +142,16 @@ def test_index_links_every_report_and_lists_failures(tmp_path):
     rows = [{"name": "a", "html": "a.html", "formula": "LiCl", "P_SI": 0.5, "verdict": "candidate"}]
     text = book_report.write_index(rows, tmp_path, [("bad.cif", "bad.cif: not a readable CIF")]).read_text()
     assert 'href="a.html"' in text and "LiCl" in text and "bad.cif: not a readable CIF" in text
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+def test_md_section_runs_chgnet_and_gives_a_diffusion_coefficient():
+    pytest.importorskip("chgnet")
+    st, _, _ = ch07.load_structure("mp-985585")  # Li3OCl antiperovskite, 5 atoms -> a 2x2x2 supercell
+    md = ch07.md_section(st, 0.1, 600.0, seed=0, equil_ps=0.02, min_width_A=7.0, device="cpu")
+    assert md["reason"] is None and md["supercell"] == (2, 2, 2) and md["n_atoms"] == 40
+    assert np.isfinite(md["D_cm2_s"]) and md["D_cm2_s"] > 0
+    assert "D(Li) =" in fig07.md_text(md)  # an error bar a 0.1 ps run cannot give is said, not printed as nan
+    assert ch07.md_section(read_structure(PARTIAL), 1.0, 600.0, 0)["reason"].startswith("the structure is disordered")
+    assert ch07.md_section(st, 0.0, 600.0, 0)["reason"] == "not run (md_ps = 0)"

@@ -252,3 +252,25 @@ def test_one_class_validation_sets_give_defined_metrics_without_warnings():
         c = control_metrics([0, 1, 1], [1, 1, 1], n_shuffles=3)
     assert m["mcc"] == 0.0 and m["accuracy"] == 1.0 and np.isnan(m["auc_pr"])
     assert np.isnan(c["shuffled_auc_pr"]) and c["shuffled_mcc"] == 0.0 and c["mean_accuracy"] == 1.0
+
+
+def test_fold_ensembles_never_train_on_the_held_out_entries():
+    """Each fold model equals an ensemble trained on that fold's training entries alone (same seeds
+    and minibatch order) and differs from one that also saw the held-out entries."""
+    from matmap_utils.screening.atomsets.model import AtomSetsConfig, pack_sets
+    from matmap_utils.screening.atomsets.training import train_ensemble
+    from matmap_utils.screening.cv import fold_ensembles
+
+    rng = np.random.default_rng(3)
+    mats = [rng.normal(size=(int(rng.integers(1, 5)), 4)).astype(np.float32) for _ in range(24)]
+    y = np.array([0, 1, 1] * 8)
+    folds = [(np.arange(8, 24), np.arange(8)), (np.arange(16), np.arange(16, 24))]
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=3, batch_size=8)
+    models = fold_ensembles(mats, y, folds, cfg, n_members=2, seed=1)
+    probe = pack_sets(mats)
+    for k, (tr, _va) in enumerate(folds):
+        seeds = [10_000 + (k + 1) * 1000 + i for i in range(2)]
+        alone = train_ensemble(cfg, pack_sets([mats[i] for i in tr]), y[tr], seeds=seeds, data_seed=1000 + k).model
+        seen = train_ensemble(cfg, pack_sets(mats), y, seeds=seeds, data_seed=1000 + k).model
+        np.testing.assert_allclose(models[k].predict_proba(probe), alone.predict_proba(probe), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(models[k].predict_proba(probe), seen.predict_proba(probe), atol=1e-4)

@@ -26,15 +26,24 @@ def novelty_reference(mc: pd.DataFrame, obelix: pd.DataFrame) -> tuple[list[Comp
     return filters.reference_compositions(formulas)
 
 
-def screening_table(final, pool, config, train_vecs, mp_gap, megnet_gap, p_nonmetal, reference, n_jobs, dom_thr):
+def pool_features(pool, config, n_jobs) -> tuple[dict, pd.DataFrame]:
+    """Site-feature matrices of ``config`` = (mode, level) for every featurizable pool compound
+    ({material id: matrix}; MEGNet levels cached on disk by content hash) and the failures (id,
+    mode, reason — e.g. no valid oxidation states under CAMNS)."""
+    pool_feats, fails = features.featurize(pool["structure"], modes=[config[0]], layers=[config[1]], n_jobs=n_jobs)
+    return pool_feats[config], fails
+
+
+def screening_table(
+    final, pool, config, train_vecs, mp_gap, megnet_gap, p_nonmetal, reference, n_jobs, dom_thr, feats=None
+):  # fmt: skip
     """One row per featurizable pool compound (index = material id): ``P_SI`` (ensemble mean) and
     ``P_SI_std``, ``d_train`` and ``out_of_domain`` (d_train > ``dom_thr``), the two-stage band-gap
     filter (:func:`matmap_utils.screening.filters.band_gap_filter`: ``Eg``, ``Eg_source``,
     ``P_nonmetal``, ``metal``, ``gap_reason``), ``novel`` (against ``reference`` compositions),
     ``verdict`` and ``candidate``; and the featurization failures (id, mode, reason — e.g. no valid
-    oxidation states under CAMNS)."""
-    pool_feats, fails = features.featurize(pool["structure"], modes=[config[0]], layers=[config[1]], n_jobs=n_jobs)
-    fm = pool_feats[config]
+    oxidation states under CAMNS).  ``feats``: :func:`pool_features` of ``pool``, when already computed."""
+    fm, fails = feats if feats is not None else pool_features(pool, config, n_jobs)
     ids = [i for i in pool.index if i in fm]
     scr = candidates.screen_sets(final, [fm[i] for i in ids], train_vecs)
     screen = pd.DataFrame(

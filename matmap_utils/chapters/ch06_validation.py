@@ -5,7 +5,8 @@ validation of the screening.
   LOCO AUC-PR / MCC — validation entries resampled within their fold or cluster, the statistic
   recomputed exactly as the point value (per fold: metric of each repeat, averaged over repeats;
   then averaged over folds) — and of the test-set metrics of the ensemble mean.
-* Enrichment of held-out superionic compounds among the top 1/5/10 % of the pool screening.
+* Enrichment of held-out superionic compounds among the top 1/5/10 % of the pool screening: the
+  test set under the final ensemble, and each LOCO cluster under an ensemble trained without it.
 * The effect of the paper's oxidation-state simplification on CAMNS/CANS k-fold scores.
 
 AUC-PR (average precision) and MCC are dimensionless.
@@ -13,14 +14,19 @@ AUC-PR (average precision) and MCC are dimensionless.
 
 from __future__ import annotations
 
+import time
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
+from scipy.stats import binom
 
 from matmap_utils.core.bootstrap import bootstrap_ci
 from matmap_utils.screening import cv as screening_cv
 from matmap_utils.screening import filters
 from matmap_utils.screening.atomsets.configs import config_name, paper_config
+from matmap_utils.screening.atomsets.model import pack_sets
 from matmap_utils.screening.hpo import HPO_SPACE
 from matmap_utils.screening.metrics import classification_metrics
 
@@ -138,15 +144,17 @@ def comparison_metrics(cmp: pd.DataFrame) -> dict:
 
 
 # ---- enrichment of held-out compounds in the pool screening ------------------------------------
+def _reduced_formula(f) -> str | None:
+    try:
+        return Composition(str(f)).reduced_formula
+    except Exception:  # noqa: BLE001 - an unparsable formula cannot be matched
+        return None
+
+
 def held_out_in_pool(test: pd.DataFrame, pool_formulas: pd.Series) -> pd.DataFrame:
     """Held-out labelled entries (``test``: ``compound``, ``superionic``) whose reduced formula is in
     the pool (``pool_formulas``: material id → reduced formula); one row per (entry, MP id)."""
-    red = {}
-    for i, f in test["compound"].items():
-        try:
-            red[i] = Composition(str(f)).reduced_formula
-        except Exception:  # noqa: BLE001 - an unparsable formula cannot be matched
-            continue
+    red = {i: r for i, r in ((i, _reduced_formula(f)) for i, f in test["compound"].items()) if r is not None}
     by_formula = pd.Series(pool_formulas).groupby(pool_formulas).groups
     rows = [
         {"entry": i, "material_id": mid, "formula": f, "superionic": bool(test.at[i, "superionic"])}
@@ -156,38 +164,128 @@ def held_out_in_pool(test: pd.DataFrame, pool_formulas: pd.Series) -> pd.DataFra
     return pd.DataFrame(rows, columns=["entry", "material_id", "formula", "superionic"])
 
 
-def enrichment_table(screen: pd.DataFrame, held: pd.DataFrame, fractions, n_boot: int, seed: int):
-    """Rank of each held-out compound (best MP match per entry) by P_SI in the pool screening, and the
-    enrichment of superionic ones in the top ``fractions`` with bootstrap 95 % intervals (entries
-    resampled).  Returns (ranked held-out frame, {fraction: Interval})."""
-    rank = screen["P_SI"].rank(ascending=False, method="average")
-    held = held[held["material_id"].isin(screen.index)].copy()
-    held["rank"] = held["material_id"].map(rank)
-    held = held.sort_values("rank").groupby("entry").head(1)
-    held["rank_fraction"] = (held["rank"] - 1) / len(screen)
-    out = {}
-    for f in fractions:
-        out[f] = bootstrap_ci(
+def pool_ranks(scores: pd.Series) -> pd.Series:
+    """Rank of every pool compound by ``scores`` (P_SI), 1 = highest, ties at their average rank;
+    the rank fraction of the enrichment is (rank − 1) / pool size (0 = best)."""
+    return scores.rank(ascending=False, method="average")
+
+
+def _best_match(held: pd.DataFrame, by=("entry",)) -> pd.DataFrame:
+    """The best-ranked MP match of each held-out entry (an entry may match several polymorphs)."""
+    return held.sort_values(["rank", "material_id"]).groupby(list(by)).head(1)
+
+
+def _enrichment_intervals(held: pd.DataFrame, fractions, n_boot: int, seed: int) -> dict:
+    """{fraction: Interval} of :func:`filters.enrichment` with compounds resampled (bootstrap)."""
+    return {
+        f: bootstrap_ci(
             lambda rf, pos, f=f: filters.enrichment(rf, pos, [f])[f],
-            held["rank_fraction"].to_numpy(),
+            held["rank_fraction"].to_numpy(float),
             held["superionic"].to_numpy(bool),
             n_boot=n_boot,
             seed=seed,
         )
-    return held, out
+        for f in fractions
+    }
 
 
-def enrichment_metrics(held: pd.DataFrame, enr: dict) -> dict:
-    """``metrics.json`` entries of the enrichment (NaN when no superionic held-out compound is in the pool)."""
-    out = {"enrichment_n_held_out_in_pool": int(len(held)), "enrichment_n_superionic": int(held["superionic"].sum())}
+def enrichment_table(screen: pd.DataFrame, held: pd.DataFrame, fractions, n_boot: int, seed: int):
+    """Rank of each held-out compound (best MP match per entry) by P_SI in the pool screening, and the
+    enrichment of superionic ones in the top ``fractions`` with bootstrap 95 % intervals (entries
+    resampled).  Returns (ranked held-out frame, {fraction: Interval})."""
+    rank = pool_ranks(screen["P_SI"])
+    held = held[held["material_id"].isin(screen.index)].copy()
+    held["rank"] = held["material_id"].map(rank)
+    held = _best_match(held)
+    held["rank_fraction"] = (held["rank"] - 1) / len(screen)
+    return held, _enrichment_intervals(held, fractions, n_boot, seed)
+
+
+def enrichment_metrics(held: pd.DataFrame, enr: dict, prefix: str = "", n_pool: int | None = None) -> dict:
+    """``metrics.json`` entries of the enrichment (NaN when no superionic held-out compound is in the
+    pool), with the quartiles of the rank fractions (0 = top of the pool) and, given the pool size,
+    the two-sided binomial p-value against random (:func:`random_tail_p`); keys ``<prefix>enrichment_*``."""
+    k0 = f"{prefix}enrichment"
+    rf, si = held["rank_fraction"], held["superionic"].astype(bool)
+    out = {
+        f"{k0}_n_held_out_in_pool": int(len(held)),
+        f"{k0}_n_superionic": int(si.sum()),
+        f"{k0}_rank_fraction_median": float(rf.median()) if len(rf) else float("nan"),
+        f"{k0}_rank_fraction_q25": float(rf.quantile(0.25)) if len(rf) else float("nan"),
+        f"{k0}_rank_fraction_q75": float(rf.quantile(0.75)) if len(rf) else float("nan"),
+        f"{k0}_rank_fraction_median_superionic": float(rf[si].median()) if si.any() else float("nan"),
+    }
+    pv = random_tail_p(held, list(enr), n_pool) if n_pool else {}
     for f, iv in enr.items():
-        k = f"enrichment_top{round(100 * f)}pct"
+        k = f"{k0}_top{round(100 * f)}pct"
         out.update({k: iv.value, f"{k}_lo": iv.lo, f"{k}_hi": iv.hi})
+        if n_pool:
+            out[f"{k}_p_random"] = pv[f]
     return out
 
 
-def enrichment_text(held: pd.DataFrame, enr: dict, n_pool: int) -> str:
-    """The enrichment sentence, from computed values."""
+def n_formula_in_training(held: pd.DataFrame, trval: pd.DataFrame) -> int:
+    """Held-out rows whose reduced formula is also that of a training entry (``trval``:
+    ``compound``): a different measurement or polymorph of a composition the model was trained on."""
+    trained = {_reduced_formula(f) for f in trval["compound"]}
+    return int(held["formula"].isin(trained).sum())
+
+
+def random_tail_p(held: pd.DataFrame, fractions, n_pool: int) -> dict:
+    """Two-sided binomial p-value of the number of superionic compounds in the top ``f`` against a
+    random ranking, per fraction: under random ranks each lands there with probability
+    ceil(f · n_pool) / n_pool (the share of pool positions with rank fraction < f).  Unlike the
+    percentile bootstrap, it does not collapse to [0, 0] or [1/f, 1/f] when the count is small."""
+    si = held["superionic"].astype(bool).to_numpy()
+    n_si, rf = int(si.sum()), held["rank_fraction"].to_numpy(float)[si]
+    out = {}
+    for f in fractions:
+        if not n_si or not n_pool:
+            out[f] = float("nan")
+            continue
+        p0, x = min(1.0, np.ceil(f * n_pool) / n_pool), int((rf < f).sum())
+        out[f] = float(min(1.0, 2 * min(binom.sf(x - 1, n_si, p0), binom.cdf(x, n_si, p0))))
+    return out
+
+
+def enrichment_verdict(held: pd.DataFrame, enr: dict, n_pool: int) -> str:
+    """Whether the compounds suffice to tell the enrichment from random (1), cut by cut: better or
+    worse than random where the two-sided binomial test (:func:`random_tail_p`) gives p < 0.05,
+    otherwise too few to conclude; and the cuts where a random ranking would put fewer than one
+    superionic compound in the top (the enrichment there is 0 or large)."""
+    n_si = int(held["superionic"].sum())
+    pv = random_tail_p(held, list(enr), n_pool)
+    sig = [f for f in enr if np.isfinite(pv[f]) and pv[f] < 0.05]
+    above = [f for f in sig if enr[f].value > 1]
+    below = [f for f in sig if f not in above]
+    open_ = [f for f in enr if f not in sig]
+    pct = lambda fs: ", ".join(f"{100 * f:g} %" for f in fs)  # noqa: E731
+    parts = []
+    if above:
+        parts.append(f"better than random at the top {pct(above)}")
+    if below:
+        parts.append(f"worse than random at the top {pct(below)}")
+    if open_:
+        parts.append(f"not distinguishable from random at the top {pct(open_)} (too few compounds to conclude there)")
+    thin = [f for f in enr if n_si * f < 1]
+    tail = (
+        f" A random ranking would put fewer than one of the {n_si} superionic compounds in the top {pct(thin)}, so "
+        f"the enrichment there is either 0 or at least {', '.join(f'{1 / (n_si * f):.0f}' for f in thin)}."
+        if thin
+        else ""
+    )
+    ps = ", ".join(f"{100 * f:g} %: {pv[f]:.2g}" for f in enr)
+    return f"Binomial test against a random ranking (two-sided p: {ps}): {'; '.join(parts)}.{tail}"
+
+
+def enrichment_text(held: pd.DataFrame, enr: dict, n_pool: int, n_seen: int | None = None) -> str:
+    """The enrichment sentence, from computed values; ``n_seen``: :func:`n_formula_in_training`."""
+    seen = (
+        f" {n_seen} of these compounds share their reduced formula with an entry the ensemble was trained on "
+        "(another measurement or polymorph of that composition)."
+        if n_seen
+        else ""
+    )
     if not held["superionic"].any():
         return (
             f"{len(held)} held-out labelled compounds are in the screened pool of {n_pool}, none superionic: "
@@ -199,8 +297,147 @@ def enrichment_text(held: pd.DataFrame, enr: dict, n_pool: int) -> str:
         f"({int(held['superionic'].sum())} superionic); their median rank fraction is "
         f"{held['rank_fraction'].median():.2f} (superionic: "
         f"{held.loc[held.superionic, 'rank_fraction'].median():.2f}). Enrichment of the superionic ones "
-        f"against random (1 = random; bootstrap 95 % CI over compounds): {'; '.join(parts)}."
+        f"against random (1 = random; bootstrap 95 % CI over compounds): {'; '.join(parts)}. "
+        + enrichment_verdict(held, enr, n_pool)
+        + seen
     )
+
+
+# ---- the same for LOCO: each held-out cluster scored by the model trained without it -------------
+def pool_include(held: pd.DataFrame, loco_held: pd.DataFrame, screen_limit: int, seed: int) -> list[str]:
+    """MP ids a subset pool (``screen_limit`` > 0, the CI profile) must keep: every test-set match
+    and a seeded sample of ``screen_limit // 4`` LOCO-held-out matches not seen by their fold model,
+    so that both enrichments have compounds to rank; the full pool (``screen_limit`` 0) holds all."""
+    ids = list(dict.fromkeys(held["material_id"]))
+    loco_ids = sorted(set(loco_held.loc[~loco_held["seen"], "material_id"]) - set(ids))
+    n = min(len(loco_ids), int(screen_limit) // 4) if screen_limit else 0
+    pick = np.random.default_rng(seed).choice(len(loco_ids), size=n, replace=False) if n else []
+    return ids + [loco_ids[i] for i in sorted(pick)]
+
+
+def loco_held_out(mc: pd.DataFrame, trval: pd.DataFrame, folds, clusters, pool_formulas: pd.Series) -> pd.DataFrame:
+    """Per LOCO fold ``k`` (cluster ``clusters[k]``; ``folds``: positional (train, validation) indices
+    into ``trval``): the paper's entries of that cluster outside the test set, with or without a
+    structure, whose reduced formula is in the pool (:func:`held_out_in_pool`).  ``seen`` marks a
+    match whose reduced formula is also among fold ``k``'s training entries (that composition was
+    not held out; left out of the enrichment)."""
+    cols = ["fold", "cluster", "entry", "material_id", "formula", "superionic", "seen"]
+    frames = []
+    not_test = ~mc["split_test"].astype(bool)
+    for k, ((tr, _va), c) in enumerate(zip(folds, clusters)):
+        in_cluster = (mc["loco_cluster"] == c).fillna(False).astype(bool)
+        h = held_out_in_pool(mc[in_cluster & not_test], pool_formulas)
+        trained = {_reduced_formula(f) for f in trval["compound"].iloc[tr]}
+        frames.append(h.assign(fold=k, cluster=c, seen=h["formula"].isin(trained)))
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
+
+
+def loco_fold_models(setup, config, folds, epochs: int, member_chunk: int, n_jobs):
+    """One ensemble of ``setup.n_repeats`` members per LOCO fold, with the final ensemble's recipe
+    (``config``, ``epochs``, settings ``setup.cfg_kw``) trained on the fold's training entries only
+    (:func:`matmap_utils.screening.cv.fold_ensembles`); returns (models, wall time in s)."""
+    t0 = time.perf_counter()
+    models = screening_cv.fold_ensembles(
+        [setup.feats[config][k] for k in setup.trval["key"]],
+        setup.y,
+        folds,
+        paper_config(config[1], **{**setup.cfg_kw, "epochs": int(epochs)}),
+        n_members=setup.n_repeats,
+        seed=setup.seed,
+        member_chunk=member_chunk,
+        n_jobs=n_jobs,
+    )
+    return models, time.perf_counter() - t0
+
+
+def fold_pool_scores(models, matrices: dict, ids, chunk: int = 8192) -> pd.DataFrame:
+    """Ensemble-mean P_SI of the pool compounds ``ids`` (site-feature matrices ``matrices[id]``, as
+    cached by the screening) under each fold model: one forward pass per chunk and model; rows =
+    ``ids``, columns = fold numbers."""
+    ids = list(ids)
+    out = np.empty((len(ids), len(models)))
+    for s in range(0, len(ids), chunk):
+        packed = pack_sets([matrices[i] for i in ids[s : s + chunk]], dedup=True)
+        for k, m in enumerate(models):
+            out[s : s + chunk, k] = m.predict_proba(packed).mean(0)
+    return pd.DataFrame(out, index=pd.Index(ids, name="material_id"), columns=range(len(models)))
+
+
+def loco_enrichment_table(scores: pd.DataFrame, held: pd.DataFrame, fractions, n_boot: int, seed: int):
+    """Rank of each LOCO-held-out compound among the whole pool scored by *its own fold's* model
+    (``scores``: :func:`fold_pool_scores`; ``held``: :func:`loco_held_out`, ``seen`` rows left out),
+    best MP match per entry; pooled over folds, the enrichment of superionic ones in the top
+    ``fractions`` with bootstrap 95 % intervals (compounds resampled, as for the test set).
+    Returns (ranked frame, {fraction: Interval})."""
+    ranks = scores.apply(pool_ranks)
+    h = held[~held["seen"].astype(bool) & held["material_id"].isin(scores.index)].copy()
+    h["P_SI_fold"] = [float(scores.at[m, k]) for m, k in zip(h["material_id"], h["fold"])]
+    h["rank"] = [float(ranks.at[m, k]) for m, k in zip(h["material_id"], h["fold"])]
+    h = _best_match(h, by=("fold", "entry"))
+    h["rank_fraction"] = (h["rank"] - 1) / len(scores)
+    return h.drop(columns="seen"), _enrichment_intervals(h, fractions, n_boot, seed)
+
+
+def loco_enrichment_text(ranked: pd.DataFrame, enr: dict, held: pd.DataFrame, n_folds: int, n_pool: int,
+                         n_members: int, epochs: int) -> str:  # fmt: skip
+    """The LOCO enrichment sentence: how many compounds and folds it rests on, the rank distribution,
+    the enrichment with intervals and whether that is enough to conclude; all computed."""
+    n_seen = int(held["seen"].sum())
+    base = (
+        f"LOCO: {len(ranked)} labelled compounds of {ranked['fold'].nunique()} of the {n_folds} held-out clusters "
+        f"(outside the test set, with or without a structure) are in the screened pool of {n_pool}, each ranked "
+        f"among the pool scored by an ensemble of {n_members} members trained without its cluster (the final "
+        f"configuration, {epochs} epochs); {n_seen} formula matches were left out because the fold's training set "
+        "holds the same reduced formula"
+    )
+    si = ranked["superionic"].astype(bool)
+    if not si.any():
+        return base + ". None of them is superionic: the LOCO enrichment is undefined in this run."
+    parts = [f"top {100 * f:g} %: {iv.value:.1f} [{iv.lo:.1f}, {iv.hi:.1f}]" for f, iv in enr.items()]
+    rf = ranked["rank_fraction"]
+    return (
+        f"{base}. {int(si.sum())} of them are superionic, from {ranked.loc[si, 'fold'].nunique()} clusters. Rank "
+        f"fraction (0 = top of the pool): median {rf.median():.2f}, quartiles {rf.quantile(0.25):.2f}–"
+        f"{rf.quantile(0.75):.2f}; superionic median {rf[si].median():.2f}. Enrichment of the superionic ones against "
+        f"random (bootstrap 95 % CI over compounds; the spread between fold models is not in it): {'; '.join(parts)}. "
+        + enrichment_verdict(ranked, enr, n_pool)
+    )
+
+
+def loco_enrichment_metrics(ranked: pd.DataFrame, enr: dict, held: pd.DataFrame, n_folds: int, n_members: int,
+                            n_pool: int | None = None) -> dict:  # fmt: skip
+    """``metrics.json`` entries ``loco_enrichment_*``: those of :func:`enrichment_metrics`, the folds
+    with compounds (all and superionic), the folds in all, matches left out as seen, members per fold."""
+    si = ranked["superionic"].astype(bool)
+    return {
+        **enrichment_metrics(ranked, enr, prefix="loco_", n_pool=n_pool),
+        "loco_enrichment_n_folds_with_compounds": int(ranked["fold"].nunique()),
+        "loco_enrichment_n_folds_with_superionic": int(ranked.loc[si, "fold"].nunique()),
+        "loco_enrichment_n_folds": int(n_folds),
+        "loco_enrichment_n_matches_seen_formula": int(held["seen"].sum()),
+        "loco_enrichment_members_per_fold": int(n_members),
+    }
+
+
+def enrichment_figure(ranked: dict):
+    """The share of held-out superionic compounds found in the top fraction f of the pool, against f
+    (``ranked``: {label: ranked frame}); the diagonal is a random ranking, the enrichment at f is
+    the curve's height over f."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    f = np.linspace(0, 1, 201)
+    for label, r in ranked.items():
+        rf = np.sort(r.loc[r["superionic"].astype(bool), "rank_fraction"].to_numpy(float))
+        if len(rf):
+            ax.step(f, np.searchsorted(rf, f, side="left") / len(rf), where="post", label=f"{label} (n = {len(rf)})")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="random")
+    ax.set_xlabel("top fraction of the screened pool (by P_SI)")
+    ax.set_ylabel("share of held-out superionic compounds found")
+    ax.set_title("Held-out superionic compounds in the pool screening")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # ---- the paper's simplification against the earlier rule --------------------------------------
@@ -367,11 +604,11 @@ def mcc_one_flip(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     return float(np.nanmean(steps)) if steps else float("nan")
 
 
-def validation_metrics(held, enr, paper_cmp, simp_effect, enlarged) -> dict:
+def validation_metrics(held, enr, paper_cmp, simp_effect, enlarged, n_pool: int | None = None) -> dict:
     """The ``metrics.json`` entries of enrichment, paper-comparison intervals, the simplification
     effect and the enlarged-set variant (``enlarged``: (choices, set, k-fold table))."""
     return {
-        **enrichment_metrics(held, enr),
+        **enrichment_metrics(held, enr, n_pool=n_pool),
         **comparison_metrics(paper_cmp),
         **simplification_metrics(simp_effect),
         **enlarged_metrics(*enlarged),

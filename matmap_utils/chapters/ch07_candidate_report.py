@@ -361,22 +361,32 @@ def nearest_labelled(structure: Structure, screening: dict, bundle: dict, k: int
     return {"by_elmd": by_elmd, "by_features": by_feat}
 
 
-def md_section(structure: Structure, md_ps: float, temperature: float, seed: int, device: str | None = None) -> dict:
-    """A short CHGNet NVT run (0.5 ps Langevin equilibration, then ``md_ps`` ps Nosé–Hoover, 2 fs
-    steps, frames every 10 fs) and Li's D (cm²/s) with its block-average uncertainty (Eq. 4 of
-    López et al. 2023); a supercell makes every cell width ≥ 8 Å."""
+def md_section(
+    structure: Structure,
+    md_ps: float,
+    temperature: float,
+    seed: int,
+    *,
+    equil_ps: float = 0.5,
+    min_width_A: float = 8.0,
+    device: str | None = None,
+) -> dict:
+    """A short CHGNet NVT run (``equil_ps`` ps of Langevin equilibration, then ``md_ps`` ps
+    Nosé–Hoover, 2 fs steps, frames every 10 fs) and Li's D (cm²/s) with its block-average
+    uncertainty (Eq. 4 of López et al. 2023); a supercell makes every cell width ≥ ``min_width_A``.  Uses a GPU
+    when present."""
     if md_ps <= 0:
         return {"reason": "not run (md_ps = 0)"}
     if not structure.is_ordered:
         return {"reason": "the structure is disordered: MD needs an ordered cell (order it first)"}
     lat = structure.lattice
     widths = lat.volume / np.linalg.norm(np.cross(lat.matrix[[1, 2, 0]], lat.matrix[[2, 0, 1]]), axis=1)
-    cell = tuple(int(max(1, np.ceil(8.0 / w))) for w in widths)
+    cell = tuple(int(max(1, np.ceil(min_width_A / w))) for w in widths)
     settings = MDSettings(
         temperature_K=float(temperature),
         steps=int(round(md_ps * 1000 / 2)),
         timestep_fs=2.0,
-        equil_steps=250,
+        equil_steps=int(round(equil_ps * 1000 / 2)),
         stride=5,
         seed=int(seed),
         supercell=cell,

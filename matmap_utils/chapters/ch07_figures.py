@@ -229,10 +229,15 @@ def md_text(md: dict) -> str:
     """The MD result with the caveat a few picoseconds deserve."""
     if md.get("reason"):
         return f"Molecular dynamics: {md['reason']}."
+    err = md["D_err_cm2_s"]
+    err_text = (
+        f" ± {viz.sci(err)} cm²/s (block average)"
+        if np.isfinite(err)
+        else " cm²/s (the run is too short for a block-average error bar)"
+    )
     return (
         f"A {md['md_ps']:g} ps CHGNet NVT run at {md['temperature_K']:g} K ({md['n_atoms']} atoms, supercell "
-        f"{'×'.join(map(str, md['supercell']))}) gives D(Li) = {viz.sci(md['D_cm2_s'])} ± "
-        f"{viz.sci(md['D_err_cm2_s'])} cm²/s (block average). A few picoseconds of a universal potential "
+        f"{'×'.join(map(str, md['supercell']))}) gives D(Li) = {viz.sci(md['D_cm2_s'])}{err_text}. A few picoseconds of a universal potential "
         "in a small cell can tell a fast conductor from a frozen one at this temperature; they cannot give a "
         "room-temperature conductivity (that needs several temperatures, an Arrhenius fit and ≥ 100 ps)."
     )

@@ -199,3 +199,36 @@ def pretraining_effect(
                 }
             )
     return pd.DataFrame(rows), info
+
+
+def fold_ensembles(
+    matrices: Sequence[np.ndarray],
+    y: Sequence,
+    folds,
+    cfg,
+    *,
+    n_members: int = 3,
+    seed: int = 0,
+    member_chunk: int | None = None,
+    n_jobs: int | None = 1,
+) -> list:
+    """One AtomSets ensemble per fold, trained on that fold's training entries only (``folds``:
+    (train, validation) positional indices, e.g. the paper's LOCO clusters) for ``cfg.epochs``
+    epochs, with no validation scoring: the model that never saw the fold's validation entries, to
+    score other compounds with (e.g. the screening pool).  Member seeds ``seed*10000 + (fold+1)*1000
+    + i`` (distinct from the final ensemble's ``seed*10000 + i`` below 1000 members); minibatch order
+    ``seed*1000 + fold``, as :func:`cv_atomsets`.  Returns the fold models in fold order."""
+    y = np.asarray(y).astype(int)
+    models = []
+    for k, (tr, _va) in enumerate(folds):
+        res = train_ensemble(
+            cfg,
+            pack_sets([matrices[i] for i in tr], dedup=True),
+            y[tr],
+            seeds=[seed * 10_000 + (k + 1) * 1000 + i for i in range(n_members)],
+            data_seed=seed * 1000 + k,
+            member_chunk=member_chunk,
+            n_jobs=n_jobs,
+        )
+        models.append(res.model)
+    return models
