@@ -108,6 +108,7 @@ def _tiny_executed_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_markdown_cell("# Report\nAs in {cite}`lopez2023universal`."),
+            nbformat.v4.new_markdown_cell("```{warning}\nBuilt with the **ci** profile.\n```"),
             nbformat.v4.new_code_cell(
                 "secret_code_line = 1",
                 outputs=[nbformat.v4.new_output("display_data", data={"text/markdown": "P_SI = 0.7"})],
@@ -124,6 +125,7 @@ def test_exported_page_is_offline_hides_code_and_writes_citations_out(tmp_path):
     assert build.external_assets(tmp_path) == []
     assert "cdnjs" not in text and "secret_code_line" not in text and "P_SI = 0.7" in text
     assert "López et al. 2023" in text and "{cite}" not in text
+    assert "{warning}" not in text and "Built with the" in text
     shown = book_report.export_html(tmp_path / "r.ipynb", tmp_path / "c.html", show_code=True)
     assert "secret_code_line" in shown.read_text()
 

@@ -113,15 +113,20 @@ def citation_labels(bib: Path | None = None) -> dict[str, str]:
     return out
 
 
+_ADMONITION = re.compile(r"```\{(note|warning|tip|important)\}\n(.*?)\n```", re.S)
+
+
 def readable_citations(nb, labels: dict[str, str]) -> None:
-    """Replace the book's ``{cite}`key``` roles in markdown cells by "(Surname et al. Year (doi))"
-    — a standalone page has no bibliography to link to."""
+    """Make the book's MyST markdown plain for a standalone page: ``{cite}`key``` roles become
+    "(Surname et al. Year (doi))" (no bibliography to link to) and ``{note}``/``{warning}``
+    admonitions (the profile banner) become block quotes."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _CITE.sub(
+            text = _CITE.sub(
                 lambda m: "(" + "; ".join(labels.get(k.strip(), k.strip()) for k in m.group(1).split(",")) + ")",
                 cell.source,
             )
+            cell.source = _ADMONITION.sub(lambda m: f"> **{m.group(1).capitalize()}.** {m.group(2)}", text)
 
 
 def export_html(ipynb: Path, out: Path, *, show_code: bool = False) -> Path:

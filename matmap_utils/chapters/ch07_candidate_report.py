@@ -317,7 +317,7 @@ def screening_section(structure: Structure, name: str, bundle: dict) -> dict:
 
 def labelled_table() -> pd.DataFrame:
     """The labelled conductors a report compares with: OBELiX's entries (formula, measured σ_RT in
-    S/cm, family, DOI, space group) — every entry, with or without a CIF."""
+    S/cm, family, space group, DOI, ICSD code) — every entry, with or without a CIF."""
     ob = load_obelix()
     return pd.DataFrame(
         {
@@ -326,39 +326,49 @@ def labelled_table() -> pd.DataFrame:
             "family": ob["Family"].fillna("unknown").astype(str),
             "spacegroup": ob["Space group"].astype(str),
             "doi": ob["DOI"].astype(str),
+            "icsd": ob["icsd"],
         },
         index=ob.index,
     )
 
 
+def _training_neighbours(order, dist, bundle: dict, families: dict) -> pd.DataFrame:
+    """Rows of the ensemble's training compounds ``order`` with McHaffie et al.'s σ, label and DOI,
+    and the OBELiX family of the same ICSD entry."""
+    db = load_mchaffie(with_structures=False).drop_duplicates("compound").set_index("compound")
+    rows = []
+    for i in order:
+        f = bundle["train_formulas"][i]
+        r = db.loc[f] if f in db.index else None
+        rows.append(
+            {
+                "compound": f,
+                "sigma_S_cm": float(r["sigma_rt"]) if r is not None else np.nan,
+                "superionic": bool(r["superionic"]) if r is not None else None,
+                "family": families.get(int(r["icsd"]), "unknown") if r is not None else "unknown",
+                "doi": str(r["doi"]) if r is not None else "",
+                "feature_distance": float(dist[i]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def nearest_labelled(structure: Structure, screening: dict, bundle: dict, k: int = 5) -> dict:
     """The ``k`` nearest measured conductors by composition (ElMD, modified Pettifor scale; OBELiX)
     and by AtomSets feature distance (PCA-normalized, as ``d_train``; chapter 06's training set,
-    McHaffie et al.'s database, with σ and DOI)."""
+    McHaffie et al.'s database, with σ, family and DOI)."""
     lab = labelled_table()
     d = elmd_distances(structure.composition.reduced_formula, lab["formula"].tolist())
     by_elmd = lab.assign(elmd=d).dropna(subset=["elmd"]).sort_values("elmd", kind="stable").head(k)
     by_feat = None
     if screening.get("reason") is None:
-        tv = np.asarray(bundle["train_vectors"], float)
-        dist = candidates.pca_distances_to_all(tv, screening["vector"][None, :])[0]
+        dist = candidates.pca_distances_to_all(
+            np.asarray(bundle["train_vectors"], float), screening["vector"][None, :]
+        )[0]
         order = np.argsort(dist, kind="stable")[:k]
-        db = load_mchaffie(with_structures=False).drop_duplicates("compound").set_index("compound")
-        rows = []
-        for i in order:
-            f = bundle["train_formulas"][i]
-            r = db.loc[f] if f in db.index else None
-            rows.append(
-                {
-                    "compound": f,
-                    "sigma_S_cm": float(r["sigma_rt"]) if r is not None else np.nan,
-                    "superionic": bool(r["superionic"]) if r is not None else None,
-                    "doi": str(r["doi"]) if r is not None else "",
-                    "feature_distance": float(dist[i]),
-                }
-            )
-        by_feat = pd.DataFrame(rows)
-    return {"by_elmd": by_elmd, "by_features": by_feat}
+        fams = {int(c): f for c, f in zip(lab["icsd"], lab["family"]) if pd.notna(c)}
+        by_feat = _training_neighbours(order, dist, bundle, fams)
+    return {"by_elmd": by_elmd.drop(columns=["icsd"]), "by_features": by_feat}
 
 
 def md_section(

@@ -197,6 +197,12 @@ def map_text(ms: dict, ident: dict, W: float, profile: str) -> str:
         f"predicts {_num(ms['ME_pred'], 3, 'eV')}, and its {len(near)} nearest materials on the map have a "
         f"median ME of {_num(float(near['ME'].median()), 3, 'eV')}. "
     )
+    own = ms["near_inputs"]
+    if len(own) and own["input_distance"].iloc[0] < 1e-6:
+        text += (
+            f"It is one of the map's own reference materials ({own.index[0]}, bond-valence ME "
+            f"{_num(float(own['ME'].iloc[0]), 3, 'eV')}). "
+        )
     if ms["max_scaled"] > 1:
         text += (
             f"Some of its descriptors lie outside the map's reference range (largest scaled value "
