@@ -183,6 +183,16 @@ def test_md_frame_keeps_targets_and_vibrations_only():
     assert sse_md.md_vibrational_columns(f) == ["omega_mean_meV", "omega30_meV_d"]
 
 
+def test_md_frame_censors_unresolved_diffusion_at_the_detection_limit():
+    md = _md_table().assign(tmax_ps=[2.0, 2.0, 2.0, 2.0])
+    md.loc[3, "D_cm2_s"] = -3e-8  # a frozen run: noise around zero
+    f = sse_md.md_frame(md)
+    lim = 1.0 / (6 * 2.0) * 1e-4  # 1 Å² in 2 ps, in cm²/s
+    assert f["D_censored"].tolist() == [True, False, False, True]  # 1e-6 < lim ≈ 8.3e-6 is unresolved too
+    assert f["log10_D"].iloc[3] == pytest.approx(np.log10(lim)) and f["log10_D"].iloc[1] == pytest.approx(-5)
+    assert sse_md.detection_limit_cm2_s([4.0]).iloc[0] == pytest.approx(lim / 2)
+
+
 def test_join_md_descriptors_averages_the_temperature_window():
     table = pd.DataFrame({"formula": ["Li20Ge2P4S24", "Li2O"]}, index=["a", "b"])
     out, status = sse_md.join_md_descriptors(table, _md_table())

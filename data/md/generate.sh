@@ -15,4 +15,21 @@ for M in Li10GeP2S12 Li3PS4 Li7P3S11; do
       --timestep 2 --stride 5 --seed 0 --threads 1 --device cpu -o "$out"
   done
 done
+# Round 2 (issue 16): ten more ordered Li conductors with a measured sigma (OBELiX), the MP
+# structure of the same space group, supercell so that every perpendicular width is >= ~6.5 A
+# (<= 100 atoms), 600 K production of 4 ps; 500 K afterwards for the runs whose D converges.
+declare -A SRC2=( [Li3ClO]=mp-985585 [Li3P]=mp-736 [Li3N]=mp-2251 [LiTi2PO43]=mp-18640 \
+  [Li4SnSe4]=mp-1194700 [Li2SnS3]=mp-1190364 [LiGaBr4]=mp-28326 [Li2SiS3]=mp-1210789 \
+  [LiAlCl4]=mp-22983 [Li3PO4]=mp-2878 )
+declare -A CELL2=( [Li3ClO]="2 2 2" [Li3P]="3 3 1" [Li3N]="3 3 2" [LiTi2PO43]="1 1 1" \
+  [Li4SnSe4]="2 1 1" [Li2SnS3]="2 2 1" [LiGaBr4]="2 2 1" [Li2SiS3]="2 2 2" \
+  [LiAlCl4]="2 2 1" [Li3PO4]="2 1 1" )
+T2=${T2:-600}
+for M in Li3ClO Li3N Li3P LiTi2PO43 Li4SnSe4 Li2SiS3 LiGaBr4 LiAlCl4 Li2SnS3 Li3PO4; do
+  out="data/md/${M}_${T2}K.extxyz.gz"
+  [ -f "$out" ] && { echo "skip $out"; continue; }
+  # shellcheck disable=SC2086
+  matmap md "mp_li/${SRC2[$M]}.cif" --material "$M" --temperature "$T2" --steps 2000 --equil-steps 250 \
+    --timestep 2 --stride 5 --seed 0 --threads 1 --device cpu --supercell ${CELL2[$M]} -o "$out"
+done
 echo "generation finished $(date -u +%FT%TZ)"

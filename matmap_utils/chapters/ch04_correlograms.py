@@ -469,15 +469,24 @@ def variants_text(var_tab: pd.DataFrame, d_aimd, d_me, md_inputs: Sequence[str])
 
 
 def md_selection_text(mf: pd.DataFrame, mf_t: pd.DataFrame) -> str:
-    """How many runs and materials the 400–600 K rule keeps."""
+    """How many runs and materials the 400–600 K rule keeps, and how many runs are censored."""
     vib = [c for c in mf_t.columns if c.startswith("omega_mean_meV")]
     n_vdos = int(mf_t.loc[mf_t[vib].notna().any(axis=1), "material"].nunique()) if vib else 0
-    return (
+    n_mat = mf_t["material"].nunique()
+    n_cens = int(mf_t["D_censored"].sum()) if "D_censored" in mf_t else 0
+    text = (
         f"Selection rule: runs at 400–600 K only (the paper's 500 ± 100 K). It keeps **{len(mf_t)} of {len(mf)} runs** "
-        f"of **{mf_t['material'].nunique()} materials** ({', '.join(sorted(mf_t['material'].unique()))}); "
-        f"{n_vdos} of them have a VDOS. A correlation is tested here on at least {MIN_N} materials; the "
-        "generated CHGNet set would have to grow (see `data/md/README.md`)."
+        f"of **{n_mat} materials** ({', '.join(sorted(mf_t['material'].unique()))}); "
+        f"{n_vdos} of them have a VDOS. A correlation is tested here on at least {MIN_N} materials"
+        + ("." if n_mat >= MIN_N else "; the generated CHGNet set would have to grow (see `data/md/README.md`).")
     )
+    if n_cens:
+        text += (
+            f" In {n_cens} of these runs Li did not move beyond its vibrations (D below the run's detection "
+            "limit, 1 Å² of mean-squared displacement over the fit window): their log10 D is set to that limit, "
+            "so that they share the lowest ranks of the Spearman correlations instead of being dropped."
+        )
+    return text
 
 
 def claims_metrics(claims_tab, exp_summ, var_tab, d_aimd, d_me, n_me: int, md, n_boot: int) -> dict[str, Any]:

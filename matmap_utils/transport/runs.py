@@ -227,6 +227,14 @@ def equipartition_check(runs, trajs: Sequence[Trajectory]) -> pd.DataFrame:
     return pd.DataFrame(checks)
 
 
+def _label_formula(label: str) -> str | None:
+    """Reduced formula of a run label, None when it is not a formula."""
+    try:
+        return Composition(str(label)).reduced_formula
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def analyze_generated(runs, specie: str = "Li", *, threshold_A: float = 1.5) -> tuple[pd.DataFrame, dict, dict]:  # noqa: F821
     """Descriptor rows, VDOS spectra and MSD curves of the generated set
     (:func:`matmap_utils.transport.md.md_runs`). Unreadable runs become rows with an ``error``."""
@@ -234,8 +242,11 @@ def analyze_generated(runs, specie: str = "Li", *, threshold_A: float = 1.5) -> 
     rows, spectra, curves = [], {}, {}
     for _, run in runs.iterrows():
         key = (run["material"], float(run["temperature_K"]))
+        formula = _label_formula(run["material"])
         try:
             t = read_trajectory(run["path"])
+            # the trajectory's own composition: a run's label (e.g. "LiTi2PO43") need not parse as a formula
+            formula = Composition(dict(zip(*np.unique(t.species, return_counts=True)))).reduced_formula
             row, sp = descriptor_row(t, specie, threshold_A=threshold_A)
             r = diffusion(t, specie)
             curves[key] = {"lag_ps": r.msd.lag_fs / 1000, "msd": r.msd.msd, "xyz": r.msd.msd_xyz}
@@ -249,7 +260,7 @@ def analyze_generated(runs, specie: str = "Li", *, threshold_A: float = 1.5) -> 
         rows.append(
             {
                 "system": run["material"],
-                "reduced_formula": Composition(run["material"]).reduced_formula,
+                "reduced_formula": formula,
                 "source": "CHGNet NVT (this work)",
                 "file": run["file"],
                 "n_frames": run["n_frames"],

@@ -52,6 +52,11 @@ def md_frame(md: pd.DataFrame) -> pd.DataFrame:
     non-diffusive, ``_d`` diffusive) with at least one value; bookkeeping columns (run counts, frame
     spacing, error bars, per-axis D) and direct transforms of D (MSD, Nernst–Einstein σ) are left out
     so that they can neither crowd the correlogram nor leak the target into the MLP.
+
+    Censoring: a run whose D is below its :func:`detection_limit_cm2_s` (Li did not move beyond
+    its vibrations within the run — a slow conductor at 500–600 K over a few ps) is not dropped:
+    ``D_censored`` is True and ``log10_D`` is the detection limit, so that in a rank (Spearman)
+    correlation the non-diffusive runs share the lowest ranks, which is what is known about them.
     """
     out = pd.DataFrame(index=md.index)
     key = "reduced_formula" if "reduced_formula" in md else "system"
@@ -63,10 +68,27 @@ def md_frame(md: pd.DataFrame) -> pd.DataFrame:
             out[c] = md[c].astype(float)
     if "log10_D" not in out and "D_cm2_s" in md:
         out["log10_D"] = np.log10(md["D_cm2_s"].where(md["D_cm2_s"] > 0).astype(float))
+    if "D_cm2_s" in md and "tmax_ps" in md:
+        lim = detection_limit_cm2_s(md["tmax_ps"].astype(float))
+        cens = (md["D_cm2_s"].astype(float) < lim) & lim.notna()
+        out["D_censored"] = cens
+        out.loc[cens, "log10_D"] = np.log10(lim[cens])
     for c in md.columns:
         if c.startswith(MD_VIB_PREFIXES) and pd.api.types.is_numeric_dtype(md[c]) and md[c].notna().any():
             out[c] = md[c].astype(float)
     return out
+
+
+#: the mean-squared displacement (Å²) a run must exceed over its fit window for its D to count as resolved
+MSD_RESOLVED_A2 = 1.0
+
+
+def detection_limit_cm2_s(tmax_ps) -> pd.Series:
+    """The smallest D (cm²/s) a run of fit window ``tmax_ps`` (ps) resolves: the D whose Einstein
+    MSD, 6 D t, reaches :data:`MSD_RESOLVED_A2` = 1 Å² at t = tmax — beyond the ~0.1–0.5 Å²
+    vibrational plateau of a crystal at 500–600 K, a tenth of a Li hop squared.  1 Å²/ps = 10⁻⁴ cm²/s."""
+    t = pd.Series(tmax_ps, dtype=float)
+    return (MSD_RESOLVED_A2 / (6.0 * t.where(t > 0))) * 1e-4
 
 
 def md_vibrational_columns(frame: pd.DataFrame) -> list[str]:
