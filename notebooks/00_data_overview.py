@@ -18,17 +18,16 @@
 # Every number in this book comes from five public datasets, read through the project's
 # hash-checked registry (see [Data and provenance](../data_provenance.md)). This chapter counts
 # what is in each of them, shows the spread of elements, space groups and conductivities, and lists
-# the ab initio molecular-dynamics (AIMD) runs that the trajectory chapter analyses.
+# the ab initio molecular-dynamics (AIMD) runs that [the trajectory chapter](03_aimd_trajectories.ipynb)
+# analyses. The counts of this run are computed in the sections below.
 #
 # | dataset | used for |
 # |---|---|
-# | Materials Project Li pool (one CIF per material) | the Li–O materials map (Yamaguchi et al.), the screening pool (McHaffie et al.) |
-# | OBELiX (room-temperature conductivities, with CIFs for part of them) | descriptor correlograms and classes (López et al.), AtomSets labels |
+# | Materials Project {cite}`jain2013materials` Li pool (one CIF per material) | the Li–O materials map of Yamaguchi et al. {cite}`yamaguchi2023map` ([descriptors](01_descriptors.ipynb), [the map](02_autoencoder_map.ipynb)); the screening pool of McHaffie et al. {cite}`mchaffie2025classification` ([screening](06_atomsets_screening.ipynb)) |
+# | OBELiX {cite}`therrien2025obelix` (room-temperature conductivities, with CIFs for part of them) | descriptor [correlograms](04_correlograms.ipynb) and [classes](05_clustering.ipynb) after López et al. {cite}`lopez2023universal`; AtomSets labels; [the benchmark](08_obelix_benchmark.ipynb) |
 # | McHaffie et al. database (571 measurements → 548 unique structures) | AtomSets labels and the paper's splits |
-#
-# The counts of this run are computed in the sections below.
-# | MEGNet models | transfer-learned atom features, formation energies, band gaps |
-# | AIMD runs (argyrodites, LGPS, Na3PS4) | diffusion coefficients |
+# | MEGNet models {cite}`chen2019megnet` | transfer-learned atom features, formation energies, band gaps |
+# | AIMD runs (argyrodites {cite}`morgan2021argyrodite`, LGPS {cite}`mo2012lgps`, Na3PS4) | diffusion coefficients |
 
 # %% tags=["parameters"]
 profile = "paper"
@@ -38,16 +37,14 @@ n_jobs = 0  # worker processes for CIF parsing (0: all cores)
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
 from matmap_utils.chapters import ch00_data_overview as ch00
-from matmap_utils.chapters.results import Timer, write_metrics, write_table
+from matmap_utils.chapters.results import Timer, savefig, write_metrics, write_table
 from matmap_utils.data import datasets, registry
 from matmap_utils.data.structures import structure_summary
 from matmap_utils.transport.md import md_runs
-from matmap_utils.viz import set_style
+from matmap_utils.viz import format_table, set_style
 
 set_style()
 timer = Timer()
@@ -57,42 +54,35 @@ jobs = None if n_jobs in (0, None) else int(n_jobs)
 # %% [markdown]
 # ## Materials Project Li pool
 #
-# All Li-containing, CC-BY materials of the Materials Project (database version 2025.02.12.post),
-# one CIF each. Every CIF is parsed once with pymatgen and cached (parquet, no pickle); a CIF that
-# fails to parse is listed below with the reason, never dropped silently.
+# All Li-containing, CC-BY materials of the Materials Project {cite}`jain2013materials` (database
+# version 2025.02.12.post), one CIF each. Every CIF is parsed once with pymatgen
+# {cite}`ong2013pymatgen` and cached (parquet, no pickle); a CIF that fails to parse is listed below
+# with the reason, never dropped silently.
 
 # %%
 index = datasets.mp_li_index()
 pool = datasets.load_mp_li(limit=mp_li_limit or None, seed=seed, n_jobs=jobs)
 pool_fail = registry.failures_of(pool)
-n_el = index["elements"].map(len)
-display(
-    Markdown(
-        f"The registry lists **{len(index):,}** MP Li structures; this run parsed **{len(pool):,}** "
-        f"({'all' if not mp_li_limit else f'a seeded subset of {mp_li_limit:,}'}), with "
-        f"**{len(pool_fail)}** parse failures. Compounds have {n_el.min()}–{n_el.max()} elements "
-        f"(median {n_el.median():.0f}); cells hold {pool['nsites'].min()}–{pool['nsites'].max()} sites "
-        f"(median {pool['nsites'].median():.0f})."
-    )
-)
-pool_fail if len(pool_fail) else Markdown("No CIF of this selection failed to parse.")
+display(Markdown(ch00.pool_text(index, pool, len(pool_fail), mp_li_limit)))
+display(ch00.failures_display(pool_fail))
+
+# %% [markdown]
+# The elements of the whole registered pool (not only the parsed subset), counted by
+# `matmap_utils.chapters.ch00_data_overview.elements_figure`.
 
 # %%
-el_counts = pd.Series([e for els in index["elements"] for e in els]).value_counts()
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [3, 1]})
-el_counts.drop("Li").head(40).plot.bar(ax=axes[0], color="C0")
-axes[0].set(title="MP Li pool: the 40 most frequent elements besides Li", ylabel="compounds")
-n_el.value_counts().sort_index().plot.bar(ax=axes[1], color="C1")
-axes[1].set(title="elements per compound", xlabel="number of elements", ylabel="compounds")
-fig.tight_layout()
+fig = ch00.elements_figure(index)
+savefig(fig, NB, "mp_li_elements")
+plt.show()
 
 # %% [markdown]
 # ## The Li–O set of the materials map
 #
-# Yamaguchi et al. drew their map for Li–O compounds whose other elements all come from the
-# paper's 25 (Mg, Ca, Sr, Ba, Sc, Y, La, Ti, Zr, Hf, Nb, Ta, Zn, B, Al, Ga, In, C, Si, Ge, Sn, P,
-# As, Sb, S). Applying the same rule to today's Materials Project gives more materials than the
-# paper's 708 (the count is below).
+# Yamaguchi et al. {cite}`yamaguchi2023map` drew their map for Li–O compounds whose other
+# elements all come from the paper's 25 (Mg, Ca, Sr, Ba, Sc, Y, La, Ti, Zr, Hf, Nb, Ta, Zn, B, Al,
+# Ga, In, C, Si, Ge, Sn, P, As, Sb, S). Applying the same rule
+# (`matmap_utils.data.datasets.lio_subset_ids`) to today's Materials Project gives more materials
+# than the paper's 708 (the count is below).
 
 # %%
 lio_ids = datasets.lio_subset_ids(index)
@@ -103,101 +93,76 @@ lio = datasets.load_mp_li(
     seed=seed,
     n_jobs=jobs,
 )
-lio_summary = structure_summary(lio["structure"], n_jobs=jobs)
-lio = lio.join(lio_summary.drop(columns=["nsites"]))
+lio = lio.join(structure_summary(lio["structure"], n_jobs=jobs).drop(columns=["nsites"]))
 chem_sys = lio["elements"].map(lambda els: "-".join(sorted(els)))
-display(
-    Markdown(
-        f"**{len(lio_ids):,}** materials satisfy the element rule (this run analyses {len(lio):,}). "
-        f"They span {chem_sys.nunique()} chemical systems and {lio['spacegroup_number'].nunique()} space "
-        f"groups; {int((lio['crystal_system'] == 'triclinic').sum())} are triclinic."
-    )
-)
+display(Markdown(ch00.lio_text(len(lio_ids), lio, chem_sys)))
+
+# %% [markdown]
+# Chemical systems, crystal systems (space groups from `matmap_utils.data.structures.structure_summary`)
+# and cell sizes of the Li–O materials of this run (`matmap_utils.chapters.ch00_data_overview.lio_figure`).
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-chem_sys.value_counts().head(15).iloc[::-1].plot.barh(ax=axes[0], color="C0")
-axes[0].set(title="Li–O set: largest chemical systems", xlabel="materials")
-lio["crystal_system"].value_counts().plot.bar(ax=axes[1], color="C2")
-axes[1].set(title="crystal systems", ylabel="materials")
-axes[2].hist(lio["nsites"], bins=np.arange(0, lio["nsites"].max() + 10, 10), color="C3")
-axes[2].set(title="cell size", xlabel="sites per cell", ylabel="materials")
-fig.tight_layout()
+fig = ch00.lio_figure(lio, chem_sys)
+savefig(fig, NB, "lio_set")
+plt.show()
 
 # %% [markdown]
 # ## Experimental conductivities: OBELiX and McHaffie et al.
 #
-# OBELiX pairs room-temperature conductivities with CIFs for part of its entries (atomic
-# positions carry small deliberate noise). The McHaffie et al. database lists 571 measurements;
-# the paper keeps 548 unique structures after merging duplicates (median conductivity kept). Its
-# ICSD CIFs are not public: we take the unique entries from the paper's own split files and join
-# structures from OBELiX by ICSD code. The counts are in the table below.
+# OBELiX {cite}`therrien2025obelix` pairs room-temperature conductivities with CIFs for part of its
+# entries (atomic positions carry small deliberate noise). The McHaffie et al.
+# {cite}`mchaffie2025classification` database lists 571 measurements; the paper keeps 548 unique
+# structures after merging duplicates (median conductivity kept). Its ICSD CIFs are not public: we
+# take the unique entries from the paper's own split files and join structures from OBELiX by ICSD
+# code (`matmap_utils.data.datasets.load_mchaffie`). The counts are in the table below
+# (`matmap_utils.chapters.ch00_data_overview.dataset_counts`).
 
 # %%
 obelix = datasets.load_obelix(n_jobs=jobs)
 mch = datasets.load_mchaffie()
-ob_cif = obelix[obelix["has_cif"]]
-n_disordered = int(sum(not s.is_ordered for s in ob_cif["structure"] if s is not None))
 ob_fail = registry.failures_of(obelix)
 counts = ch00.dataset_counts(obelix, mch)
-counts
-
-# %%
-display(
-    Markdown(
-        f"McHaffie et al.'s Table 1 reports 211 superionic and 337 non-superionic structures; the "
-        f"public database gives **{int(mch['superionic'].sum())}** and **{int((~mch['superionic']).sum())}** "
-        f"with the same threshold (σ ≥ 10⁻⁴ S/cm). Of the 548, **{int(mch['structure'].notna().sum())}** "
-        f"have an OBELiX CIF with the same ICSD code; {len(mch.attrs['dropped'])} database rows are the "
-        f"duplicates the paper removed. OBELiX CIF parse failures: {len(ob_fail)}."
-    )
-)
+display(format_table(counts.rename_axis("dataset"), int_columns=list(counts.columns)))
+display(Markdown(ch00.mchaffie_text(mch, len(ob_fail))))
 
 # %% [markdown]
 # ### McHaffie et al. Fig. 1 analogue
 #
 # (a) Space group against log₁₀ σ for every OBELiX entry (space groups from the OBELiX table;
 # colour: whether its CIF has partially occupied sites). (b) Histogram of log₁₀ σ of the McHaffie
-# entries. As in the paper, entries with σ < 10⁻²⁰ S/cm are left out of the plot.
+# entries. As in the paper {cite}`mchaffie2025classification`, entries with σ < 10⁻²⁰ S/cm are left
+# out of the plot; the dashed line is the superionic threshold σ ≥ 10⁻⁴ S/cm. Drawn by
+# `matmap_utils.chapters.ch00_data_overview.fig1_figure`.
 
 # %%
-ob_plot = obelix[obelix["log10_sigma"] > -20].copy()
-ob_plot["cif"] = ch00.cif_status(ob_plot["structure"])
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [2, 1]})
-for label, grp in ob_plot.groupby("cif"):
-    axes[0].scatter(grp["Space group #"], grp["log10_sigma"], s=14, alpha=0.7, label=label)
-axes[0].axhline(-4, color="k", lw=0.8, ls="--")
-axes[0].set(
-    title="McHaffie Fig. 1a analogue: space group vs conductivity (OBELiX)",
-    xlabel="space group number",
-    ylabel="log$_{10}$ σ$_{RT}$ (S/cm)",
-)
-axes[0].legend(frameon=False)
-mp_plot = mch[mch["log10_sigma"] > -20]
-bins = np.arange(np.floor(mp_plot["log10_sigma"].min()), 0.5, 0.5)
-axes[1].hist(mp_plot["log10_sigma"], bins=bins, color="C0", alpha=0.8)
-axes[1].axvline(-4, color="k", lw=0.8, ls="--", label="σ = 10$^{-4}$ S/cm")
-axes[1].set(title="McHaffie Fig. 1b analogue (548 entries)", xlabel="log$_{10}$ σ$_{RT}$ (S/cm)", ylabel="entries")
-axes[1].legend(frameon=False)
-fig.tight_layout()
+fig = ch00.fig1_figure(obelix, mch)
+savefig(fig, NB, "fig1_conductivities")
+plt.show()
 
 # %% [markdown]
 # ## AIMD trajectories
 #
-# The public ab initio MD runs analysed in the trajectory chapter. None of them stores velocities at
-# the resolution a vibrational density of states needs, so the project generated its own short
-# trajectories with velocities (CHGNet universal potential, NVT; `data/md/`, with the exact command,
-# seed and package versions beside each file) — listed in the second table.
+# The public ab initio MD runs analysed in [the trajectory chapter](03_aimd_trajectories.ipynb)
+# (`matmap_utils.data.datasets.aimd_runs`). None of them stores velocities at the resolution a
+# vibrational density of states needs, so the project generated its own short trajectories with
+# velocities (CHGNet universal potential, NVT; `data/md/`, with the exact command, seed and package
+# versions beside each file) — listed in the second table.
 
 # %%
 runs = datasets.aimd_runs()
 inventory = ch00.aimd_inventory(runs, registry.registry()["bytes"])
-inventory
+display(format_table(inventory, rename={"size_MB": "size (MB)", "disorder": "anion-site disorder (%)"}))
 
 # %%
 generated = md_runs()
 generated_inventory = ch00.generated_md_inventory(generated)
-generated_inventory
+display(
+    format_table(
+        generated_inventory,
+        rename={"source": "source CIF"},
+        empty="No generated trajectory is present in `data/md/` (run `data/md/generate.sh`).",
+    )
+)
 
 # %%
 metrics = {
@@ -208,7 +173,7 @@ metrics = {
     "n_lio_chemical_systems": int(chem_sys.nunique()),
     "n_obelix": int(len(obelix)),
     "n_obelix_cifs": int(obelix["has_cif"].sum()),
-    "n_obelix_disordered": n_disordered,
+    "n_obelix_disordered": int(counts.loc["OBELiX", "disordered structures"]),
     "n_mchaffie": int(len(mch)),
     "n_mchaffie_superionic": int(mch["superionic"].sum()),
     "n_mchaffie_with_structure": int(mch["structure"].notna().sum()),
@@ -218,5 +183,10 @@ metrics = {
 write_table(NB, "aimd_inventory", inventory)
 write_table(NB, "generated_md_inventory", generated_inventory)
 write_table(NB, "lio_summary", lio.drop(columns=["structure"]).assign(elements=lambda d: d["elements"].map("-".join)))
-write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
-metrics
+_ = write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+
+# %% [markdown]
+# ## What we found
+
+# %%
+display(Markdown(ch00.found_text(metrics)))

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # The autoencoder materials map
 #
-# Yamaguchi et al. (Sci. Rep. 13, 16799, 2023) compress the compositional descriptor (1,782
+# Yamaguchi et al. {cite}`yamaguchi2023map` compress the compositional descriptor (1,782
 # numbers) and the structural descriptor (858 numbers) of each Li–O compound into **one number
 # each** with two autoencoders, `x_comp` and `x_struct`, and link the pair to the Li-ion
 # migration energy (ME) with a small network trained at the same time. The loss (their Eq. 4) is
@@ -26,8 +26,7 @@
 # (Eqs. 1–2) and the ME loss a mean squared error (Eq. 3). The result is a 2-D map on which known
 # materials crowd or thin out and on which a predicted ME can be read at any point, including
 # empty ones. This chapter reproduces every figure of the paper (Figs. 2–8 and Table 1) on our
-# data: the descriptors and bond-valence ME of the chapter on descriptors (notebook
-# `01_descriptors`), for the Li–O set of today's Materials Project (more materials than the
+# data: the descriptors and bond-valence ME of [the descriptor chapter](01_descriptors.ipynb), for the Li–O set of today's Materials Project (more materials than the
 # paper's 708; the count is below). Its headline is the reconstruction and ME R² over several
 # seeds and a split grouped by chemical system (the seed study after Fig. 3), not one split. It
 # ends with the alternatives the paper argues against, PCA and UMAP, measured on the same
@@ -67,7 +66,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from matmap_utils.chapters import ch02_autoencoder_map as ch02
-from matmap_utils.chapters import ch02_seeds
+from matmap_utils.chapters import ch02_seeds, ch02_text
 from matmap_utils.chapters.results import Timer, read_upstream, savefig, upstream_file, write_metrics, write_table
 from matmap_utils.data import datasets
 from matmap_utils.materials_map import analysis, training
@@ -85,9 +84,9 @@ ch02.use_torch_threads(torch_threads)
 # %% [markdown]
 # ## The data
 #
-# The descriptor tables are scaled to [0, 1] by notebook `01_descriptors`; materials whose ME
-# could not be computed are not used for training (their reason is in the migration table of
-# `01_descriptors`) but are still placed on the map in grey.
+# The descriptor tables are scaled to [0, 1] by [the descriptor chapter](01_descriptors.ipynb);
+# materials whose ME could not be computed are not used for training (their reason is in the
+# migration table there) but are still placed on the map in grey.
 
 # %%
 Xc_all = read_upstream(NB, "01_descriptors", "descriptors_comp")
@@ -100,9 +99,9 @@ info = ch02.material_info(mp, mig, n_jobs=jobs)
 display(Markdown(ch02.data_text(ids_all, mig, ids, Xc, Xs, y)))
 
 # %% [markdown]
-# ## Training the four maps at once
+# ## Training the maps of every W at once
 #
-# The four W variants are trained **together as one batched model** (each weight matrix has a
+# The W variants are trained **together as one batched model** (each weight matrix has a
 # leading "member" axis; all members start from the same seeded weights and see the same
 # minibatches, so they differ only through W). The split and settings of this run are printed
 # below. Trained maps are cached by a hash of the data and settings.
@@ -113,7 +112,7 @@ sweep = training.cached_sweep(Xc, Xs, y.to_numpy(), Ws=Ws, seed=seed, config=con
 split = pd.Series(sweep.split, index=ids, name="split")
 test = (split == "test").to_numpy()
 mt = sweep.metrics.copy()
-display(mt[ch02.SWEEP_COLUMNS].round(4))
+display(ch02_text.sweep_display(mt, ch02.SWEEP_COLUMNS))
 display(Markdown(ch02.training_text(sweep, Ws)))
 
 # %% [markdown]
@@ -127,7 +126,9 @@ display(Markdown(ch02.training_text(sweep, Ws)))
 # losses until W is large, so on our scale the reconstruction side of the trade-off shows only
 # there. The sentence under the figure measures both: where `W·Loss_ME` becomes a sizeable share
 # of the reconstruction losses, and whether their change over the paper's range of W exceeds the
-# seed-to-seed scatter of the seed study.
+# seed-to-seed scatter of the seed study. Drawn by `matmap_utils.chapters.ch02_autoencoder_map.fig2_losses`
+# from the maps of `matmap_utils.materials_map.training.cached_sweep`; the learning curves under it
+# are `matmap_utils.materials_map.training.history_frame`.
 
 # %%
 fig = ch02.fig2_losses(mt, Ws)
@@ -145,7 +146,8 @@ plt.show()
 # At `W_map` (the paper adopts W = 0.1): (a, b) every descriptor value of every test material,
 # flattened, input against output; (c) ME predicted against ME computed; (d–f) the three test
 # materials with the largest `Loss_all`, compositional descriptor indices first, then the
-# structural ones, as in the paper.
+# structural ones, as in the paper. Computed by `matmap_utils.chapters.ch02_autoencoder_map.fig3_parity`
+# and `matmap_utils.materials_map.analysis.per_sample_loss`.
 
 # %%
 model = sweep[W_map]
@@ -172,7 +174,9 @@ display(Markdown(ch02.fig3_text(W_map, r2, base_c, base_s)))
 # seeds, each with its own split, initial weights and minibatches) on two kinds of split: the
 # paper's random one, and one **grouped by chemical system** (the set of elements), so that no
 # chemical system of the test set was seen in training. The grouped split's mean ± SD over seeds
-# is the chapter's headline; the table adds a 95 % bootstrap interval of the mean over seeds.
+# is the chapter's headline; the table adds a 95 % bootstrap interval of the mean over seeds. The
+# runs are `matmap_utils.materials_map.training.seed_study`, the figure
+# `matmap_utils.chapters.ch02_seeds.seed_figure`.
 
 # %%
 display(Markdown(ch02_seeds.voronoi_note()))
@@ -180,7 +184,7 @@ groups = training.chemical_systems(mp.loc[ids, "elements"])
 seeds = ch02_seeds.seeds_of(seed, n_seeds)
 study = training.seed_study(Xc, Xs, y.to_numpy(), groups, W=W_map, seeds=seeds, config=config)
 seed_tab = ch02_seeds.seed_table(study, seed=seed)
-display(seed_tab.round(3))
+display(ch02_text.seed_display(seed_tab))
 fig = ch02_seeds.seed_figure(study)
 savefig(fig, NB, "seed_study")
 plt.show()
@@ -197,7 +201,8 @@ display(Markdown(ch02_seeds.fig2_scale_text(mt, study, W_map)))
 # within a few units of the centre, the most unusual descriptors tens of units out — and a linear
 # plot of them shows a cross of two thin arms around a single dot. The transform is monotone and
 # exactly inverted wherever the map is decoded or the ME head is evaluated (Figs. 7, 8, decoding);
-# the raw codes are kept in the `map_coordinates` table (`z_comp`, `z_struct`).
+# the raw codes are kept in the `map_coordinates` table (`z_comp`, `z_struct`). Coordinates from
+# `matmap_utils.materials_map.analysis.map_coordinates`.
 
 # %%
 no_me = ids_all.difference(ids)
@@ -213,7 +218,9 @@ display(Markdown(ch02.fig4_text(xy)))
 # ## Fig. 5 — Li and O molar fractions along each axis
 #
 # The paper plots the Li and O molar fractions against `x_comp` (Fig. 5a,b) and `x_struct`
-# (Fig. 5c,d) and finds the clearer dependence on the structural axis.
+# (Fig. 5c,d) and finds the clearer dependence on the structural axis. Fractions from
+# `matmap_utils.materials_map.analysis.molar_fractions`, drawn by
+# `matmap_utils.chapters.ch02_autoencoder_map.fig5_fractions`.
 
 # %%
 fig = ch02.fig5_fractions(xy)
@@ -230,18 +237,19 @@ plt.show()
 # printed below). Removing Li makes Li-poor and Li-stuffed variants comparable (Li5 and Li7
 # garnets); anonymous matching makes La3Nb2O12 and La3Zr2O12 frameworks equivalent. Candidates are
 # pre-filtered by the anonymized formula of the framework. A-site-deficient perovskites with
-# other vacancy orderings or stoichiometries are missed by this rule (conservative).
+# other vacancy orderings or stoichiometries are missed by this rule (conservative). The matching
+# is `matmap_utils.materials_map.analysis.family_members`.
 
 # %%
 display(Markdown(ch02_seeds.family_rule_text()))
 fam = ch02.families(mp["structure"], ids)
 fam_counts = ch02.family_counts(fam)
-display(fam_counts.rename("members").to_frame())
+display(ch02_text.family_display(fam_counts))
 fig = ch02.fig6_families(maps_xy, fam, W_map)
 savefig(fig, NB, "fig6_families")
 plt.show()
 spread = ch02.family_spread(maps_xy, fam, [W_map, 0.0])
-display(spread.round(3))
+display(ch02_text.spread_display(spread))
 
 # %% [markdown]
 # ## Table 1 — the paper's 16 garnet, NASICON and perovskite materials
@@ -251,7 +259,7 @@ display(spread.round(3))
 
 # %%
 t1 = ch02.table1(info, mig, xy)
-display(t1.round(3))
+display(ch02_text.table1_display(t1))
 display(Markdown(ch02.table1_text(t1)))
 
 # %% [markdown]
@@ -259,7 +267,8 @@ display(Markdown(ch02.table1_text(t1)))
 #
 # The ME head evaluated on a grid of map coordinates (background) with the computed ME of the
 # materials on top (same colour scale). Points where the background and the dots disagree are
-# materials the weak regression (Fig. 3c) gets wrong.
+# materials the weak regression (Fig. 3c) gets wrong. The background is
+# `matmap_utils.materials_map.analysis.me_landscape`.
 
 # %%
 coords = xy[["x_comp", "x_struct"]].to_numpy()
@@ -275,7 +284,8 @@ display(Markdown(ch02.fig7_text(gx, gy, gz)))
 #
 # The paper zooms on a region of low predicted ME where few materials are known. Our rule picks,
 # among windows of a fixed fraction of each axis range, the one with the lowest mean predicted ME
-# that holds a few known materials (the numbers of the rule are printed below).
+# that holds a few known materials (the numbers of the rule are printed below;
+# `matmap_utils.materials_map.analysis.sparse_low_me_window`).
 
 # %%
 display(Markdown(ch02_seeds.window_rule_text()))
@@ -284,7 +294,7 @@ inside = ch02.inside_window(xy, box)
 fig = ch02.fig8_zoom(model, inside, box, vrange)
 savefig(fig, NB, "fig8_zoom")
 plt.show()
-display(ch02.window_table(inside).round(3))
+display(ch02_text.window_display(ch02.window_table(inside)))
 
 # %% [markdown]
 # ## Decoding: descriptors restored from map coordinates
@@ -295,6 +305,7 @@ display(ch02.window_table(inside).round(3))
 # compositional descriptor holds the atomic fractions of the elements H…Cf, so a decoded
 # composition can be read directly (after undoing the [0, 1] scaling with notebook 01's scaler). A crystal
 # structure cannot be rebuilt from the decoded RDF/ADF/Voronoi histograms (the paper's caveat too).
+# Computed by `matmap_utils.chapters.ch02_autoencoder_map.decoding`.
 
 # %%
 scaler_comp = D.load_scaler(upstream_file(NB, "01_descriptors", "scaler_comp.json"))
@@ -303,12 +314,13 @@ points = ch02.decoding_points(box, analysis.lowest_me_within(gx, gy, gz, coords)
 fig, decoded = ch02.decoding(model, points, Xc, Xs, xy, info, scaler_comp)
 savefig(fig, NB, "decoding")
 plt.show()
-display(decoded.round(3))
+display(ch02_text.decoded_display(decoded))
 
 # %% [markdown]
 # ## Interactive map
 #
-# Hover a point for its Materials Project id, formula, ME and space group; zoom with the mouse.
+# Hover a point for its Materials Project id, formula, ME and space group; zoom with the mouse
+# (`matmap_utils.chapters.ch02_autoencoder_map.interactive_map`).
 
 # %%
 show_plotly(ch02.interactive_map(xy, vrange, W_map), height=600)
@@ -320,12 +332,14 @@ show_plotly(ch02.interactive_map(xy, vrange, W_map), height=600)
 # both claims on the same descriptors and split: every map is fitted on the training rows;
 # (i) how much ME its 2-D coordinates carry — R² on the test split of a k-nearest-neighbour
 # regressor trained on the training rows' coordinates (`knn_k` neighbours, axes standardized); and
-# (ii) whether and how well it decodes — flattened test R² of the reconstructed descriptors.
+# (ii) whether and how well it decodes — flattened test R² of the reconstructed descriptors. The
+# maps are `matmap_utils.materials_map.analysis.alternative_maps`, the k-NN R²
+# `matmap_utils.materials_map.analysis.knn_r2`.
 
 # %%
 alt = analysis.alternative_maps(Xc, Xs, split.to_numpy(), seed=seed, use_umap=bool(use_umap))
 compare = ch02.alternatives_table(maps_xy, mt, alt, y, test, knn_k)
-display(compare.round(3))
+display(ch02_text.alternatives_display(compare))
 fig = ch02.alternatives_figure(alt[0], y, vrange)
 savefig(fig, NB, "alternatives")
 plt.show()
@@ -355,15 +369,16 @@ if grid_search:
         config=config,
         split=split.to_numpy(),
     )
-    display(grid.round(5))
-display(Markdown(ch02.grid_text(grid)))
+display(ch02_text.grid_display(grid))
+if grid is not None:
+    display(Markdown(ch02.grid_text(grid)))
 
 # %% [markdown]
 # ## Saved map and results
 #
 # Every map is saved to `results/02_autoencoder_map/map_W<W>.pt` (weights, read with
 # `torch.load(weights_only=True)`) and `map_W<W>.json` (configuration, ME scaler, descriptor
-# columns and the descriptor scalers of `01_descriptors`); the seed study's runs are in the
+# columns and the descriptor scalers of [the descriptor chapter](01_descriptors.ipynb)); the seed study's runs are in the
 # `seed_study` table. Place your own structures on the map with
 # `matmap map my.cif --model results/02_autoencoder_map/map_W0.1.pt` (the paper's W).
 
@@ -381,5 +396,10 @@ if grid is not None:
     write_table(NB, "grid_search", grid)
 metrics = ch02.metrics(sweep, compare, Ws, W_map, test, config, fam_counts, r2, grid)
 metrics |= ch02_seeds.metrics(study, seed_tab, W_map)
-write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
-display(Markdown(f"Done in {timer.elapsed:.0f} s."))
+_ = write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+
+# %% [markdown]
+# ## What we found
+
+# %%
+display(Markdown(ch02_text.found_text(seed_tab, study, compare, xy, W_map, fam_counts)))

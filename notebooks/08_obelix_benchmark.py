@@ -15,8 +15,8 @@
 # %% [markdown]
 # # The OBELiX benchmark: the book's conductivity models on a split nobody here designed
 #
-# The chapters before this one reproduce three papers on their own terms.  OBELiX (Therrien et al.,
-# *Digital Discovery* 2026, doi:10.1039/d5dd00441a; arXiv 2502.14234) is a community benchmark:
+# The chapters before this one reproduce three papers on their own terms.  OBELiX
+# {cite}`therrien2025obelix` is a community benchmark:
 # some six hundred Li solid electrolytes with an experimentally measured room-temperature ionic
 # conductivity, composition, space group and lattice parameters for all of them, a CIF for about
 # half, and an official train/test split built so that no publication contributes to both.  Its paper
@@ -25,9 +25,12 @@
 # Here every model is trained on `train.csv` only, its hyperparameters are chosen by
 # cross-validation inside `train.csv` (folds that keep each publication in one fold, like the
 # official split), and it is scored **once** on `test.csv`: the OBELiX paper's random-forest and
-# MLP baselines reimplemented from its description and code, AtomSets regressors on MEGNet V0–V3
-# site features (chapter 06's machinery), gradient boosting on the SSE descriptor table
-# (chapter 04's machinery), and the train median as the trivial baseline.
+# MLP baselines reimplemented from its description and code, AtomSets regressors on MEGNet
+# {cite}`chen2019megnet` V0–V3 site features ([the screening chapter](06_atomsets_screening.ipynb)'s
+# machinery), gradient boosting on the SSE descriptor table of López et al.
+# {cite}`lopez2023universal` ([the correlogram chapter](04_correlograms.ipynb)'s machinery), and the
+# train median as the trivial baseline. [The data chapter](00_data_overview.ipynb) describes the
+# dataset itself.
 
 # %% tags=["parameters"]
 profile = "paper"
@@ -81,15 +84,7 @@ if torch_threads:
 task = obelix.task_frame()
 train, test = obelix.split(task)
 summary = obelix.task_summary(task)
-display(
-    Markdown(
-        f"{summary['n_train']} training and {summary['n_test']} test entries "
-        f"({summary['n_train_cif']} and {summary['n_test_cif']} with a CIF); "
-        f"{summary['n_train_censored']} training and {summary['n_test_censored']} test entries are "
-        f"'< 1E-10' (target −15); {summary['n_test_superionic']} test entries have σ ≥ 10⁻⁴ S/cm; "
-        f"publications shared by train and test: {summary['n_shared_dois']}."
-    )
-)
+display(Markdown(ch08.task_text(summary)))
 folds = bmodels.group_folds(train["group"], n_folds, seed)
 
 # %% [markdown]
@@ -99,17 +94,15 @@ folds = bmodels.group_folds(train["group"], n_folds, seed)
 # the six lattice parameters; their grids (`benchmark/tuning.py`) are used as they are in the paper
 # profile.  Cross-validation also chooses between those amounts and element fractions (our variant).
 # **Differences:** our folds keep publications apart (the paper's cross-validation folds were random), and the
-# MLP sees all inputs standardized (the paper standardized the lattice parameters only).
+# MLP sees all inputs standardized (the paper standardized the lattice parameters only). The search
+# is `matmap_utils.benchmark.models.select`; the choices:
 
 # %%
 base_timer = Timer()
 selected = ch08.fit_baselines(task, baselines, size=grid_size, folds=folds, seed=seed, n_jobs=n_jobs)
 preds = ch08.predict_baselines(task, selected)
 t_baselines = base_timer.elapsed
-for kind, sel in selected.items():
-    display(
-        Markdown(f"`{kind}`: features `{sel.feature_set}`, {sel.params}, CV MAE {sel.cv_mae:.2f} ± {sel.cv_std:.2f}")
-    )
+display(Markdown(ch08.selection_text(selected)))
 
 # %% [markdown]
 # ## AtomSets on MEGNet V0–V3
@@ -117,8 +110,8 @@ for kind, sel in selected.items():
 # A structure is the set of its sites' MEGNet features (V0: the elemental embedding; V1–V3: the
 # outputs of the first three graph convolutions of the pretrained formation-energy model), passed
 # through per-site dense layers, a permutation-invariant readout and dense layers to one number,
-# trained here on log10 σ (L1 loss; `chapters/ch08` — the screening room's AtomSets network,
-# trained as a regressor).  **Entries without a CIF** have no structure: their V0 set is one
+# trained here on log10 σ (L1 loss; `matmap_utils.chapters.ch08_obelix_benchmark.AtomSetsRegressor` — the
+# screening room's AtomSets network, trained as a regressor).  **Entries without a CIF** have no structure: their V0 set is one
 # embedding row per element weighted by its amount in the cell composition, which is what a fully
 # ordered structure's V0 set reduces to.  V1–V3 exist only where a CIF exists, so the structure
 # model (its layer chosen by CV on the training entries with a CIF) falls back to the V0 model for
@@ -138,13 +131,14 @@ as_params = dict(
 as_preds, as_cv, best_layer = ch08.fit_atomsets(task, sets, as_params, n_folds=n_folds, seed=seed)
 preds.update(as_preds)
 t_atomsets = as_timer.elapsed
-display(as_cv.round(3))
+display(ch08.atomsets_cv_display(as_cv))
 display(Markdown(f"CV chose V{best_layer} for the structure model; {len(feat_fail)} structures failed featurization."))
 
 # %% [markdown]
 # ## Gradient boosting on the SSE descriptor table
 #
-# López et al.'s structural–compositional descriptors (chapter 04's table, computed from the
+# López et al.'s {cite}`lopez2023universal` structural–compositional descriptors
+# ([the correlogram chapter](04_correlograms.ipynb)'s table, computed from the
 # CIFs with occupancy-weighted averages over disordered sites), with MEGNet's band gap and
 # formation energy and López et al.'s mechanical–elastic descriptors from MEGNet's bulk and shear moduli.
 # Histogram gradient boosting keeps missing descriptors as they are.  The table needs a structure,
@@ -158,13 +152,7 @@ preds["sse_hgb"], sse_sel, sse_cols = ch08.fit_sse(
     task, sse, preds["rf"], size=grid_size, n_folds=n_folds, seed=seed, n_jobs=n_jobs
 )
 t_sse = sse_timer.elapsed
-display(
-    Markdown(
-        f"{len(sse)} entries with descriptors ({len(sse_cols)} numeric columns); "
-        f"{int(sse_unusable['reason'].str.contains('Li sites').sum())} CIFs without Li sites left out; "
-        f"CV chose {sse_sel.params} (CV MAE {sse_sel.cv_mae:.2f} ± {sse_sel.cv_std:.2f})."
-    )
-)
+display(Markdown(ch08.sse_text(sse, sse_cols, sse_unusable, sse_sel)))
 
 # %% [markdown]
 # ## Test-set scores
@@ -180,17 +168,23 @@ display(
 # %%
 scores = ch08.score_all(task, preds, n_boot=n_boot, seed=seed)
 cv_mae = ch08.cv_summary(selected, as_cv, best_layer, sse_sel)
-display(ch08.display_table(scores, cv_mae, "regression"))
+display(viz.format_table(ch08.display_table(scores, cv_mae, "regression")))
 
 # %% [markdown]
 # ### Classification view: σ ≥ 10⁻⁴ S/cm
 #
-# McHaffie et al. (chapter 06) classify "superionic" conductors at σ ≥ 10⁻⁴ S/cm.  The predicted
-# log10 σ is the score: AUC-PR ranks the test entries by it, MCC thresholds it at the log of that
-# conductivity.
+# McHaffie et al. {cite}`mchaffie2025classification` ([the screening chapter](06_atomsets_screening.ipynb))
+# classify "superionic" conductors at σ ≥ 10⁻⁴ S/cm.  The predicted log10 σ is the score: AUC-PR
+# ranks the test entries by it, MCC thresholds it at the log of that conductivity.
 
 # %%
-display(ch08.display_table(scores, cv_mae, "classification"))
+display(viz.format_table(ch08.display_table(scores, cv_mae, "classification")))
+display(Markdown(ch08.classification_note(task, preds)))
+
+# %% [markdown]
+# Predicted against measured log₁₀ σ on the test set, one panel per model (filled: entries with a
+# CIF; grey lines: the superionic threshold), drawn by
+# `matmap_utils.chapters.ch08_obelix_benchmark.parity_figure`.
 
 # %%
 fig = ch08.parity_figure(task, preds)
@@ -203,13 +197,8 @@ plt.show()
 # %%
 n_cens, share_rf = ch08.censored_share(task, preds["rf"])
 display(Markdown(ch08.verdict_text(scores)))
-display(
-    Markdown(
-        f"The {n_cens} test entries reported as '< 1E-10' (target −15) carry {100 * share_rf:.0f} % of "
-        f"the random forest's total absolute error; the MAE of each model on them and on the rest:"
-    )
-)
-display(ch08.censored_effect(task, preds).round(2))
+display(Markdown(ch08.censored_text(n_cens, share_rf)))
+display(ch08.censored_display(ch08.censored_effect(task, preds)))
 
 # %%
 display(Markdown(ch08.gap_text(scores, summary, share_rf)))
@@ -228,7 +217,12 @@ metrics = ch08.metrics_dict(
         "time_sse_s": t_sse,
     },
 )
-write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
+_ = write_metrics(NB, metrics, profile=profile, seed=seed, wall_time_s=timer.elapsed)
 write_table(NB, "scores", scores)
-write_table(NB, "atomsets_cv", as_cv)
-display(Markdown(f"Wall time {timer.elapsed:.0f} s."))
+_ = write_table(NB, "atomsets_cv", as_cv)
+
+# %% [markdown]
+# ## What we found
+
+# %%
+display(Markdown(ch08.found_text(scores, summary, share_rf, best_layer)))

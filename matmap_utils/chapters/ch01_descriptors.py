@@ -20,11 +20,14 @@ from matmap_utils.chapters.results import results_dir
 from matmap_utils.core.bootstrap import bootstrap_ci
 from matmap_utils.materials_map import bvse as M
 from matmap_utils.materials_map import descriptors as D
+from matmap_utils.viz import FIG_WIDTH_IN, format_table, panel_grid
 
 NB = "01_descriptors"
 
 #: The three example materials drawn on top of the descriptor figures (all in the paper's Table 1).
 EXAMPLES = {"mp-942733": "garnet LLZO", "mp-10499": "NASICON LiZr2(PO4)3", "mp-1222522": "perovskite LiLa3Ti4O12"}
+#: The descriptor sizes of Yamaguchi et al. 2023 (Dataset: 1782 and 858 dimensions).
+PAPER_DIMS = {"composition": 1782, "structure": 858}
 
 
 def dataset_text(lio: pd.DataFrame, summary: pd.DataFrame, limit: int) -> str:
@@ -47,14 +50,16 @@ def dataset_figure(lio: pd.DataFrame, summary: pd.DataFrame):
     """Bar charts of the elements besides Li and O, the 20 most frequent space groups and the
     crystal systems (numbers of materials)."""
     el_counts = pd.Series([e for els in lio["elements"] for e in els]).value_counts().drop(["Li", "O"])
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), gridspec_kw={"width_ratios": [2.2, 2.2, 1]})
+    fig, axes = panel_grid(3, panel_height=3.4)
     el_counts.plot.bar(ax=axes[0], color="C0")
-    axes[0].set(title="elements besides Li and O", ylabel="materials")
+    axes[0].set(title="elements besides Li and O", xlabel="element", ylabel="materials")
     sg = summary["spacegroup_symbol"].value_counts()
     sg.head(20).plot.bar(ax=axes[1], color="C1")
-    axes[1].set(title=f"the 20 most frequent of {len(sg)} space groups", ylabel="materials")
+    axes[1].set(title=f"the 20 most frequent of {len(sg)} space groups", xlabel="space group", ylabel="materials")
     summary["crystal_system"].value_counts().plot.barh(ax=axes[2], color="C2")
-    axes[2].set(title="crystal systems", xlabel="materials")
+    axes[2].set(title="crystal systems", xlabel="materials", ylabel="")
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", labelsize=9)
     fig.tight_layout()
     return fig
 
@@ -89,7 +94,8 @@ def descriptor_text(sc: Scaled, res: D.DescriptorResult, n_structures: int, seco
     return (
         f"Described **{len(sc.Xc):,}** of {n_structures:,} structures in {seconds:.0f} s "
         f"({res.n_cached} from the cache, {len(res.failures)} failed); compositional descriptor "
-        f"**{sc.cspec.dim}** numbers, structural **{sc.sspec.dim}** (the paper: 1,782 and 858)."
+        f"**{sc.cspec.dim:,}** numbers, structural **{sc.sspec.dim:,}** (the paper: "
+        f"{PAPER_DIMS['composition']:,} and {PAPER_DIMS['structure']:,})."
     )
 
 
@@ -113,36 +119,31 @@ def plot_flat(X: pd.DataFrame, spec: D.DescriptorSpec, ax, title: str) -> None:
             ax.plot(idx, X.loc[mid], lw=0.7, color=f"C{k}", alpha=0.8, label=name)
     for b in spec.blocks[1:]:
         ax.axvline(b.start, color="0.6", lw=0.3)
-    ax.set(title=title, xlabel="descriptor index", ylabel="scaled value", xlim=(0, spec.dim))
+    ax.set(title=title, xlabel="descriptor index", ylabel="scaled value (0–1)", xlim=(0, spec.dim))
 
 
 def flat_figure(sc: Scaled):
     """Both flattened descriptors, one panel each (the counterparts of the paper's Fig. 3a,b)."""
-    fig, axes = plt.subplots(2, 1, figsize=(14, 7))
-    plot_flat(
-        sc.Xc,
-        sc.cspec,
-        axes[0],
-        "Fig. 3a counterpart: compositional descriptor (fractions, then 12 property histograms)",
-    )
-    plot_flat(sc.Xs, sc.sspec, axes[1], "Fig. 3b counterpart: structural descriptor (6 RDFs, 3 ADFs, Voronoi Li/O/X)")
-    axes[0].legend(loc="upper right", fontsize="small", ncol=5)
+    fig, axes = plt.subplots(2, 1, figsize=(FIG_WIDTH_IN, 6.4))
+    plot_flat(sc.Xc, sc.cspec, axes[0], "(a) compositional: fractions, then property histograms")
+    plot_flat(sc.Xs, sc.sspec, axes[1], "(b) structural: RDFs, ADFs, Voronoi Li/O/X")
+    axes[0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 
 
 def examples_figure(raw: pd.DataFrame, spec: D.DescriptorSpec, names: list[str], title: str):
     """The raw (unscaled) blocks ``names`` of the :data:`EXAMPLES`, one panel per block."""
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.2), sharey=False)
+    fig, axes = panel_grid(len(names), panel_height=2.9)
     for ax, name in zip(axes, names):
         b = spec.block(name)
         for k, mid in enumerate(EXAMPLES):
             if mid in raw.index:
                 ax.plot(raw.loc[mid].to_numpy()[b.slice], color=f"C{k}", label=EXAMPLES[mid])
-        ax.set(title=name, xlabel="bin")
-    axes[0].legend(fontsize="small")
-    fig.suptitle(title)
-    fig.tight_layout()
+        ax.set(title=name, xlabel="bin", ylabel="raw value")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -169,11 +170,11 @@ def li_cn_text(raw_struct: pd.DataFrame, sspec: D.DescriptorSpec) -> str:
 
 def me_distribution_figure(mig: pd.DataFrame):
     """Histograms of the percolation barriers E_1D, E_2D, E_3D (eV) and E_3D against E_1D."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
+    fig, axes = panel_grid(2, panel_height=3.4)
     bins = np.linspace(0, min(6.0, np.nanmax(mig[["E_1D", "E_3D"]].to_numpy()) + 0.1), 60)
     for col, c in zip(("E_1D", "E_2D", "E_3D"), ("C0", "C1", "C3")):
         axes[0].hist(mig[col].dropna(), bins=bins, histtype="step", lw=1.5, color=c, label=col)
-    axes[0].set(title="BVSE percolation barriers", xlabel="eV", ylabel="materials")
+    axes[0].set(title="BVSE percolation barriers", xlabel="barrier (eV)", ylabel="materials")
     axes[0].legend()
     axes[1].scatter(mig["E_1D"], mig["E_3D"], s=6, alpha=0.5)
     axes[1].plot([0, bins[-1]], [0, bins[-1]], color="0.5", lw=0.8)
@@ -210,17 +211,16 @@ def me_text(mig: pd.DataFrame, seconds: float, settings: dict | None = None) -> 
 def table1_figure(cmp: pd.DataFrame, rho: dict):
     """Our E_3D, E_1D, E_2D against the paper's ME for its 16 Table 1 materials, by structure type,
     with the Spearman ρ of each (from :func:`~matmap_utils.materials_map.bvse.compare_with_paper`)."""
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
+    fig, axes = panel_grid(3, panel_height=3.3)
     markers = {"Garnet": "o", "NASICON": "s", "Perovskite": "^"}
     for ax, col in zip(axes, ("E_3D", "E_1D", "E_2D")):
         for k, (typ, g) in enumerate(cmp.groupby("structure_type")):
             ax.scatter(g[col], g["ME_paper"], marker=markers[typ], s=40, color=f"C{k}", label=typ)
         lim = [0, np.nanmax(cmp[["ME_paper", col]].to_numpy()) * 1.05]
         ax.plot(lim, lim, color="0.6", lw=0.8)
-        ax.set(xlabel=f"our {col} (eV)", title=f"{col}: Spearman ρ = {rho[col]['rho']:.2f} (n = {rho[col]['n']})")
-    axes[0].set_ylabel("paper ME (eV)")
-    axes[0].legend()
-    fig.suptitle("Table 1 counterpart: migration energies of the paper's 16 materials")
+        ax.set(xlabel=f"our {col} (eV)", ylabel="paper ME (eV)")
+        ax.set_title(f"{col}: Spearman ρ = {rho[col]['rho']:.2f} (n = {rho[col]['n']})", fontsize=10)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="center", bbox_to_anchor=(0.75, 0.25), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -354,3 +354,61 @@ def metrics(
         "n_descriptors_cached": int(res.n_cached),
         "bvse_settings": M.settings_key(bvse_settings),
     }
+
+
+# -- tables and "What we found" ---------------------------------------------------------------
+
+
+def block_display(blocks: pd.DataFrame):
+    """:func:`block_table` as a formatted table (statistics of the scaled, dimensionless values)."""
+    cols = ["descriptor", "size", "mean", "std_over_materials", "nonzero_fraction", "max"]
+    return format_table(
+        blocks[cols],
+        rename={"size": "entries", "std_over_materials": "SD over materials", "nonzero_fraction": "non-zero fraction"},
+    )
+
+
+def table1_display(cmp: pd.DataFrame):
+    """The paper's Table 1 materials with its ME and our barriers (eV) as a formatted table."""
+    cols = ["formula", "structure_type", "ME_paper", "E_1D", "E_2D", "E_3D"]
+    if "reason" in cmp and cmp["reason"].fillna("").ne("").any():
+        cols.append("reason")
+    names = {"structure_type": "structure type", "ME_paper": "paper ME (eV)"}
+    names |= {c: f"our {c} (eV)" for c in ("E_1D", "E_2D", "E_3D")}
+    return format_table(cmp[cols].rename_axis("material"), rename=names)
+
+
+def failures_display(fail: pd.DataFrame):
+    """Failures counted by stage and reason, or a sentence when nothing failed."""
+    return format_table(
+        failure_reasons(fail),
+        empty="Every material of this run has both descriptors and an ME: nothing failed.",
+    )
+
+
+def found_text(m: dict, mig: pd.DataFrame, cmp: pd.DataFrame) -> str:
+    """The chapter's "What we found" from its ``metrics.json`` entries ``m``, the migration table
+    and the Table 1 comparison (energies in eV)."""
+    rho, ci = m["spearman_rho_table1"]["E_3D"], m["spearman_rho_table1_ci95"]
+    diff = float((cmp["E_3D"] - cmp["ME_paper"]).median())
+    if np.isfinite(ci["lo"]) and ci["lo"] > 0:
+        agree = "the ranking agrees with the paper's beyond chance"
+    else:
+        agree = "the interval includes zero, so this run cannot claim that our ranking agrees with the paper's"
+    lines = [
+        f"- **Descriptors.** {m['n_described']:,} of {m['n_structures']:,} Li–O materials were described with "
+        f"{m['dims']['composition']:,} compositional and {m['dims']['structure']:,} structural numbers — the "
+        f"sizes of the paper's ({PAPER_DIMS['composition']:,} and {PAPER_DIMS['structure']:,}).",
+        f"- **Migration energies.** ME (= E_3D) is known for {m['n_me']:,} materials ({m['me_coverage']:.0%}); "
+        f"median {mig['ME'].median():.2f} eV, 10–90 % range {mig['ME'].quantile(0.1):.2f}–"
+        f"{mig['ME'].quantile(0.9):.2f} eV.",
+        f"- **Against the paper's Table 1.** Spearman ρ = {rho:.2f} (95 % bootstrap interval {ci['lo']:.2f} to "
+        f"{ci['hi']:.2f}) over {m['n_table1']} materials: {agree}. Our barriers are {abs(diff):.2f} eV "
+        f"{'lower' if diff < 0 else 'higher'} than the paper's (median), so only ranks, not absolute values, "
+        "carry over to the map.",
+        f"- **Failures.** {m['n_failed']} materials have no descriptors or no ME; they stay in the tables with "
+        "their reason and appear in grey on the map."
+        if m["n_failed"]
+        else "- **Failures.** None: every material of this run has both descriptors and an ME.",
+    ]
+    return "\n".join(lines)

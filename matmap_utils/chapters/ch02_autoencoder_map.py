@@ -23,6 +23,7 @@ from matmap_utils.data.structures import structure_summary
 from matmap_utils.materials_map import analysis, autoencoder
 from matmap_utils.materials_map.autoencoder import MapConfig, MaterialsMap
 from matmap_utils.materials_map.training import SweepResult
+from matmap_utils.viz import FIG_WIDTH_IN, panel_grid
 
 NB = "02_autoencoder_map"
 
@@ -134,7 +135,7 @@ def training_text(sweep: SweepResult, Ws: Sequence[float]) -> str:
 
 def fig2_losses(mt: pd.DataFrame, Ws: Sequence[float]):
     """Fig. 2: test Loss_comp, Loss_str, Loss_ME (Eqs. 1–3) against W; W > 1 shaded."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    fig, axes = panel_grid(3, panel_height=2.8)
     xpos = np.arange(len(Ws))
     for ax, col, title in zip(
         axes,
@@ -146,10 +147,8 @@ def fig2_losses(mt: pd.DataFrame, Ws: Sequence[float]):
         beyond = [i for i, w in enumerate(Ws) if w > 1.0]
         if beyond:
             ax.axvspan(min(beyond) - 0.5, max(beyond) + 0.5, color="0.92", zorder=0)
-        ax.set_xlabel("W")
-        ax.set_title(title)
-    axes[0].set_ylabel("test loss")
-    fig.suptitle("Fig. 2 — test losses against the weight factor W (shaded: beyond the paper's range)")
+        ax.set(xlabel="W", ylabel="test loss", title=title)
+    fig.suptitle("Fig. 2 — test losses against W (shaded: beyond the paper's range)")
     fig.tight_layout()
     return fig
 
@@ -167,15 +166,13 @@ def fig2_text(mt: pd.DataFrame) -> str:
 
 def learning_curves_figure(hist: pd.DataFrame):
     """Validation learning curves per loss and W (``hist``: :func:`~matmap_utils.materials_map.training.history_frame`)."""
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3), sharex=True)
+    fig, axes = panel_grid(4, panel_height=2.6)
     for ax, name in zip(axes, ["Loss_comp", "Loss_str", "Loss_ME", "Loss_all"]):
         for W, g in hist[hist["loss"] == name].groupby("W"):
             ax.plot(g["epoch"], g["value"], label=f"W={W:g}", lw=1)
-        ax.set_title(f"validation {name}")
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Learning curves on the validation split (early stopping watches Loss_all)")
+        ax.set(title=f"validation {name}", yscale="log", xlabel="epoch", ylabel="loss")
+    axes[0].legend(ncol=2)
+    fig.suptitle("Learning curves, validation split (early stopping watches Loss_all)")
     fig.tight_layout()
     return fig
 
@@ -193,7 +190,7 @@ def fig3_parity(model: MaterialsMap, Xc_te, Xs_te, y_te: pd.Series, W_map: float
         "struct": autoencoder.r2_flat(Xs_te, rs),
         "me": autoencoder.r2_flat(y_te, me_te),
     }
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    fig, axes = panel_grid(3, panel_height=3.2)
     pairs = [
         (Xc_te.to_numpy(), rc, "(a) compositional", r2["comp"]),
         (Xs_te.to_numpy(), rs, "(b) structural", r2["struct"]),
@@ -215,7 +212,7 @@ def fig3_parity(model: MaterialsMap, Xc_te, Xs_te, y_te: pd.Series, W_map: float
 def fig3_worst(model: MaterialsMap, Xc, Xs, psl: pd.DataFrame, info: pd.DataFrame):
     """Fig. 3d–f: input and reconstructed descriptors of the three test materials with the largest
     Loss_all (``psl``: :func:`~matmap_utils.materials_map.analysis.per_sample_loss`, sorted)."""
-    fig, axes = plt.subplots(3, 1, figsize=(12, 7), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(FIG_WIDTH_IN, 7), sharex=True)
     for ax, mid, letter in zip(axes, psl.index[:3], "def"):
         xin = np.concatenate([Xc.loc[mid].to_numpy(), Xs.loc[mid].to_numpy()])
         oc, os_ = model.reconstruct(Xc.loc[[mid]], Xs.loc[[mid]])
@@ -226,8 +223,8 @@ def fig3_worst(model: MaterialsMap, Xc, Xs, psl: pd.DataFrame, info: pd.DataFram
         ax.set_ylabel("scaled value")
         title = f"({letter}) {mid} {info.loc[mid, 'formula']}: Loss_all = {psl.loc[mid, 'loss_all']:.1f}"
         ax.set_title(title, fontsize=9)
-    axes[0].legend(fontsize=8, loc="upper right")
-    axes[-1].set_xlabel("descriptor index (0–1781 compositional, 1782–2639 structural)")
+    axes[0].legend(loc="upper right")
+    axes[-1].set_xlabel(f"descriptor index (compositional, then structural from {Xc.shape[1]})")
     fig.suptitle("Fig. 3d–f — the three worst-reconstructed test materials")
     fig.tight_layout()
     return fig
@@ -273,7 +270,7 @@ def fig4_map(xy: pd.DataFrame, xy_none: pd.DataFrame | None, y: pd.Series, W_map
         title=f"Fig. 4 — materials map (W = {W_map:g}), {len(xy):,} Li–O materials",
     )
     if xy_none is not None:
-        ax.legend(fontsize=8)
+        ax.legend()
     return fig
 
 
@@ -288,7 +285,7 @@ def fig4_text(xy: pd.DataFrame) -> str:
 
 def fig5_fractions(xy: pd.DataFrame):
     """Fig. 5: Li and O molar fractions against ``x_comp`` and ``x_struct`` with Spearman ρ."""
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6.5), sharey="row")
+    fig, axes = plt.subplots(2, 2, figsize=(FIG_WIDTH_IN, 6.2), sharey="row")
     for j, ax_name in enumerate(["x_comp", "x_struct"]):
         for i, el in enumerate(["Li", "O"]):
             ax = axes[i, j]
@@ -322,7 +319,7 @@ def family_counts(fam: pd.DataFrame) -> pd.Series:
 
 def fig6_families(maps_xy: dict, fam: pd.DataFrame, W_map: float):
     """Fig. 6: the family members on the maps at ``W_map`` and at W = 0."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, axes = panel_grid(2, panel_height=3.8)
     for ax, W, letter in zip(axes, [W_map, 0.0], "ab"):
         c = maps_xy[W]
         ax.scatter(c["x_comp"], c["x_struct"], s=5, c="lightgrey")
@@ -338,9 +335,9 @@ def fig6_families(maps_xy: dict, fam: pd.DataFrame, W_map: float):
                 label=f"{f} ({len(members)})",
             )
         ax.set(xlabel="x_comp", ylabel="x_struct", title=f"({letter}) W = {W:g}")
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Fig. 6 — structure families on the map with (W = 0.1) and without (W = 0) the ME term")
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, frameon=False)
+    fig.suptitle("Fig. 6 — structure families with (a) and without (b) the ME term")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
@@ -427,7 +424,7 @@ def fig8_zoom(model: MaterialsMap, inside: pd.DataFrame, box, vrange: tuple[floa
     vmin, vmax = vrange
     zx, zy = np.meshgrid(np.linspace(x0, x1, 120), np.linspace(y0, y1, 120))
     zz = model.predict_me_from_codes(zx.ravel(), zy.ravel()).reshape(zx.shape)
-    fig, ax = plt.subplots(figsize=(8, 6))
+    fig, ax = plt.subplots(figsize=(FIG_WIDTH_IN, 5.5))
     im = ax.pcolormesh(zx, zy, zz, cmap="coolwarm", vmin=vmin, vmax=vmax, shading="auto")
     ax.scatter(
         inside["x_comp"],
@@ -445,7 +442,7 @@ def fig8_zoom(model: MaterialsMap, inside: pd.DataFrame, box, vrange: tuple[floa
         ax.annotate(
             r["formula"],
             (r["x_comp"], r["x_struct"]),
-            fontsize=7,
+            fontsize=9,
             xytext=offsets[i % len(offsets)],
             textcoords="offset points",
             arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "0.4"},
@@ -486,7 +483,7 @@ def decoding(model: MaterialsMap, points: dict, Xc, Xs, xy: pd.DataFrame, info: 
     """Decode each point, plot it against its two nearest known materials, and tabulate the predicted
     ME (eV), the decoded composition and the three nearest materials.  Returns ``(fig, table)``."""
     rows = []
-    fig, axes = plt.subplots(len(points), 1, figsize=(12, 2.6 * len(points)), sharex=True)
+    fig, axes = plt.subplots(len(points), 1, figsize=(FIG_WIDTH_IN, 2.8 * len(points)), sharex=True)
     for ax, (name, (pc, ps)) in zip(np.atleast_1d(axes), points.items()):
         dc, ds = model.decode(pc, ps)
         near = analysis.nearest_materials(xy, (pc, ps), k=3)
@@ -496,8 +493,8 @@ def decoding(model: MaterialsMap, points: dict, Xc, Xs, xy: pd.DataFrame, info: 
             x = np.concatenate([Xc.loc[mid], Xs.loc[mid]])
             ax.plot(x, lw=0.6, alpha=0.7, label=f"{mid} {info.loc[mid, 'formula']}")
         ax.axvline(Xc.shape[1] - 0.5, color="grey", lw=0.5)
-        ax.set_title(f"{name}: ({pc:.2f}, {ps:.2f}), predicted ME {me:.2f} eV", fontsize=9)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.set(title=f"{name}: ({pc:.2f}, {ps:.2f}), predicted ME {me:.2f} eV", ylabel="scaled value")
+        ax.legend(fontsize=9, loc="upper right")
         rows.append(
             {
                 "point": name,
@@ -585,10 +582,10 @@ def alternatives_table(
 def alternatives_figure(alt_coords: dict, y: pd.Series, vrange: tuple[float, float]):
     """The PCA and UMAP maps coloured by ME (eV)."""
     vmin, vmax = vrange
-    fig, axes = plt.subplots(1, len(alt_coords), figsize=(4.3 * len(alt_coords), 3.8))
-    for ax, (name, c) in zip(np.atleast_1d(axes), alt_coords.items()):
+    fig, axes = panel_grid(len(alt_coords), panel_height=3.2)
+    for ax, (name, c) in zip(axes, alt_coords.items()):
         s = ax.scatter(c[:, 0], c[:, 1], c=y, cmap="coolwarm", vmin=vmin, vmax=vmax, s=6)
-        ax.set_title(name, fontsize=9)
+        ax.set(title=name, xlabel="coordinate 1 (no unit)", ylabel="coordinate 2 (no unit)")
     fig.colorbar(s, ax=axes, label="ME (eV)")
     fig.suptitle("PCA and UMAP maps of the same descriptors, coloured by ME")
     return fig

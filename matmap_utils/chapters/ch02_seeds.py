@@ -13,13 +13,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from matmap_utils.core.bootstrap import bootstrap_ci
 from matmap_utils.materials_map import analysis, descriptors
 from matmap_utils.materials_map.autoencoder import MapConfig
+from matmap_utils.viz import panel_grid
 
 #: The paper's values this chapter compares with (Yamaguchi et al. 2023, Results, Fig. 3a–c).
 PAPER_R2_RECONSTRUCTION = 0.8  # "exceeded 0.8" for both descriptors
@@ -118,7 +118,7 @@ def seed_table(study: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 def seed_figure(study: pd.DataFrame):
     """Test R² of each seed (dots) per split kind and R² kind, with the mean ± SD (bars)."""
-    fig, axes = plt.subplots(1, len(R2_COLUMNS), figsize=(11, 3.3))
+    fig, axes = panel_grid(len(R2_COLUMNS), panel_height=3.0)
     kinds = list(dict.fromkeys(study["split"]))
     for ax, (col, name) in zip(axes, R2_COLUMNS.items()):
         for i, kind in enumerate(kinds):
@@ -128,8 +128,8 @@ def seed_figure(study: pd.DataFrame):
         paper = PAPER_R2_ME if col == "test_r2_me" else PAPER_R2_RECONSTRUCTION
         ax.axhline(paper, color="0.5", ls="--", lw=0.8, label="paper")
         ax.set_xticks(range(len(kinds)), kinds)
-        ax.set(title=f"test R², {name}", xlim=(-0.5, len(kinds) - 0.3))
-    axes[0].legend(fontsize=8)
+        ax.set(title=f"test R², {name}", ylabel="test R² (no unit)", xlim=(-0.5, len(kinds) - 0.3))
+    axes[0].legend()
     fig.suptitle("Seed study — one map per seed and split (dots), mean ± SD (black)")
     fig.tight_layout()
     return fig

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -40,6 +39,7 @@ from matmap_utils.screening.megnet.properties import pool_properties
 from matmap_utils.transport.elastic import elastic_descriptors
 from matmap_utils.transport.sse_categories import descriptor_columns
 from matmap_utils.transport.sse_descriptors import build_descriptor_table, join_megnet
+from matmap_utils.viz import format_table, panel_grid
 
 NB = "08_obelix_benchmark"
 
@@ -492,8 +492,7 @@ def parity_figure(task: pd.DataFrame, preds: Mapping[str, pd.Series]):
     """Predicted vs. measured log10 sigma on the test set, one panel per model (CIF entries filled)."""
     _, test = split(task)
     keys = [k for k in MODEL_NAMES if k in preds and k != "median"]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.3), sharex=True, sharey=True)
-    axes = np.atleast_1d(axes)
+    fig, axes = panel_grid(len(keys), panel_height=3.2)
     y = test["target"]
     for ax, k in zip(axes, keys):
         p = preds[k].reindex(test.index)
@@ -503,9 +502,135 @@ def parity_figure(task: pd.DataFrame, preds: Mapping[str, pd.Series]):
         ax.plot([-16, 0], [-16, 0], "k--", lw=0.8)
         ax.axhline(-4, color="grey", lw=0.5)
         ax.axvline(-4, color="grey", lw=0.5)
-        ax.set_title(k, fontsize=9)
-        ax.set_xlabel("measured log10 σ (S/cm)")
-    axes[0].set_ylabel("predicted log10 σ (S/cm)")
-    axes[0].legend(fontsize=7)
+        ax.set(title=SHORT_NAMES.get(k, k), xlabel="measured log10 σ (S/cm)", ylabel="predicted log10 σ (S/cm)")
+    axes[0].legend()
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- the reader's view
+
+#: short model names for figure titles and narrow tables
+SHORT_NAMES = {
+    "median": "train median",
+    "rf": "random forest",
+    "mlp": "MLP",
+    "atomsets_v0": "AtomSets V0",
+    "atomsets_struct": "AtomSets V1–V3",
+    "sse_hgb": "SSE boosting",
+}
+
+
+def _params(params: Mapping) -> str:
+    items = [(k.split("__")[-1], v) for k, v in params.items()]
+    return ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in items) or "none"
+
+
+def task_text(summary: Mapping[str, int]) -> str:
+    """The split of this release: entries, CIFs, censored entries, superionic test entries, shared DOIs."""
+    s = summary
+    return (
+        f"{s['n_train']} training and {s['n_test']} test entries ({s['n_train_cif']} and {s['n_test_cif']} with a "
+        f"CIF); {s['n_train_censored']} training and {s['n_test_censored']} test entries are '< 1E-10' (target "
+        f"−15); {s['n_test_superionic']} test entries have σ ≥ 10⁻⁴ S/cm; publications shared by train and test: "
+        f"{s['n_shared_dois']}."
+    )
+
+
+def selection_text(selected: Mapping[str, bmodels.Selection]) -> str:
+    """One line per baseline: the feature set and hyperparameters CV chose, and its CV MAE (log10 S/cm)."""
+    return "\n".join(
+        f"- {MODEL_NAMES.get(k, k)}: features `{s.feature_set}`, {_params(s.params)}; CV MAE "
+        f"{s.cv_mae:.2f} ± {s.cv_std:.2f} log10 S/cm"
+        for k, s in selected.items()
+    )
+
+
+def atomsets_cv_display(cv: pd.DataFrame):
+    """The AtomSets cross-validation table (MAE in log10 S/cm), one row per model and layer."""
+    t = cv.assign(model=cv["model"].map(SHORT_NAMES), layer=cv["layer"].map(lambda v: f"V{int(v)}"))
+    return format_table(
+        t[["model", "layer", "cv_mae", "cv_std"]],
+        rename={"layer": "MEGNet layer", "cv_mae": "CV MAE (log10 S/cm)", "cv_std": "SD over folds (log10 S/cm)"},
+    )
+
+
+def sse_text(sse: pd.DataFrame, cols: Sequence[str], unusable: pd.DataFrame, sel: bmodels.Selection) -> str:
+    """The SSE table's size, the CIFs left out and the configuration CV chose."""
+    n_noli = int(unusable["reason"].str.contains("Li sites").sum()) if len(unusable) else 0
+    return (
+        f"{len(sse)} entries with descriptors ({len(cols)} numeric columns); {n_noli} CIFs without Li sites left "
+        f"out; CV chose {_params(sel.params)} (CV MAE {sel.cv_mae:.2f} ± {sel.cv_std:.2f} log10 S/cm)."
+    )
+
+
+def classification_note(task: pd.DataFrame, preds: Mapping[str, pd.Series]) -> str:
+    """Why a model's MCC is exactly zero: a constant prediction never crosses the threshold (its
+    AUC-PR is then the share of superionic test entries, the score of a random ranking)."""
+    _, test = split(task)
+    const = [k for k, p in preds.items() if p.reindex(test.index).nunique() <= 1]
+    if not const:
+        return "Every model ranks the test entries (no constant prediction)."
+    share = float(test["superionic"].mean())
+    names = ", ".join(SHORT_NAMES.get(k, k) for k in const)
+    return (
+        f"The {names} predicts one value for every test entry: it never crosses the threshold, so its MCC is 0 "
+        f"by construction and its AUC-PR is that of a ranking that knows nothing (≈ the {share:.0%} share of "
+        "superionic test entries). It is the floor, not a result."
+    )
+
+
+def censored_text(n_censored: int, share: float) -> str:
+    """The censored test entries' share of the random forest's total absolute error."""
+    return (
+        f"The {n_censored} test entries reported as '< 1E-10' (target −15) carry {share:.0%} of the random "
+        "forest's total absolute error; the MAE of each model on them and on the rest:"
+    )
+
+
+def censored_display(effect: pd.DataFrame):
+    """:func:`censored_effect` as a formatted table (MAE in log10 S/cm)."""
+    t = effect.set_axis([SHORT_NAMES.get(k, k) for k in effect.index], axis=0).rename_axis("model")
+    t.columns.name = None
+    return format_table(
+        t, rename={"censored": "MAE, '< 1E-10' entries (log10 S/cm)", "measured": "MAE, measured entries (log10 S/cm)"}
+    )
+
+
+def found_text(scores: pd.DataFrame, summary: Mapping[str, int], censored_share_rf: float, best_layer: int) -> str:
+    """The chapter's "What we found": the best model per subset, our best against the RF with the
+    paired interval, the censored entries' weight and what the test set's size allows."""
+    lines = []
+    for subset, label in (("whole", "Whole test set"), ("cif", "CIF subset")):
+        b, rf = best_of(scores, subset), _row(scores, subset, "rf")
+        ours = best_of(scores[scores["model"].isin(OURS)], subset)
+        side = (
+            "better than"
+            if ours["d_mae_hi"] < 0
+            else "worse than"
+            if ours["d_mae_lo"] > 0
+            else "not distinguishable from"
+        )
+        best = (
+            f"the reimplemented OBELiX random forest has the lowest MAE, {_iv(rf)} log10 S/cm"
+            if b["model"] == "rf"
+            else f"the lowest MAE is {SHORT_NAMES[b['model']]}'s {_iv(b)} log10 S/cm, the reimplemented OBELiX "
+            f"random forest's {_iv(rf)}"
+        )
+        lines.append(
+            f"- **{label}** ({int(b['n'])} entries): {best}. Our best own model ({SHORT_NAMES[ours['model']]}) is "
+            f"{side} the RF (ΔMAE {_iv(ours, 'd_mae')})."
+        )
+    frac = summary["n_test_censored"] / summary["n_test"]
+    lines.append(
+        f"- **Censored entries.** {summary['n_test_censored']} '< 1E-10' test entries ({frac:.0%} of the test set) "
+        f"carry {censored_share_rf:.0%} of the random forest's absolute error, "
+        f"{censored_share_rf / frac if frac else float('nan'):.1f} times their share: their target is a "
+        "convention, not a measurement, and it weighs on every model's MAE."
+    )
+    lines.append(
+        f"- **Structure models.** Cross-validation chose MEGNet layer V{best_layer}; structure-based models learn "
+        f"from {summary['n_train_cif']} training CIFs only, and the OBELiX paper's published MAEs were not found, "
+        "so no comparison with its numbers is made."
+    )
+    return "\n".join(lines)
