@@ -157,3 +157,32 @@ def test_md_section_runs_chgnet_and_gives_a_diffusion_coefficient():
     assert "D(Li) =" in fig07.md_text(md)  # an error bar a 0.1 ps run cannot give is said, not printed as nan
     assert ch07.md_section(read_structure(PARTIAL), 1.0, 600.0, 0)["reason"].startswith("the structure is disordered")
     assert ch07.md_section(st, 0.0, 600.0, 0)["reason"] == "not run (md_ps = 0)"
+
+
+@pytest.mark.slow
+@pytest.mark.mirror
+def test_matmap_report_writes_pages_and_an_index_and_survives_a_bad_file(ci_notebooks, tmp_path, monkeypatch, capsys):
+    """``matmap report`` on an MP id, a hand-written CIF with partial occupancy and a corrupt CIF,
+    with the CI book's map and ensemble (no model is trained here)."""
+    from matmap_utils.cli.main import main
+
+    monkeypatch.setenv("MATMAP_RESULTS", str(ci_notebooks.results))
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    assert book_report.missing_chapters() == []
+    bad = tmp_path / "corrupt.cif"
+    bad.write_text("data_broken\n_cell_length_a 5\nloop_\n_atom_site_label\nLi1 0 0\n")
+    out = tmp_path / "reports"
+    rc = main(["report", "mp-985583", str(PARTIAL), str(bad), "-o", str(out), "--profile", "ci"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    pages = sorted(p.name for p in out.glob("*.html"))
+    assert pages == ["Li6PS5Cl_partial.html", "index.html", "mp-985583.html"]
+    assert build.external_assets(out) == []
+    failed = [line for line in err.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and str(bad) in failed[0] and "not a readable CIF" in failed[0]
+    assert "Traceback" not in err
+    index = (out / "index.html").read_text()
+    assert 'href="mp-985583.html"' in index and "Li3PS4" in index and "corrupt.cif" in index
+    partial = (out / "Li6PS5Cl_partial.html").read_text()
+    assert "partially occupied" in partial and "composition guess (of the disordered composition)" in partial
+    assert "def " not in partial  # code hidden

@@ -139,7 +139,9 @@ def _headline(seed_tab: pd.DataFrame, study: pd.DataFrame, W_map: float) -> list
             f"- **Unseen chemistry.** Holding out whole chemical systems changes the mean R² by {d['structure']:+.2f} "
             f"(structure) and {d['ME']:+.2f} (ME) against the paper's random split: "
             + (
-                "within twice the seed-to-seed SD, so new chemical systems are not measurably harder than new materials."
+                "with a single seed there is no seed-to-seed SD to judge this difference against."
+                if not np.isfinite(sd)
+                else "within twice the seed-to-seed SD, so new chemical systems are not measurably harder than new materials."
                 if max(abs(v) for v in d.values()) <= 2 * sd
                 else f"new chemical systems are {'harder' if sum(d.values()) < 0 else 'easier'} than random test materials."
             )
