@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# session fixtures: the notebooks executed once with the CI profile and the book built from them,
+# shared by tests/test_notebooks.py (smoke run), tests/test_browser.py (the rendered book) and
+# tests/test_report.py (matmap report on the CI models)
+from _book_fixture import ci_book_html, ci_notebooks  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -73,19 +73,15 @@ def test_failing_notebook_reports_the_cell(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 @pytest.mark.mirror
-def test_smoke_all_notebooks_ci_profile(tmp_path, monkeypatch):
-    """Execute every notebook, in order, with the CI profile (results go to a temporary folder)."""
-    monkeypatch.setenv("MATMAP_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    failures = []
-    for nb in NOTEBOOKS:
-        try:
-            execute.execute_notebook(nb.stem, profile="ci", output_dir=tmp_path / "executed", force=True)
-        except execute.NotebookFailed as exc:
-            failures.append(str(exc)[-3000:])
-            continue
-        metrics = tmp_path / "results" / nb.stem / "metrics.json"
-        assert metrics.exists(), f"{nb.stem} did not write {metrics}"
+def test_smoke_all_notebooks_ci_profile(ci_notebooks):
+    """Every notebook, and every page of the book, executed once per session with the CI profile
+    (the ``ci_notebooks`` fixture of tests/_book_fixture.py; results in a temporary folder)."""
+    from matmap_utils.chapters.declarations import page_source
+
+    assert not ci_notebooks.failures, "\n\n".join(ci_notebooks.failures.values())
+    ran = {page_source(p)[0] for p in ci_notebooks.metrics}
+    assert ran == {nb.stem for nb in execute.all_notebooks()}
+    for page, metrics in ci_notebooks.metrics.items():
+        assert metrics is not None, f"{page} wrote no metrics.json under {ci_notebooks.results}"
         m = json.loads(metrics.read_text())
-        assert m["profile"] == "ci" and m["wall_time_s"] > 0
-    assert not failures, "\n\n".join(failures)
+        assert m["profile"] == "ci" and m["wall_time_s"] > 0, f"{page}: {metrics}"

@@ -188,6 +188,9 @@ def execute_notebook(
     entries_before = _cache_entries()
     t0 = time.perf_counter()
     tmp_out = out.with_name(f".{out.stem}.running-{os.getpid()}.ipynb")  # two builds never share it
+    # figures are drawn inline for the reader: a non-interactive MPLBACKEND (e.g. Agg, set by CI)
+    # inherited by the kernel would make every plt.show() draw nothing
+    backend = os.environ.pop("MPLBACKEND", None)
     try:
         pm.execute_notebook(
             str(ipynb),
@@ -211,6 +214,9 @@ def execute_notebook(
             f"{nb_py.name}: the kernel died ({exc}); run the build again — finished notebooks are "
             "skipped and this one reuses every intermediate it had cached"
         ) from None
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
     seconds = time.perf_counter() - t0
     prepare_for_reading(tmp_out, params, _paper_parameters(nb_py, overrides))
     os.replace(tmp_out, out)
