@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm as plain_tqdm
 from tqdm.auto import tqdm
 
 from matmap_utils.core import settings
@@ -18,7 +19,11 @@ from matmap_utils.core import settings
 def progress_bar(iterable=None, *, enabled: bool = True, **kwargs):
     """A tqdm bar honouring ``MATMAP_PROGRESS`` (``enabled=False`` or the setting ``0`` disable it)."""
     mode = settings.get("MATMAP_PROGRESS")
+    disable = not enabled or not mode or kwargs.pop("disable", False)
     if mode == "terminal":
+        # the plain text bar: tqdm.auto would pick the notebook widget inside a kernel, which draws
+        # into the cell whatever ``file`` says
         kwargs.setdefault("file", sys.__stderr__)
         kwargs.setdefault("mininterval", 2.0)
-    return tqdm(iterable, disable=not enabled or not mode or kwargs.pop("disable", False), **kwargs)
+        return plain_tqdm(iterable, disable=disable, **kwargs)
+    return tqdm(iterable, disable=disable, **kwargs)
