@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from matmap_utils import viz
 from matmap_utils.screening import baselines, candidates, splits
 from matmap_utils.screening import cv as screening_cv
 from matmap_utils.screening import hpo as screening_hpo
@@ -180,7 +181,7 @@ def compare_with_paper(kfold: pd.DataFrame, paper_kfold: pd.DataFrame) -> pd.Dat
 
 def kfold_figure(cmp: pd.DataFrame):
     """Fig. 3 counterpart: AUC-PR and MCC per configuration, ours and the paper's, with our controls."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=False)
+    fig, axes = plt.subplots(2, 1, figsize=(viz.FIG_WIDTH_IN, 7.0), sharex=True)
     order = [i for i in cmp.index if i.startswith("AS-")] + ["LR-Atomistic"]
     xpos = np.arange(len(order))
     for ax, m, label in zip(axes, ["auc_pr", "mcc"], ["AUC-PR", "MCC"]):
@@ -195,11 +196,13 @@ def kfold_figure(cmp: pd.DataFrame):
         )
         for c, ls in [("Mean Control", "--"), ("Shuffled Control", ":")]:
             ax.axhline(cmp.loc[c, m], color="grey", ls=ls, label=f"{c.lower()} (ours)")
-        ax.set_xticks(xpos, [o.replace("AS-", "") for o in order], rotation=70, fontsize=8)
+        ax.set_xticks(xpos, [o.replace("AS-", "") for o in order], rotation=70)
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=8)
-    fig.suptitle("Fig. 3 (McHaffie et al.): k-fold cross-validation, this work vs the paper")
-    fig.tight_layout()
+    axes[1].set_xlabel("configuration (simplification–MEGNet layer)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle("Fig. 3 (McHaffie et al.): k-fold CV, this work vs the paper")
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
     return fig
 
 
@@ -255,7 +258,7 @@ def loco_means(loco: pd.DataFrame) -> pd.DataFrame:
 
 def loco_figure(loco: pd.DataFrame):
     """Figs. 4/5 counterpart: AUC-PR and MCC per LOCO cluster and configuration, with the controls."""
-    fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(viz.FIG_WIDTH_IN, 7.0), sharex=True)
     for ax, m in zip(axes, ["auc_pr", "mcc"]):
         piv = loco.pivot_table(index="cluster", columns="model_feature", values=m)
         for j, col in enumerate(piv.columns):
@@ -265,9 +268,10 @@ def loco_figure(loco: pd.DataFrame):
         ax.plot(ctl.index, ctl[f"shuffled_{m}"], "kx", label="shuffled control")
         ax.set_ylabel(m.upper().replace("_", "-"))
     axes[1].set_xlabel("validation cluster (paper's LOCO clusters)")
-    axes[0].legend(fontsize=7, ncol=4, loc="lower left")
-    fig.suptitle("Figs. 4/5 (McHaffie et al.): LOCO cross-validation per cluster")
-    fig.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False)
+    fig.suptitle("Figs. 4/5 (McHaffie et al.): LOCO CV per cluster")
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from pymatgen.core import Composition
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from matmap_utils import viz
 from matmap_utils.screening import candidates, filters
 from matmap_utils.screening.atomsets import features
 
@@ -96,7 +97,7 @@ def screening_text(screen: pd.DataFrame, n_pool: int, t_screen: float, n_fail_ox
 def screening_figure(screen: pd.DataFrame):
     """Fig. 7 counterpart: P_SI histogram and P_SI against d_training (coloured by the ensemble SD)
     for the compounds that pass the band-gap filter; the domain threshold as a dashed line."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(viz.FIG_WIDTH_IN, 3.6))
     g = screen[screen["passes_gap"]]
     axes[0].hist([g.loc[~g.disordered, "P_SI"], g.loc[g.disordered, "P_SI"]], bins=40, stacked=True,
                  label=["ordered", "disordered"])  # fmt: skip
@@ -108,7 +109,7 @@ def screening_figure(screen: pd.DataFrame):
     plt.colorbar(sc, ax=axes[1], label="ensemble SD of P_SI")
     axes[1].set_xlabel("d_training (PCA-normalized)")
     axes[1].set_ylabel("P_SI")
-    fig.suptitle("Fig. 7: screening of MP Li compounds that pass the two-stage band-gap filter")
+    fig.suptitle("Fig. 7: MP Li compounds that pass the band-gap filter")
     fig.tight_layout()
     return fig
 
