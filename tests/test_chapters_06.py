@@ -99,7 +99,7 @@ def test_baseline_rows_best_and_kfold_metrics():
     kfold.loc["AS-CAMNS-V1", "mcc"] = -0.5  # below the shuffled control
     assert not ch06.best_kfold(kfold)[2]
     fig = ch06.kfold_figure(cmp)
-    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[0].get_xticklabels()][-1] == "LR-Atomistic"
+    assert len(fig.axes) == 2 and [t.get_text() for t in fig.axes[1].get_xticklabels()][-1] == "LR-Atomistic"
     plt.close(fig)
 
 
