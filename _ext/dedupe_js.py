@@ -10,8 +10,10 @@ from __future__ import annotations
 
 
 def _key(script) -> tuple:
+    """File name (None and "" alike: both mean an inline script) and attributes of a script entry."""
+    name = getattr(script, "filename", script) or ""
     attrs = getattr(script, "attributes", {}) or {}
-    return (str(script), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+    return (str(name), tuple(sorted((k, str(v)) for k, v in attrs.items())))
 
 
 def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
