@@ -7,10 +7,13 @@ a fresh subprocess with an empty chunk cache, ``--repeats`` times.  Reports per 
 the screening (backend start-up apart), structures per second, the driver's peak RSS (flat memory:
 it must not grow with the pool) and the failures; then medians, the ratios to ``local:1`` and the
 time per structure against the pool size (linear growth = constant time per structure).  Writes
-``benchmarks/results/pool.json`` and ``pool.md``.
+``benchmarks/results/pool.json`` and ``pool.md``; ``--keep`` keeps the runs already there (points
+measured at different times add up), ``--add FILE`` adds runs measured elsewhere, e.g. the whole
+pool through ``matmap screen --pool`` (a JSON list of objects with this script's run fields).
 
     .venv/bin/python benchmarks/bench_pool.py --sizes 200 --backends local:1,local:2,ray:1,ray:2
-    .venv/bin/python benchmarks/bench_pool.py --sizes 2000,5000,20000 --backends local:2
+    .venv/bin/python benchmarks/bench_pool.py --sizes 2000,5000,20000 --backends local:2 --keep
+    .venv/bin/python benchmarks/bench_pool.py --sizes 0 --keep --add whole_pool_runs.json
 """
 
 from __future__ import annotations
@@ -91,13 +94,18 @@ def main(argv=None) -> dict:
     ap.add_argument("--chunk-size", type=int, default=128)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # SIZE,BACKEND: run once, print JSON
     ap.add_argument("--out", default=str(RESULTS / "pool.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the runs already in --out")
+    ap.add_argument("--add", default=None, metavar="FILE", help="JSON list of runs measured elsewhere")
+    ap.add_argument("--note", default=None, help="a line under the table (how and where it was measured)")
     a = ap.parse_args(argv)
     if a.one:
         size, backend = a.one.split(",")
         print(json.dumps(one_run(int(size), backend, a.chunk_size)))
         return {}
-    runs = []
-    for size in [int(s) for s in a.sizes.split(",")]:
+    old = json.loads(Path(a.out).read_text()) if a.keep and Path(a.out).exists() else {}
+    runs, notes = old.get("runs", []), old.get("notes", []) + ([a.note] if a.note else [])
+    runs += json.loads(Path(a.add).read_text()) if a.add else []
+    for size in [int(s) for s in a.sizes.split(",") if int(s) > 0]:
         for backend in a.backends.split(","):
             for _ in range(a.repeats):
                 cmd = [sys.executable, __file__, "--one", f"{size},{backend}", "--chunk-size", str(a.chunk_size)]
@@ -105,10 +113,10 @@ def main(argv=None) -> dict:
                 runs.append(json.loads(out.strip().splitlines()[-1]))
                 print(runs[-1], file=sys.stderr)
     med = summarize(runs)
-    report = {"runs": runs, "medians": med.to_dict("records"), "cpus": os.cpu_count()}
+    report = {"runs": runs, "medians": med.to_dict("records"), "cpus": os.cpu_count(), "notes": notes}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(report, indent=2) + "\n")
-    Path(a.out).with_suffix(".md").write_text(med.to_markdown(index=False) + "\n")
+    Path(a.out).with_suffix(".md").write_text(med.to_markdown(index=False) + "\n" + "".join(f"\n{n}\n" for n in notes))
     print(med.to_string(index=False))
     return report
 

@@ -4,6 +4,7 @@ chapter 06's (same numbers as one batch, same on Ray), a killed run resumes, fai
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import ase.db
@@ -16,6 +17,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from matmap_utils.chapters import pool_screening as ps
 from matmap_utils.cli import pool as cli_pool
+from matmap_utils.core import backends
 from matmap_utils.core.backends import LocalBackend, RayBackend, ray_session
 from matmap_utils.core.paths import mirror_dir
 from matmap_utils.screening import candidates
@@ -139,10 +141,11 @@ def test_unreadable_files_are_failure_rows_not_crashes(pools, tmp_cache):
 
 
 # ---- the real pipeline (saved screening ensemble + MEGNet) on MP CIFs of the mirror -----------
-def mp_pool(tmp_path, n=12) -> Path:
+def mp_pool(tmp_path, n=12, stride=997) -> Path:
+    """``n`` MP CIFs of the mirror (every ``stride``-th) and one broken CIF, in a fresh folder."""
     if mirror_dir() is None:
         pytest.skip("needs the data mirror")
-    cifs = sorted((mirror_dir() / "mp_li").glob("*.cif"))[::997][:n]
+    cifs = sorted((mirror_dir() / "mp_li").glob("*.cif"))[::stride][:n]
     folder = tmp_path / "mp"
     folder.mkdir()
     for c in cifs:
@@ -207,3 +210,68 @@ def test_cli_pool_runs_and_writes_the_table(pools, tmp_cache, monkeypatch, capsy
     df = pd.read_parquet(root / "cli.parquet")
     assert len(df) == 6 and (df["Eg_source"] == "MP").all()
     assert "candidates" in capsys.readouterr().err
+
+
+def cli_args(*argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-o", "--output")
+    parser.add_argument("--model")
+    cli_pool.add_pool_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_ray_local_option_is_a_positive_cpu_count_and_excludes_ray_address(capsys):
+    assert cli_args("--pool", "x", "--ray-local", "2").ray_local == 2
+    for bad in (["--ray-local", "0"], ["--ray-local", "two"], ["--ray-local", "2", "--ray-address", "auto"]):
+        with pytest.raises(SystemExit):
+            cli_args("--pool", "x", *bad)
+    err = capsys.readouterr().err
+    assert "'0': a number of CPUs must be a positive integer" in err and "not allowed with" in err
+
+
+@pytest.mark.ray
+def test_local_ray_starts_its_own_instance_on_127_0_0_1_and_stops_it(monkeypatch):
+    """``local-ray`` ignores a configured cluster address: a private 2-CPU instance on the
+    loopback address, started by the backend and shut down by its ``close``."""
+    ray = pytest.importorskip("ray")
+    assert not ray.is_initialized()
+    monkeypatch.setenv("MATMAP_RAY_ADDRESS", "203.0.113.1:6379")  # TEST-NET-3: would never answer
+    rb = backends.get_backend(backends.LOCAL_RAY, num_cpus=2)
+    try:
+        assert isinstance(rb, RayBackend) and rb.session.address is None and rb.session.started
+        assert rb.n_workers == 2 and "127.0.0.1" in rb.describe()
+        assert {n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]} == {"127.0.0.1"}
+        assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
+    finally:
+        rb.close()
+    assert not ray.is_initialized()
+
+
+@pytest.mark.mirror
+@pytest.mark.ray
+def test_cli_ray_local_gives_the_local_backends_table_on_60_mp_structures(tmp_path, monkeypatch, capsys):
+    """``matmap screen --pool`` with ``--ray-local 2`` (a private Ray instance started and stopped by
+    the command) and with local processes: identical tables and failures on 60 MP structures (real
+    ensemble, MEGNet, MP gaps), each run computing every chunk in its own empty cache."""
+    ray = pytest.importorskip("ray")
+    if not (candidates.default_model_dir() / "config.json").exists():
+        pytest.skip("no screening ensemble saved by notebook 06")
+    model = shutil.copytree(candidates.default_model_dir(), tmp_path / "ensemble")  # fixed during the test
+    folder = mp_pool(tmp_path, n=60, stride=359)
+    monkeypatch.delenv("MATMAP_RAY_ADDRESS", raising=False)
+    common = ["--pool", str(folder), "--model", str(model), "--known-gaps", "mp", "--novelty", "training"]
+    common += ["--chunk-size", "16"]
+    out = {}
+    for label, where in [("local", ["--ray-address", "local"]), ("ray", ["--ray-local", "2"])]:
+        monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / f"cache-{label}"))
+        assert cli_pool.run_pool(cli_args(*common, *where, "-o", str(tmp_path / f"{label}.parquet"))) == 0
+        out[label] = capsys.readouterr().err
+    assert "ray at a private instance on 127.0.0.1 (2 CPUs)" in out["ray"] and "0 from the cache" in out["ray"]
+    assert not ray.is_initialized()  # the command stopped the instance it started
+    local, on_ray = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "ray.parquet")
+    assert len(local) >= 50 and list(local.columns) == list(ps.COLUMNS)
+    assert (local["Eg_source"] == "MP").sum() > 0 and local["P_SI"].nunique() > 10
+    pd.testing.assert_frame_equal(local, on_ray)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "local-failures.parquet"), pd.read_parquet(tmp_path / "ray-failures.parquet")
+    )

@@ -1,9 +1,11 @@
-"""``matmap screen --pool PATH [--ray-address auto|ADDR]``: screen a pool of any size.
+"""``matmap screen --pool PATH [--ray-address auto|ADDR | --ray-local N]``: screen a pool of any size.
 
 The pool is a folder of CIFs (searched recursively), a table of CIF paths (``.csv``/``.tsv``/
 ``.parquet`` with a ``path`` column, or ``.txt``, one path a line), an extended-XYZ file or an ASE
 database.  It runs chunk by chunk on the local process pool or on a Ray cluster (``--ray-address``
-or ``MATMAP_RAY_ADDRESS``; ``auto``: the cluster this machine belongs to), shows a progress bar with
+or ``MATMAP_RAY_ADDRESS``; ``auto``: the cluster this machine belongs to), or on a private Ray
+instance of N CPUs that it starts itself on 127.0.0.1 (``--ray-local N``, the same as
+``--ray-address local-ray`` with ``MATMAP_N_JOBS`` CPUs; no ``ray start``), shows a progress bar with
 the ETA and the running count of failures, and writes a parquet table with chapter 06's screening
 columns plus ``<output>-failures.parquet``.  Killed and started again, it recomputes only the
 chunks that were not finished.
@@ -11,6 +13,7 @@ chunks that were not finished.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import pandas as pd
 
 from matmap_utils.chapters import pool_screening
 from matmap_utils.cli._common import exit_code
-from matmap_utils.core.backends import get_backend
+from matmap_utils.core.backends import LOCAL_RAY, get_backend
 from matmap_utils.core.errors import UserError
 
 
@@ -26,11 +29,20 @@ def add_pool_arguments(parser) -> None:
     """The ``--pool`` options of ``matmap screen`` (``-o`` and ``--model`` are shared with it)."""
     g = parser.add_argument_group("screening a whole pool (chunked, resumable, local or Ray)")
     g.add_argument("--pool", default=None, metavar="PATH", help="folder / table of CIF paths / extxyz / ASE db")
-    g.add_argument(
+    where = g.add_mutually_exclusive_group()
+    where.add_argument(
         "--ray-address",
         default=None,
         metavar="ADDR",
-        help="Ray cluster (auto, host:port, ray://host:10001; default $MATMAP_RAY_ADDRESS, unset: local processes)",
+        help="Ray cluster (auto, host:port, ray://host:10001; local-ray: a private instance; "
+        "local: local processes; default $MATMAP_RAY_ADDRESS, unset: local processes)",
+    )
+    where.add_argument(
+        "--ray-local",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="start a private Ray instance of N CPUs on 127.0.0.1 for this run (no `ray start`; stopped at the end)",
     )
     g.add_argument("--chunk-size", type=int, default=256, help="structures per task (default 256)")
     g.add_argument(
@@ -44,6 +56,25 @@ def add_pool_arguments(parser) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of CPUs must be a positive integer")
+    return value
+
+
+def backend_from(args):
+    """The backend of ``args``: ``--ray-local N`` → a private Ray instance of N CPUs, else by
+    ``--ray-address`` / ``MATMAP_RAY_ADDRESS`` (:func:`~matmap_utils.core.backends.get_backend`)."""
+    n = getattr(args, "ray_local", None)
+    if n is not None:
+        return get_backend(LOCAL_RAY, num_cpus=n)
+    return get_backend(getattr(args, "ray_address", None))
+
+
 def default_output(pool: str | Path) -> Path:
     """``<pool name>-screening.parquet`` in the current folder."""
     return Path(f"{Path(pool).resolve().name.rsplit('.', 1)[0]}-screening.parquet")
@@ -55,7 +86,7 @@ def run_pool(args) -> int:
     if out.suffix.lower() != ".parquet":
         raise UserError(f"{out}: the pool table is written as parquet (use a .parquet output)")
     try:
-        backend = get_backend(getattr(args, "ray_address", None))
+        backend = backend_from(args)
     except RuntimeError as exc:
         raise UserError(str(exc)) from None
     print(f"screening {args.pool} on {backend.describe()}", file=sys.stderr)

@@ -7,10 +7,12 @@ million structures is never held in memory at once).  Two implementations:
 * :class:`LocalBackend` — worker processes on this machine (``MATMAP_N_JOBS`` cores, start method
   ``MATMAP_MP_START``), or this very process with ``n_jobs=1``;
 * :class:`RayBackend` — Ray tasks (one CPU each) on the cluster at ``MATMAP_RAY_ADDRESS``
-  (``auto``: the cluster this machine belongs to), or on a private local Ray instance.
+  (``auto``: the cluster this machine belongs to), or on a private local Ray instance that this
+  process starts on 127.0.0.1 and stops when done (address ``local-ray``: no ``ray start`` needed).
 
-:func:`get_backend` picks one: an explicit ``address`` (or ``"local"``), else the backend made
-current by :func:`use_backend`, else Ray when ``MATMAP_RAY_ADDRESS`` is set, else the local pool.
+:func:`get_backend` picks one: an explicit ``address`` (``"local"``, ``"local-ray"``, a cluster),
+else the backend made current by :func:`use_backend`, else Ray when ``MATMAP_RAY_ADDRESS`` is set,
+else the local pool.
 A failed task (an exception inside ``func``, a lost worker or node) comes back as a
 :class:`TaskFailure` value, never as an exception of the loop: callers turn it into rows with a
 reason.  ``KeyboardInterrupt`` stops the loop (the caller's chunk cache keeps what was finished).
@@ -33,6 +35,9 @@ from matmap_utils.core import settings
 
 #: Value shared by every task of a :class:`LocalBackend` run (set once per worker process).
 _SHARED: dict[str, Any] = {}
+
+#: Address meaning "a private Ray instance started by this process on 127.0.0.1" (no cluster).
+LOCAL_RAY = "local-ray"
 
 
 @dataclass
@@ -162,8 +167,9 @@ def _bounded(submit: Callable, args: Iterable, max_in_flight: int, result: Calla
 
 class RayBackend(Backend):
     """Ray tasks of one CPU each on the cluster at ``address`` (``"auto"``: the running cluster of
-    this machine; ``None``: ``MATMAP_RAY_ADDRESS``, or a private local instance of ``num_cpus`` CPUs
-    when that is unset too).  The cluster's workers need matmap installed (same version)."""
+    this machine; ``"local-ray"``: a private local instance of ``num_cpus`` CPUs; ``None``:
+    ``MATMAP_RAY_ADDRESS``, or a private local instance when that is unset too).  The cluster's
+    workers need matmap installed (same version)."""
 
     name = "ray"
 
@@ -183,7 +189,7 @@ class RayBackend(Backend):
         yield from _ray_bounded(ray, lambda a: self._remote.remote(func, a, ref), args, self.max_in_flight)
 
     def describe(self) -> str:
-        where = self.session.address or "local instance"
+        where = self.session.address or "a private instance on 127.0.0.1"
         return f"ray at {where} ({self.n_workers} CPUs)"
 
     def close(self) -> None:
@@ -220,15 +226,43 @@ def _ray_bounded(ray, submit, args, max_in_flight):
                 yield i, TaskFailure(one_line(exc), "worker")
 
 
+_RAY_CLUSTER_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+@contextmanager
+def _loopback_only(ray):
+    """Ray (2.x) replaces ``_node_ip_address="127.0.0.1"`` by this machine's network address and
+    listens on every interface, unless its multi-node mode is off
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read when ``ray`` is imported; the raylet passes it on
+    to the workers): turn it off while a private instance starts, so that it listens on the
+    loopback address only, and restore it afterwards."""
+    consts = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    saved_env, saved = os.environ.get(_RAY_CLUSTER_VAR), getattr(consts, "ENABLE_RAY_CLUSTER", None)
+    os.environ[_RAY_CLUSTER_VAR] = "0"
+    if saved is not None:
+        consts.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        if saved is not None:
+            consts.ENABLE_RAY_CLUSTER = saved
+        if saved_env is None:
+            os.environ.pop(_RAY_CLUSTER_VAR, None)
+        else:
+            os.environ[_RAY_CLUSTER_VAR] = saved_env
+
+
 class ray_session:
     """Context manager: a Ray instance — the cluster at ``address`` / ``$MATMAP_RAY_ADDRESS``
-    (``auto`` for the cluster this machine belongs to), else a private local instance with
-    ``num_cpus`` CPUs on 127.0.0.1, no dashboard, a small object store and its session files in a
-    fresh temporary directory, shut down on exit.  An instance already running
+    (``auto`` for the cluster this machine belongs to), else (unset, or ``local-ray``) a private
+    local instance with ``num_cpus`` CPUs (default ``MATMAP_N_JOBS`` / all cores) listening on
+    127.0.0.1 only, its workers at the caller's priority, no dashboard, a small object store and
+    its session files in a fresh temporary directory, shut down on exit.  An instance already running
     (``ray.is_initialized()``) is reused and left running.  Usage statistics are off."""
 
     def __init__(self, address=None, num_cpus=None, object_store_mb=256, start_timeout_s=120.0, retries=3):
-        self.address = address or settings.get("MATMAP_RAY_ADDRESS")
+        address = address or settings.get("MATMAP_RAY_ADDRESS")
+        self.address = None if address == LOCAL_RAY else address
         self.num_cpus = num_cpus
         self.object_store_mb = object_store_mb
         self.start_timeout_s = start_timeout_s
@@ -250,13 +284,18 @@ class ray_session:
                 if self.address:
                     ray.init(address=self.address, **kw)
                 else:
-                    ray.init(
-                        num_cpus=self.num_cpus or default_n_jobs(),
-                        _node_ip_address="127.0.0.1",
-                        _temp_dir=tempfile.mkdtemp(prefix="mmray"),  # short: socket paths < 108 chars
-                        object_store_memory=int(self.object_store_mb) << 20,
-                        **kw,
-                    )
+                    # Ray renices its workers by +15 (to shield a cluster head's own services); on a
+                    # shared machine that starves a private instance behind every other job, while
+                    # the local pool's workers keep the driver's priority: keep it here too
+                    os.environ.setdefault("RAY_worker_niceness", "0")
+                    with _loopback_only(ray):
+                        ray.init(
+                            num_cpus=self.num_cpus or default_n_jobs(),
+                            _node_ip_address="127.0.0.1",
+                            _temp_dir=tempfile.mkdtemp(prefix="mmray"),  # short: socket paths < 108 chars
+                            object_store_memory=int(self.object_store_mb) << 20,
+                            **kw,
+                        )
                 err = None
                 break
             except Exception as exc:  # noqa: BLE001 - a loaded machine can miss Ray's start deadline
@@ -308,9 +347,11 @@ def in_ray_worker() -> bool:
 
 
 def get_backend(address: str | None = None, n_jobs: int | None = None, num_cpus: int | None = None) -> Backend:
-    """The backend to run on: ``address="local"`` → :class:`LocalBackend`; another ``address``
-    (``auto``, ``ray://…``, ``host:port``) → :class:`RayBackend` there; ``None`` → the backend of the
-    enclosing :func:`use_backend`, else Ray at ``MATMAP_RAY_ADDRESS`` when set, else the local pool."""
+    """The backend to run on: ``address="local"`` → :class:`LocalBackend` (``n_jobs`` processes);
+    ``"local-ray"`` → :class:`RayBackend` on a private Ray instance of ``num_cpus`` CPUs started on
+    127.0.0.1 (and stopped by its ``close``); another ``address`` (``auto``, ``ray://…``,
+    ``host:port``) → :class:`RayBackend` there; ``None`` → the backend of the enclosing
+    :func:`use_backend`, else by ``MATMAP_RAY_ADDRESS`` when set, else the local pool."""
     if address is None and _CURRENT:
         return _CURRENT[-1]
     if address is None:
