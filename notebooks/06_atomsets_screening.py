@@ -548,4 +548,9 @@ if hpo is not None:
     write_table(NB, "hpo", hpo)
 if pretrain_tab is not None:
     write_table(NB, "pretraining", pretrain_tab)
-display(Markdown(f"Wall time {timer.elapsed:.0f} s."))
+
+# %% [markdown]
+# ## What we found
+
+# %%
+display(Markdown(ch06s.found_text(metrics)))

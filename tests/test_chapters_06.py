@@ -467,3 +467,31 @@ def test_random_tail_p_and_verdict_do_not_trust_a_collapsed_bootstrap():
     assert "better than random at the top 5 %" in ch06v.enrichment_verdict(top, enr, 100)
     m = ch06v.enrichment_metrics(top, enr, prefix="loco_", n_pool=100)
     assert m["loco_enrichment_top5pct_p_random"] == pytest.approx(0.005) and m["loco_enrichment_n_superionic"] == 2
+
+
+def test_found_text_reads_the_metrics():
+    from matmap_utils.chapters import ch06_screening as ch06s
+
+    m = {
+        "kfold_best_config": "AS-CAMN-V0", "kfold_auc_pr": 0.8, "kfold_auc_pr_paper": 0.89, "kfold_lr_auc_pr": 0.7,
+        "kfold_all_beat_controls": True, "loco_config": "AS-CAMNS-V0", "loco_auc_pr": 0.6,
+        "loco_mean_control_auc_pr": 0.4, "n_test": 100, "ci_test_ensemble_auc_pr_paper": 0.86,
+        "ci_test_ensemble_mcc_paper": 0.6, "n_screened": 1000, "removed_metal": 7, "removed_low_gap": 3,
+        "removed_no_gap": 1, "removed_p_si": 900, "removed_not_novel": 40, "n_candidates": 49,
+        "n_candidates_out_of_domain": 5, "enrichment_n_held_out_in_pool": 0,
+    }  # fmt: skip
+    for pre, vals in {
+        "kfold_AS-CAMN-V0": (0.8, 0.7, 0.9),
+        "loco_AS-CAMNS-V0": (0.6, 0.5, 0.7),
+        "test_ensemble": (0.9, 0.8, 1.0),
+    }.items():
+        for metric in ("auc_pr", "mcc"):
+            m |= {
+                f"ci_{pre}_{metric}_value": vals[0],
+                f"ci_{pre}_{metric}_lo": vals[1],
+                f"ci_{pre}_{metric}_hi": vals[2],
+            }
+    text = ch06s.found_text(m)
+    assert "AUC-PR 0.80 [0.70, 0.90]" in text and "paper's 0.89" in text
+    assert "harder than the random folds" in text and "**49 candidates** (5 out of domain)" in text
+    assert "removed 7" in text and "say little" not in text and "Does it find" not in text

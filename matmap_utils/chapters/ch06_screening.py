@@ -209,3 +209,60 @@ def enlarged_labels(mc: pd.DataFrame, chosen: pd.DataFrame, pool: pd.DataFrame) 
         lab.at[r["entry"], "structure"] = pool.at[r["material_id"], "structure"]
         lab.at[r["entry"], "structure_source"] = "MP"
     return lab[lab["structure"].notna()]
+
+
+def _ci(m: dict, prefix: str, metric: str) -> str:
+    """``value [lo, hi]`` of a ``ci_<prefix>_<metric>_*`` entry of the metrics (— when absent)."""
+    v = m.get(f"ci_{prefix}_{metric}_value")
+    if v is None or not np.isfinite(v):
+        return "—"
+    return f"{v:.2f} [{m[f'ci_{prefix}_{metric}_lo']:.2f}, {m[f'ci_{prefix}_{metric}_hi']:.2f}]"
+
+
+def found_text(m: dict) -> str:
+    """The chapter's "What we found": cross-validation against the paper, the held-out test, the
+    screening funnel and whether the screening ranks held-out conductors high — from ``metrics.json``."""
+    best = m["kfold_best_config"]
+    loco = m.get("loco_config")
+    lines = [
+        f"- **k-fold.** The best configuration, {best}, reaches AUC-PR {_ci(m, 'kfold_' + best, 'auc_pr')} "
+        f"(95 % bootstrap CI) against the paper's {m['kfold_auc_pr_paper']:.2f}, and MCC "
+        f"{_ci(m, 'kfold_' + best, 'mcc')}; the logistic-regression baseline (LR-Atomistic) reaches "
+        f"AUC-PR {m['kfold_lr_auc_pr']:.2f}"
+        + (" — above the best AtomSets configuration here." if m["kfold_lr_auc_pr"] > m["kfold_auc_pr"] else ".")
+        + ("" if m["kfold_all_beat_controls"] else " Not every AtomSets configuration beats both controls."),
+    ]
+    if loco:
+        lines.append(
+            f"- **Leave-one-cluster-out.** {loco}: AUC-PR {_ci(m, 'loco_' + loco, 'auc_pr')} over the paper's "
+            f"clusters (mean control {m['loco_mean_control_auc_pr']:.2f}) — unseen chemistry is "
+            + ("harder than" if m["loco_auc_pr"] < m["kfold_auc_pr"] else "not harder than")
+            + " the random folds."
+        )
+    lines.append(
+        f"- **Held-out test set** ({m['n_test']} entries): AUC-PR {_ci(m, 'test_ensemble', 'auc_pr')}, MCC "
+        f"{_ci(m, 'test_ensemble', 'mcc')} (paper: {m['ci_test_ensemble_auc_pr_paper']:.2f} and "
+        f"{m['ci_test_ensemble_mcc_paper']:.2f})"
+        + (
+            "; with so few test entries one threshold decides the MCC, so these numbers say little."
+            if m["n_test"] < 30
+            else "."
+        )
+    )
+    lines.append(
+        f"- **Screening.** Of {m['n_screened']} MP compounds screened, the metal classifier removed "
+        f"{m['removed_metal']}, the gap filter {m['removed_low_gap'] + m['removed_no_gap']} more, P_SI < 0.5 "
+        f"{m['removed_p_si']} and known compositions {m['removed_not_novel']}: **{m['n_candidates']} candidates** "
+        f"({m['n_candidates_out_of_domain']} out of domain)."
+    )
+    for key, what in (("enrichment", "test-set"), ("loco_enrichment", "LOCO")):
+        n, k = m.get(f"{key}_n_held_out_in_pool", 0), m.get(f"{key}_n_superionic", 0)
+        if n:
+            p10 = m.get(f"{key}_top10pct_p_random", np.nan)
+            lines.append(
+                f"- **Does it find conductors ({what})?** {n} held-out labelled compounds are in the pool, {k} of "
+                f"them superionic; their median rank is at {m[f'{key}_rank_fraction_median']:.0%} of the pool, and "
+                f"the enrichment of superionic ones in the top 10 % is {m[f'{key}_top10pct']:.1f} (binomial "
+                f"p = {p10:.2g} against random)."
+            )
+    return "\n".join(lines)
