@@ -73,3 +73,15 @@ def test_load_npz_refuses_pickles(tmp_path):
     np.savez(path, a=np.array([{"x": 1}], dtype=object))
     with pytest.raises(ValueError):
         load_npz(path)
+
+
+def test_terminal_progress_never_writes_into_a_non_terminal(monkeypatch, capsys):
+    """MATMAP_PROGRESS=terminal (what ``matmap book`` sets for kernels): with no TTY — a kernel's
+    redirected stderr, CI — the bar is off instead of landing in the executed page."""
+    from matmap_utils.core import progress
+
+    monkeypatch.setenv("MATMAP_PROGRESS", "terminal")
+    monkeypatch.setattr(progress, "_TERMINAL", [None])
+    assert list(progress.progress_bar(range(3), desc="x")) == [0, 1, 2]
+    assert progress.progress_bar(range(3)).disable
+    assert capsys.readouterr().err == ""
