@@ -73,6 +73,7 @@ def _site(root: Path) -> Path:
         (root / f"{name}.html").write_text(PAGE.format(title=name, head=head, body=body))
     # like the index.html that jupyter-book writes: it navigates away while being measured
     (root / "redirect.html").write_text('<meta http-equiv="Refresh" content="0; url=clean.html" />')
+    (root / "broken_redirect.html").write_text('<meta http-equiv="Refresh" content="0; url=book/gone.html" />')
     return root
 
 
@@ -111,6 +112,7 @@ def test_clean_page_passes(planted, page):
         ("shrunk_image.html", "image", "drawn at 300 px of its natural 600 px"),
         ("missing_image.html", "image", "did not load"),
         ("plotly_without_js.html", "plotly", "did not render"),
+        ("broken_redirect.html", "redirect", "book/gone.html, which is not a page"),
     ],
 )
 def test_planted_defect_is_reported(planted, page, check, words):
@@ -206,3 +208,16 @@ def test_ci_book_renders_cleanly_in_a_browser(ci_book_html):
     assert browser.html_pages(ci_book_html), "the build wrote no page"
     listing = "\n".join(f"{p.page} [{p.check}] {p.detail}" for p in problems)
     assert not problems, f"{len(problems)} problems on the rendered book:\n{listing}"
+
+
+def test_redirect_pages_are_recognised_and_content_pages_are_not(tmp_path):
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "intro.html").write_text(PAGE.format(title="t", head="", body="<p>x</p>"))
+    (tmp_path / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=book/intro.html" />')
+    (tmp_path / "quoted.html").write_text("<meta http-equiv='refresh' content='5;url=book/intro.html#top'>")
+    assert browser.redirect_target(tmp_path, "index.html") == "book/intro.html"
+    assert browser.redirect_target(tmp_path, "quoted.html") == "book/intro.html#top"
+    assert browser.redirect_target(tmp_path, "book/intro.html") is None
+    assert browser.redirect_problems(tmp_path, "index.html", "book/intro.html") == []
+    assert browser.redirect_problems(tmp_path, "quoted.html", "book/intro.html#top") == []
+    assert browser.redirect_problems(tmp_path, "index.html", "https://example.org/x.html")

@@ -13,6 +13,9 @@ that ``make book`` printed) in Debian's Chromium at a 1400 px wide viewport and 
 * ``plotly`` — a plotly figure that did not render (no ``.main-svg``);
 * ``repr`` / ``traceback`` / ``stderr`` — page text showing a Python repr (``PosixPath(``,
   ``array(``, ``np.float64(``), a traceback, or a stderr stream (warnings) in a cell output;
+* ``redirect`` — a redirect page (``<meta http-equiv="refresh">``, like the ``index.html`` that
+  jupyter-book writes) whose target is not a file of the book; a redirect page is not rendered
+  itself (it navigates away while being measured), its target is checked as a page of its own;
 * ``search`` — the book's own search page (Sphinx ``searchindex.js``) does not find a chapter page
   from a word distinctive of that page.
 
@@ -53,6 +56,12 @@ _TEXT_PATTERNS: dict[str, re.Pattern] = {
     ),
     "traceback": re.compile(r"Traceback \(most recent call last\)"),
 }
+
+
+#: ``<meta http-equiv="refresh" content="0; url=TARGET">`` (attribute quotes optional).
+_REFRESH = re.compile(
+    r"""<meta\s+http-equiv=["']?refresh["']?\s+content=["']?\s*\d+\s*;\s*url=([^"'>\s]+)""", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -320,6 +329,8 @@ _MEASURE_JS = """
   const SCROLLS = new Set(['auto', 'scroll', 'hidden', 'clip']);
   const EXEMPT = '.margin, .sidebar, aside, .marginnote, .full-width';
   const INTERACTIVE = '.plotly-graph-div, .js-plotly-plot, .bk-root, .vega-embed, .jupyter-widgets, .itables';
+  // a document that is being replaced has no body yet: measured again once the new one loaded
+  if (!document.body || document.readyState === 'loading') throw new Error('page navigated while measured');
   const root = document.documentElement;
   const content = ['article.bd-article', 'main article', '[role=main]', 'main']
     .map((sel) => document.querySelector(sel)).find((el) => el) || document.body;
@@ -464,6 +475,21 @@ def html_pages(html_dir: Path) -> list[str]:
     return pages
 
 
+def redirect_target(html_dir: Path, page: str) -> str | None:
+    """Target (relative URL) of a page that is only a meta-refresh redirect, else None."""
+    head = (Path(html_dir) / page).read_text(errors="replace")[:2000]
+    m = _REFRESH.search(head)
+    return m.group(1) if m and "<body" not in head.lower() else None
+
+
+def redirect_problems(html_dir: Path, page: str, target: str) -> list[Problem]:
+    """A ``redirect`` problem when ``target`` (relative to ``page``) is not a file of the book."""
+    path = urlsplit(target).path
+    if urlsplit(target).scheme or not (Path(html_dir) / page).parent.joinpath(path).is_file():
+        return [Problem(page, "redirect", f"redirects to {target}, which is not a page of the book")]
+    return []
+
+
 def _url(html_dir: Path, page: str, query: str = "") -> str:
     return Path(html_dir).resolve().joinpath(page).as_uri() + (f"?q={quote(query)}" if query else "")
 
@@ -569,6 +595,10 @@ def check_book(
     indexed = {d + ".html" for d in searchindex_docnames(html_dir)}
     with Chromium(executable) as browser:
         for page in pages:
+            target = redirect_target(html_dir, page)
+            if target is not None:
+                problems += redirect_problems(html_dir, page, target)
+                continue
             try:
                 m, events = measure_page(browser, html_dir, page)
             except BrowserError as exc:
