@@ -96,6 +96,67 @@ def test_local_imap_streams_every_result_and_reports_failures():
     assert [got[i] for i in range(10) if i != 3] == [i * i for i in range(10) if i != 3]
 
 
+class FakeTasks:
+    """Handles for :func:`backends._bounded`: ``submit`` starts a task (refused for args in
+    ``refuse``), ``wait_some`` finishes a seeded random non-empty subset of the handles it is given
+    (out of submission order), ``result`` is ``arg * arg``; the peak number in flight is recorded."""
+
+    def __init__(self, refuse=(), seed=0):
+        self.refuse, self.rng = set(refuse), np.random.default_rng(seed)
+        self.in_flight, self.peak, self.consumed = {}, 0, 0
+
+    def args(self, n):
+        for a in range(n):
+            self.consumed += 1
+            yield a
+
+    def submit(self, a):
+        if a in self.refuse:
+            raise RuntimeError(f"pool refuses {a}")
+        handle = object()
+        self.in_flight[handle] = a
+        self.peak = max(self.peak, len(self.in_flight))
+        return handle
+
+    def wait_some(self, handles):
+        assert set(handles) == set(self.in_flight)  # the loop waits on exactly what it submitted
+        done = [h for h in handles if self.rng.random() < 0.3] or [handles[-1]]
+        return done, [h for h in handles if h not in done]
+
+    def result(self, handle):
+        return self.in_flight.pop(handle) ** 2
+
+
+@pytest.mark.parametrize("max_in_flight", [1, 3, 7])
+def test_the_bounded_loop_keeps_at_most_max_in_flight_and_yields_each_result_once(max_in_flight):
+    tasks = FakeTasks(refuse={4, 11})
+    out = []
+    for i, r in backends._bounded(
+        tasks.submit, tasks.wait_some, tasks.result, tasks.args(20), max_in_flight, submit_failure="worker"
+    ):
+        # lazy: never more arguments taken than results given back plus those in flight
+        assert tasks.consumed <= len(out) + 1 + max_in_flight
+        out.append((i, r))
+    assert sorted(i for i, _ in out) == list(range(20))
+    assert tasks.peak == max_in_flight and not tasks.in_flight
+    got = dict(out)
+    assert all(got[i] == i * i for i in range(20) if i not in (4, 11))
+    assert [(got[i].kind, got[i].error) for i in (4, 11)] == [
+        ("worker", f"RuntimeError: pool refuses {i}") for i in (4, 11)
+    ]
+    if max_in_flight > 1:  # completion order, not submission order
+        assert [i for i, _ in out] != sorted(i for i, _ in out)
+
+
+def test_the_bounded_loop_raises_a_refused_submit_without_submit_failure_and_rejects_no_slots():
+    tasks = FakeTasks(refuse={2})
+    loop = backends._bounded(tasks.submit, tasks.wait_some, tasks.result, tasks.args(5), 3)
+    with pytest.raises(RuntimeError, match="pool refuses 2"):
+        list(loop)
+    with pytest.raises(ValueError, match="max_in_flight must be at least 1, got 0"):
+        list(backends._bounded(tasks.submit, tasks.wait_some, tasks.result, range(3), 0))
+
+
 def test_chunks_are_cached_and_a_rerun_computes_nothing(tmp_cache, capsys):
     res1, df1 = run(LocalBackend(2), items())
     assert (res1.n_computed, res1.n_cached, res1.n_items) == (8, 0, N_ITEMS)

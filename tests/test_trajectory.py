@@ -367,6 +367,31 @@ def test_framework_mobile_flags_diffusing_cations_not_rotating_anions():
     assert row["framework_cation_diffusive_fraction"] == 1.0 and row["framework_mobile"]
 
 
+def test_descriptor_row_carries_each_groups_vdos_descriptors_or_nan_when_frames_are_sparse():
+    """The all / non-diffusive / diffusive columns of a descriptor row are the descriptors of that
+    group's VDOS (every one of them); frames too sparse for a VDOS give NaN in each column."""
+    rng = np.random.default_rng(8)
+    n = 300
+    base = np.array([[1, 1, 1], [5, 5, 5], [5, 1, 1], [1, 5, 1], [1, 1, 5]], float)
+    pos = base[None] + rng.normal(scale=0.05, size=(n, 5, 3))
+    pos[:, 0, 0] += np.linspace(0, 3, n)  # the Li atom diffuses
+    vel = np.gradient(pos, 2.0, axis=0)
+    species = ["Li", "P", "S", "S", "S"]
+    traj = trajectories.Trajectory(species, np.eye(3) * 10, pos, 2.0, 500.0, vel)
+    row, spectra = transport_runs.descriptor_row(traj, "Li")
+    assert row["n_diffusive"] == 1 and {"all", "nd", "d"} <= set(spectra)
+    meta = ("nyquist_meV", "from_velocities", "n_atoms")  # the spectrum's metadata, not descriptors
+    names = [k for k in vibrations.vibrational_descriptors(spectra["all"], 500.0) if k not in meta]
+    assert len(names) == 7
+    for group, suffix in (("all", ""), ("nd", "_nd"), ("d", "_d")):
+        desc = vibrations.vibrational_descriptors(spectra[group], 500.0)
+        assert {c: row[c + suffix] for c in names} == pytest.approx({c: desc[c] for c in names}, rel=1e-12)
+    sparse = trajectories.Trajectory(species, np.eye(3) * 10, pos, 200.0, 500.0)  # Nyquist 10 meV
+    row, spectra = transport_runs.descriptor_row(sparse, "Li")
+    assert spectra == {} and np.isfinite(row["lindemann"])
+    assert all(np.isnan(row[c + suffix]) for c in names for suffix in ("", "_nd", "_d"))
+
+
 def test_equipartition_check_scales_with_the_frame_interval():
     """Finite-difference velocities ∝ 1/Δt, so T_kinetic ∝ 1/Δt²: frames stated 10 MD steps apart
     give 1/100 of the temperature read at one step per frame."""

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from matmap_utils.core import settings
@@ -121,7 +122,8 @@ class LocalBackend(Backend):
             initargs=init[1],
         )
         try:
-            yield from _bounded(lambda a: pool.submit(_call_shared, func, a), args, self.max_in_flight, _local_result)
+            submit = partial(pool.submit, _call_shared, func)
+            yield from _bounded(submit, _wait_first, _local_result, args, self.max_in_flight, submit_failure="worker")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -142,8 +144,24 @@ def _local_result(fut) -> Any:
         return TaskFailure(one_line(exc), kind)
 
 
-def _bounded(submit: Callable, args: Iterable, max_in_flight: int, result: Callable):
-    """Submit tasks lazily, at most ``max_in_flight`` pending; yield ``(index, result)`` as they finish."""
+def _bounded(
+    submit: Callable[[Any], Any],
+    wait_some: Callable[[list], tuple[Iterable, Any]],
+    result: Callable[[Any], Any],
+    args: Iterable,
+    max_in_flight: int,
+    *,
+    submit_failure: str | None = None,
+) -> Iterator[tuple[int, Any]]:
+    """Submit tasks lazily, at most ``max_in_flight`` pending; yield ``(index, result)`` as they finish.
+
+    ``submit(arg)`` returns a handle (a future, a Ray object ref); ``wait_some(handles)`` blocks
+    until at least one is done and returns ``(done, pending)``; ``result(handle)`` is the task's
+    value or a :class:`TaskFailure`.  An exception of ``submit`` is yielded as a
+    :class:`TaskFailure` of kind ``submit_failure`` (a broken pool refusing new tasks) or, when
+    that is ``None``, raised."""
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
     pending: dict[Any, int] = {}
     it = iter(enumerate(args))
     exhausted = False
@@ -156,13 +174,19 @@ def _bounded(submit: Callable, args: Iterable, max_in_flight: int, result: Calla
                 break
             try:
                 pending[submit(a)] = i
-            except Exception as exc:  # noqa: BLE001 - a broken pool refuses new tasks
-                yield i, TaskFailure(one_line(exc), "worker")
+            except Exception as exc:  # noqa: BLE001 - reported per task by design
+                if submit_failure is None:
+                    raise
+                yield i, TaskFailure(one_line(exc), submit_failure)
         if not pending:
-            continue
-        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-        for fut in done:
-            yield pending.pop(fut), result(fut)
+            break
+        done, _ = wait_some(list(pending))
+        for handle in done:
+            yield pending.pop(handle), result(handle)
+
+
+def _wait_first(futures: list) -> tuple[set, set]:
+    return wait(futures, return_when=FIRST_COMPLETED)
 
 
 class RayBackend(Backend):
@@ -186,7 +210,13 @@ class RayBackend(Backend):
         import ray  # lazy: optional `hpo` extra
 
         ref = ray.put(shared) if shared is not None else None
-        yield from _ray_bounded(ray, lambda a: self._remote.remote(func, a, ref), args, self.max_in_flight)
+        yield from _bounded(
+            lambda a: self._remote.remote(func, a, ref),
+            partial(ray.wait, num_returns=1),
+            partial(_ray_result, ray),
+            args,
+            self.max_in_flight,
+        )
 
     def describe(self) -> str:
         where = self.session.address or "a private instance on 127.0.0.1"
@@ -200,30 +230,16 @@ def _ray_task(func, arg, shared):  # pragma: no cover - runs in Ray workers
     return func(arg, shared) if shared is not None else func(arg)
 
 
-def _ray_bounded(ray, submit, args, max_in_flight):
-    pending: dict[Any, int] = {}
-    it = iter(enumerate(args))
-    exhausted = False
-    while pending or not exhausted:
-        while not exhausted and len(pending) < max_in_flight:
-            try:
-                i, a = next(it)
-            except StopIteration:
-                exhausted = True
-                break
-            pending[submit(a)] = i
-        if not pending:
-            break
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            i = pending.pop(ref)
-            try:
-                yield i, ray.get(ref)
-            except ray.exceptions.RayTaskError as exc:
-                cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else exc
-                yield i, TaskFailure(one_line(cause), "error")
-            except ray.exceptions.RayError as exc:  # worker or node lost (after Ray's retries)
-                yield i, TaskFailure(one_line(exc), "worker")
+def _ray_result(ray, ref) -> Any:
+    """The value of a finished Ray task, or a :class:`TaskFailure` (``func`` raised: ``"error"``
+    with the original exception; worker or node lost after Ray's retries: ``"worker"``)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else exc
+        return TaskFailure(one_line(cause), "error")
+    except ray.exceptions.RayError as exc:  # worker or node lost (after Ray's retries)
+        return TaskFailure(one_line(exc), "worker")
 
 
 _RAY_CLUSTER_VAR = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"

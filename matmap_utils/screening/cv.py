@@ -22,13 +22,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from matmap_utils.screening.atomsets.model import pack_sets
-from matmap_utils.screening.atomsets.training import pretrain, train_ensemble
+from matmap_utils.screening.atomsets.training import TrainResult, pretrain, train_ensemble
 from matmap_utils.screening.metrics import classification_metrics, control_metrics
 
 
@@ -74,6 +74,30 @@ def summarize(cv: pd.DataFrame, metrics: Iterable[str] = ("auc_pr", "mcc", "roc_
     return out
 
 
+def _fold_runs(
+    matrices: Sequence[np.ndarray],
+    y: np.ndarray,
+    folds,
+    cfg,
+    member_seeds: Callable[[int], list[int]],
+    *,
+    data_seed: int,
+    dedup: bool = True,
+    validate: bool = False,
+    **train_kw,
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, TrainResult]]:
+    """Per fold ``k`` (in order), one AtomSets ensemble trained on the fold's training entries:
+    members seeded ``member_seeds(k)``, minibatch order ``data_seed + k``, the validation entries
+    scored during training when ``validate`` (else never seen); ``train_kw`` go to
+    :func:`~matmap_utils.screening.atomsets.training.train_ensemble`.  Yields ``(k, train
+    indices, validation indices, TrainResult)``; ``y``: integer labels (0/1)."""
+    for k, (tr, va) in enumerate(folds):
+        train = pack_sets([matrices[i] for i in tr], dedup=dedup)
+        val = pack_sets([matrices[i] for i in va], dedup=dedup) if validate else None
+        res = train_ensemble(cfg, train, y[tr], seeds=member_seeds(k), data_seed=data_seed + k, val=val, **train_kw)
+        yield k, tr, va, res
+
+
 def cv_atomsets(
     matrices: Sequence[np.ndarray],
     y: Sequence,
@@ -101,27 +125,26 @@ def cv_atomsets(
 
     y = np.asarray(y).astype(int)
     rows = []
-    for k, (tr, va) in enumerate(folds):
-        ptr = pack_sets([matrices[i] for i in tr], dedup=dedup)
-        pva = pack_sets([matrices[i] for i in va], dedup=dedup)
-        seeds = [seed * 1000 + k * 100 + r for r in range(n_repeats)]
-        res = train_ensemble(
-            cfg,
-            ptr,
-            y[tr],
-            seeds=seeds,
-            data_seed=seed * 1000 + k,
-            val=pva,
-            eval_every=eval_every,
-            device=device,
-            init_state=init_state,
-        )
+    runs = _fold_runs(
+        matrices,
+        y,
+        folds,
+        cfg,
+        lambda k: [seed * 1000 + k * 100 + r for r in range(n_repeats)],
+        data_seed=seed * 1000,
+        dedup=dedup,
+        validate=True,
+        eval_every=eval_every,
+        device=device,
+        init_state=init_state,
+    )
+    for k, tr, va, res in runs:
         ctrl = control_metrics(y[tr], y[va], n_shuffles=n_shuffles, seed=seed + k)
         epochs = [h["epoch"] for h in res.history if h.get("evaluated")]
         for ep, proba in zip(epochs, res.val_proba):
             if proba_out is not None:
                 proba_out[(k, ep)] = np.asarray(proba, dtype=np.float32)
-            for r in range(len(seeds)):
+            for r in range(n_repeats):
                 rows.append({"fold": k, "epoch": ep, "member": r, **classification_metrics(y[va], proba[r]), **ctrl})
     return pd.DataFrame(rows)
 
@@ -218,17 +241,14 @@ def fold_ensembles(
     score other compounds with (e.g. the screening pool).  Member seeds ``seed*10000 + (fold+1)*1000
     + i`` (distinct from the final ensemble's ``seed*10000 + i`` below 1000 members); minibatch order
     ``seed*1000 + fold``, as :func:`cv_atomsets`.  Returns the fold models in fold order."""
-    y = np.asarray(y).astype(int)
-    models = []
-    for k, (tr, _va) in enumerate(folds):
-        res = train_ensemble(
-            cfg,
-            pack_sets([matrices[i] for i in tr], dedup=True),
-            y[tr],
-            seeds=[seed * 10_000 + (k + 1) * 1000 + i for i in range(n_members)],
-            data_seed=seed * 1000 + k,
-            member_chunk=member_chunk,
-            n_jobs=n_jobs,
-        )
-        models.append(res.model)
-    return models
+    runs = _fold_runs(
+        matrices,
+        np.asarray(y).astype(int),
+        folds,
+        cfg,
+        lambda k: [seed * 10_000 + (k + 1) * 1000 + i for i in range(n_members)],
+        data_seed=seed * 1000,
+        member_chunk=member_chunk,
+        n_jobs=n_jobs,
+    )
+    return [res.model for _k, _tr, _va, res in runs]

@@ -14,6 +14,7 @@ from matmap_utils.data.registry import fetch
 from matmap_utils.data.trajectories import Trajectory, read_trajectory
 from matmap_utils.transport.diffusion import H_MEV_THZ, arrhenius, diffusion, msd_fft, nernst_einstein, remove_drift
 from matmap_utils.transport.vibrations import (
+    VDOS_COLUMNS,
     classify_diffusive,
     kinetic_temperature,
     lindemann_ratio,
@@ -173,28 +174,19 @@ def descriptor_row(
     )
     row["time_metadata_suspect"] = bool(suspect and nyq >= min_nyquist_meV)
     spectra: dict = {}
-    names = [
-        "omega_mean_meV",
-        "omega30_meV",
-        "Evib_meV_atom",
-        "Fvib_meV_atom",
-        "Svib_kB_atom",
-        "Cv_kB_atom",
-        "theta_D_K",
-    ]
     if nyq >= min_nyquist_meV and traj.temperature_K and not suspect:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             table, spectra = vibrational_analysis(traj, threshold_A=threshold_A)
         by = table.set_index("group")
         for g, suffix in (("all", ""), ("nd", "_nd"), ("d", "_d")):
-            for c in names:
+            for c in VDOS_COLUMNS:
                 row[c + suffix] = float(by.loc[g, c]) if g in by.index else float("nan")
         row["lindemann"] = float(by["lindemann"].iloc[0])
         row["n_diffusive"] = int(by.loc["d", "n_atoms"]) if "d" in by.index else 0
     else:
         for suffix in ("", "_nd", "_d"):
-            for c in names:
+            for c in VDOS_COLUMNS:
                 row[c + suffix] = float("nan")
         row["lindemann"] = lindemann_ratio(traj, np.flatnonzero(~classify_diffusive(traj, threshold_A)))["lindemann"]
         row["n_diffusive"] = int(classify_diffusive(traj, threshold_A).sum())

@@ -128,10 +128,10 @@ def vdos(
     return VDOS(E, g, group, int(idx.size), float(E[-1]), from_file)
 
 
-#: Names of the per-group vibrational descriptors of :func:`vibrational_analysis` (López et al.
-#: 2023, Table 1, D–V): mean and ≤ 30 meV mean frequency (meV), vibrational energy and free energy
-#: (meV/atom), entropy and heat capacity (k_B/atom), Debye temperature (K), Lindemann ratio.
-VIB_COLUMNS = (
+#: Names of the per-group descriptors that :func:`vibrational_descriptors` computes from a VDOS
+#: (López et al. 2023, Table 1, D–V): mean and ≤ 30 meV mean frequency (meV), vibrational energy
+#: and free energy (meV/atom), entropy and heat capacity (k_B/atom), Debye temperature (K).
+VDOS_COLUMNS = (
     "omega_mean_meV",
     "omega30_meV",
     "Evib_meV_atom",
@@ -139,8 +139,11 @@ VIB_COLUMNS = (
     "Svib_kB_atom",
     "Cv_kB_atom",
     "theta_D_K",
-    "lindemann",
 )
+
+#: Names of the per-group vibrational descriptors of :func:`vibrational_analysis`: those of
+#: :data:`VDOS_COLUMNS` and the Lindemann ratio (dimensionless).
+VIB_COLUMNS = (*VDOS_COLUMNS, "lindemann")
 
 
 def vibrational_descriptors(d: VDOS, temperature_K: float, cutoff_meV: float = 30.0) -> dict:
