@@ -16,12 +16,14 @@ sees legible:
   ρ, p and n;
 * :func:`show_plotly` — a plotly figure as HTML that works offline: plotly.js inline, or one
   shared copy for the whole book (:func:`write_plotly_js`);
-* :func:`interactive_table` — a searchable, sortable table (itables, offline).
+* :func:`interactive_table` — a searchable, sortable table (itables, offline): its bundle inline,
+  or one shared copy for the whole book (:func:`write_itables_js`).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,6 +38,7 @@ import seaborn as sns
 from IPython.display import HTML, Markdown, display
 from plotly.offline import get_plotlyjs
 
+from matmap_utils.core import settings
 from matmap_utils.core.cache import atomic_write_text
 from matmap_utils.core.paths import repo_root
 
@@ -51,6 +54,9 @@ MIN_FONT_PT = 9.0
 #: Where the shared plotly.js is written (:func:`write_plotly_js`) and looked for by
 #: :func:`show_plotly` (``plotlyjs="auto"``), relative to the repository root.
 SHARED_PLOTLYJS = Path("book") / "_static" / "plotly.min.js"
+#: Where the shared itables bundle is written (:func:`write_itables_js`) and looked for by
+#: :func:`interactive_table` (``itablesjs="auto"``), relative to the repository root.
+SHARED_ITABLESJS = Path("book") / "_static" / "itables_bundle.js"
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,6 +353,18 @@ def format_table(
 # --------------------------------------------------------------------------------------------
 
 
+def _asset_mode(mode: str, argument: str, shared: Path) -> str:
+    """``"inline"`` or ``"shared"``: ``"auto"`` is ``"shared"`` only inside a book build
+    (``MATMAP_SHARED_ASSETS=1``, set by ``matmap book`` for its kernels) and when the ``shared``
+    copy exists; anywhere else — JupyterLab, ``matmap run``, a report page — the page carries its
+    own copy, since nothing there would load the book's."""
+    if mode not in ("auto", "inline", "shared"):
+        raise ValueError(f"{argument} must be 'auto', 'inline' or 'shared', not {mode!r}")
+    if mode == "auto":
+        return "shared" if settings.get("MATMAP_SHARED_ASSETS") and shared.exists() else "inline"
+    return mode
+
+
 def shared_plotlyjs_path() -> Path:
     """Where the book's one copy of plotly.js lives (:data:`SHARED_PLOTLYJS` under the repo)."""
     return repo_root() / SHARED_PLOTLYJS
@@ -368,10 +386,7 @@ def plotly_html(fig: go.Figure, *, plotlyjs: str = "auto") -> str:
     """The HTML of a plotly figure.  ``plotlyjs``: ``"inline"`` embeds plotly.js (≈ 4.6 MB, works
     anywhere); ``"shared"`` leaves it out — the page must load the book's shared copy (see
     :func:`write_plotly_js`); ``"auto"`` is ``"shared"`` when that copy exists, else ``"inline"``."""
-    if plotlyjs not in ("auto", "inline", "shared"):
-        raise ValueError(f"plotlyjs must be 'auto', 'inline' or 'shared', not {plotlyjs!r}")
-    if plotlyjs == "auto":
-        plotlyjs = "shared" if shared_plotlyjs_path().exists() else "inline"
+    plotlyjs = _asset_mode(plotlyjs, "plotlyjs", shared_plotlyjs_path())
     return fig.to_html(
         include_plotlyjs=plotlyjs == "inline",
         full_html=False,
@@ -388,9 +403,7 @@ def show_plotly(fig: go.Figure, *, height: int | None = None, plotlyjs: str = "a
     global _PLOTLYJS_INLINED
     if height is not None:
         fig.update_layout(height=height)
-    mode = plotlyjs
-    if mode == "auto":
-        mode = "shared" if shared_plotlyjs_path().exists() else "inline"
+    mode = _asset_mode(plotlyjs, "plotlyjs", shared_plotlyjs_path())
     if mode == "inline" and _PLOTLYJS_INLINED:
         mode = "shared"  # already on this page
     display(HTML(plotly_html(fig, plotlyjs=mode)))
@@ -520,20 +533,108 @@ def corr_heatmap_groups(
 # --------------------------------------------------------------------------------------------
 
 
-def interactive_table(df, **kwargs):
-    """A searchable, sortable HTML table (itables) with its JavaScript embedded (works offline).
+# A classic script (it loads from file://, where Chromium refuses ES-module URLs: origin "null"),
+# that defines the global itables' offline tables wait for — ``window._itables_<version>``, a
+# promise of the DataTables module — as a getter: the bundle (and its CSS) is evaluated only on a
+# page that shows a table, from a blob: URL, as itables' own offline ``init_notebook_mode`` does.
+_ITABLES_LOADER = """/* itables {version} offline bundle (DataTables + CSS), one copy for the whole book.
+   Written by matmap_utils.viz.write_itables_js; pages' tables wait for window.{key}. */
+(function () {{
+  "use strict";
+  var key = {key_json}, ready = {ready_json};
+  if (Object.getOwnPropertyDescriptor(window, key)) return;
+  var JS = {js_json};
+  var CSS = {css_json};
+  var loading = null;
+  function load() {{
+    if (!loading) {{
+      var style = document.createElement("style");
+      style.textContent = CSS;
+      document.head.appendChild(style);
+      var url = URL.createObjectURL(new Blob([JS], {{ type: "text/javascript" }}));
+      loading = import(url).then(function (mod) {{
+        URL.revokeObjectURL(url);
+        window.dispatchEvent(new Event(ready));
+        return mod;
+      }});
+    }}
+    return loading;
+  }}
+  Object.defineProperty(window, key, {{
+    configurable: true,
+    get: load,
+    set: function (value) {{
+      Object.defineProperty(window, key, {{ value: value, writable: true, configurable: true }});
+    }},
+  }});
+}})();
+"""
 
-    Unlike ``itables.init_notebook_mode`` this does not change how later DataFrames display.
-    """
+
+def shared_itablesjs_path() -> Path:
+    """Where the book's one copy of itables' offline bundle lives (:data:`SHARED_ITABLESJS`)."""
+    return repo_root() / SHARED_ITABLESJS
+
+
+def itables_loader_js() -> str:
+    """The text of the shared itables script (:func:`write_itables_js`): the installed itables'
+    offline DataTables bundle and its CSS, loaded on first use by a page's table."""
+    from itables import options  # lazy: itables is optional at import time
+    from itables.javascript import _itables_ready_event, _itables_underscore_version
+
+    bundle = Path(options.dt_bundle)
+    key, ready = _itables_underscore_version(), _itables_ready_event()
+    return _ITABLES_LOADER.format(
+        version=ready.removeprefix("itables-").removesuffix("-ready"),
+        key=key,
+        key_json=json.dumps(key),
+        ready_json=json.dumps(ready),
+        js_json=json.dumps(bundle.read_text(encoding="utf-8"), ensure_ascii=False),
+        css_json=json.dumps(bundle.with_suffix(".css").read_text(encoding="utf-8"), ensure_ascii=False),
+    )
+
+
+def write_itables_js(dest: Path | str | None = None) -> Path:
+    """Write the shared itables script (:func:`itables_loader_js`, ≈ 0.74 MB) to ``dest`` (a file,
+    or a folder that gets ``itables_bundle.js``; default :func:`shared_itablesjs_path`) unless it
+    is already identical."""
+    path = Path(dest) if dest is not None else shared_itablesjs_path()
+    if path.suffix != ".js":
+        path = path / SHARED_ITABLESJS.name
+    text = itables_loader_js()
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        atomic_write_text(path, text)  # two builds at once never leave half a file
+    return path
+
+
+def interactive_table_html(df, *, itablesjs: str = "auto", **kwargs) -> str:
+    """The HTML of a searchable, sortable table (itables), offline.  ``itablesjs``: ``"inline"``
+    puts itables' offline bundle (≈ 0.97 MB) before the table; ``"shared"`` leaves it out — the page
+    must load the book's shared copy (:func:`write_itables_js`); ``"auto"`` is ``"shared"`` when
+    that copy exists, else ``"inline"``.  Options (``kwargs``) go to ``itables.to_html_datatable``."""
     from itables import options  # lazy: itables is optional at import time
     from itables.javascript import generate_init_offline_itables_html, to_html_datatable
 
+    mode = _asset_mode(itablesjs, "itablesjs", shared_itablesjs_path())
     opts = {"maxBytes": 0, "lengthMenu": [10, 25, 100], "classes": "display compact"}
     opts.update(kwargs)
+    init = generate_init_offline_itables_html(options.dt_bundle) if mode == "inline" else ""
+    return init + to_html_datatable(df, connected=False, **opts)
+
+
+def interactive_table(df, *, itablesjs: str = "auto", **kwargs) -> None:
+    """Display a searchable, sortable table (itables) that needs no network: its JavaScript inline,
+    or the book's shared copy (``itablesjs``, see :func:`interactive_table_html`).  When inlined,
+    only the first table of a kernel (one notebook, one page) carries the bundle.
+
+    Unlike ``itables.init_notebook_mode`` this does not change how later DataFrames display.
+    """
     global _ITABLES_INIT
-    init = "" if _ITABLES_INIT else generate_init_offline_itables_html(options.dt_bundle)
-    _ITABLES_INIT = True
-    display(HTML(init + to_html_datatable(df, connected=False, **opts)))
+    mode = _asset_mode(itablesjs, "itablesjs", shared_itablesjs_path())
+    if mode == "inline" and _ITABLES_INIT:
+        mode = "shared"  # already on this page
+    display(HTML(interactive_table_html(df, itablesjs=mode, **kwargs)))
+    _ITABLES_INIT = _ITABLES_INIT or mode == "inline"
 
 
 _ITABLES_INIT = False

@@ -18,7 +18,7 @@ import pytest
 
 from matmap_utils.book import build, execute, pages
 from matmap_utils.chapters import declarations
-from matmap_utils.viz import write_plotly_js
+from matmap_utils.viz import write_itables_js, write_plotly_js
 
 REPO = Path(__file__).resolve().parent.parent
 #: Top-level entries of the repository that the temporary book source does not link to.
@@ -63,6 +63,10 @@ def ci_notebooks(tmp_path_factory) -> CiRun:
         # kernels draw figures inline, as for a reader: MPLBACKEND=Agg (.ci/run exports it) would
         # make every plt.show() print nothing and leave the book without its figures
         mp.delenv("MPLBACKEND", raising=False)
+        # as `matmap book` runs them: pages load the book's one plotly.js and itables bundle
+        mp.setenv("MATMAP_SHARED_ASSETS", "1")
+        write_plotly_js()
+        write_itables_js()
         for page in ci_pages():
             notebook, overrides = declarations.page_source(page)
             since = time.time() - 1.0  # file systems with coarse mtimes
@@ -90,6 +94,7 @@ def _book_source(src: Path, run: CiRun) -> None:
     for page in build.toc_notebooks():
         shutil.copy2(run.executed / f"{page}.ipynb", src / "book" / "executed" / f"{page}.ipynb")
     write_plotly_js(src / "book" / "_static")
+    write_itables_js(src / "book" / "_static")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MATMAP_ROOT", str(src))
         mp.setenv("MATMAP_RESULTS", str(run.results))

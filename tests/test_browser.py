@@ -68,6 +68,8 @@ def _site(root: Path) -> Path:
         "shrunk_image": ("", '<img src="fig.png" style="width:300px" alt="shrunk">'),
         "missing_image": ("", '<img src="no_such_figure.png" alt="missing">'),
         "plotly_without_js": ("", plot),
+        # an itables table whose bundle never loaded (what a page shows without its _static copy)
+        "table_without_js": ("", '<table id="itables_planted"><thead><tr><th>a</th></tr></thead></table>'),
     }
     for name, (head, body) in pages.items():
         (root / f"{name}.html").write_text(PAGE.format(title=name, head=head, body=body))
@@ -113,6 +115,7 @@ def test_clean_page_passes(planted, page):
         ("missing_image.html", "image", "did not load"),
         ("plotly_without_js.html", "plotly", "did not render"),
         ("broken_redirect.html", "redirect", "book/gone.html, which is not a page"),
+        ("table_without_js.html", "table", "1 of 1 interactive tables did not render"),
     ],
 )
 def test_planted_defect_is_reported(planted, page, check, words):

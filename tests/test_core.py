@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
 import re
 from pathlib import Path
@@ -228,3 +229,18 @@ def test_hash_key_is_order_free_for_dicts_and_sensitive_to_arrays():
     assert hash_key({"a": 1, "b": 2}) == hash_key({"b": 2, "a": 1})
     assert hash_key(np.zeros(3)) != hash_key(np.zeros(4))
     assert cache.hash_key("x", 1) != cache.hash_key(1, "x")
+
+
+def test_override_sets_a_variable_for_child_processes_and_restores_it(monkeypatch):
+    monkeypatch.delenv("MATMAP_SHARED_ASSETS", raising=False)
+    with settings.override("MATMAP_SHARED_ASSETS", "1"):
+        assert settings.get("MATMAP_SHARED_ASSETS") is True
+        assert os.environ["MATMAP_SHARED_ASSETS"] == "1"
+    assert not settings.is_set("MATMAP_SHARED_ASSETS")
+    monkeypatch.setenv("MATMAP_SHARED_ASSETS", "0")
+    with settings.override("MATMAP_SHARED_ASSETS", "1"):
+        pass
+    assert os.environ["MATMAP_SHARED_ASSETS"] == "0"
+    with pytest.raises(KeyError, match="not a declared"):
+        with settings.override("MATMAP_NOT_A_SETTING", "1"):
+            pass

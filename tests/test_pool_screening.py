@@ -1,5 +1,6 @@
 """``matmap screen --pool``: every pool format reads the same structures lazily, the screening is
-chapter 06's (same numbers as one batch, same on Ray), a killed run resumes, failures are rows."""
+chapter 06's (same numbers and verdicts as ``matmap screen FILE`` and as chapter 06's screening
+table, same on Ray), a killed run resumes, failures are rows."""
 
 from __future__ import annotations
 
@@ -15,14 +16,19 @@ import pytest
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from matmap_utils.chapters import ch06_screening as ch06s
 from matmap_utils.chapters import pool_screening as ps
 from matmap_utils.cli import pool as cli_pool
 from matmap_utils.core import backends
 from matmap_utils.core.backends import LocalBackend, RayBackend, ray_session
 from matmap_utils.core.paths import mirror_dir
-from matmap_utils.screening import candidates
+from matmap_utils.data.datasets import load_mp_band_gaps
+from matmap_utils.screening import candidates, filters, score
+from matmap_utils.screening.atomsets import features
+from matmap_utils.screening.megnet import pool as megnet_pool
+from matmap_utils.screening.megnet.properties import pool_properties
 
-STANDIN = ps.ScreenContext(None, "", 0, np.zeros((1, 1)), [], {"stand-in": 1})
+STANDIN = ps.ScreenContext({}, {"stand-in": 1})
 
 
 def small_structures(n=6):
@@ -44,13 +50,17 @@ def standin_chunk(pairs, ctx):
             "P_SI": s.volume / 1000,
             "P_SI_std": 0.0,
             "d_train": s.density,
+            "out_of_domain": False,
             "nsites": len(s),
-            "Eg_MP": np.nan if gap is None else gap,
-            "Eg_MEGNet": 1.5,
             "Eg": 1.5 if gap is None else gap,
             "Eg_source": "MEGNet" if gap is None else "MP",
+            "P_nonmetal": 0.9,
+            "metal": False,
+            "gap_reason": None,
+            "passes_gap": True,
             "disordered": False,
             "novel": True,
+            "verdict": "not a candidate: P_SI < 0.5",
             "candidate": False,
             "reason": None,
         }
@@ -140,7 +150,131 @@ def test_unreadable_files_are_failure_rows_not_crashes(pools, tmp_cache):
     assert list(fails.index) == ["part1/zz_broken"] and "zz_broken" in fails["reason"].iloc[0]
 
 
+def test_a_first_chunk_that_failed_entirely_still_gives_a_typed_table(pools, tmp_cache):
+    """Text columns have a type even in a chunk without a screened row (or without one gap reason):
+    the chunks stream into one parquet file with one schema."""
+    root, _ = pools
+    (root / "folder" / "aa").mkdir()
+    for i in range(2):
+        (root / "folder" / "aa" / f"broken{i}.cif").write_text("data_x\n")
+    res = ps.screen_pool(root / "folder", root / "d.parquet", ctx=STANDIN, func=standin_chunk,
+                         backend=LocalBackend(1), chunk_size=2)  # fmt: skip
+    df = pd.read_parquet(res.table)
+    assert (res.n_ok, res.n_failed) == (6, 2) and list(df.columns) == list(ps.COLUMNS)
+    assert df["gap_reason"].isna().all() and (df["verdict"] == "not a candidate: P_SI < 0.5").all()
+
+
+def test_known_gaps_the_pools_own_first_then_by_name_then_by_mp_id(pools):
+    root, _ = pools
+    known = {"s0": 5.0, "part1/s1": 4.0}
+    gaps = {n: g for n, (_, _, g), _ in ps.iter_pool(root / "folder", known)}
+    assert gaps == {"part0/s0": 5.0, "part0/s2": None, "part0/s4": None, "part1/s1": 4.0, "part1/s3": None,
+                    "part1/s5": None}  # fmt: skip
+    assert {g for _, (_, _, g), _ in ps.iter_pool(root / "pool.csv", known)} == {2.0}  # the table's column
+    assert ps.known_gaps_from("none") is None and ps.known_gaps_from(None) is None
+
+
 # ---- the real pipeline (saved screening ensemble + MEGNet) on MP CIFs of the mirror -----------
+#: MP structures of the mirror: intermetallics without an MP gap (LiAu3, Li2Pt, LiSiAg2: MEGNet's
+#: metal classifier decides), insulators with an MP gap (Li3AuS2, Li2PtF6), one with MEGNet's gap
+#: only (LiFeF4) and one of MEGNet Eg < 1 eV (LiTi(PO3)5), a labelled composition (Li48P16S61) and
+#: one without charge-balanced oxidation states (Li3Au: a failure row)
+VERDICT_IDS = ["mp-11248", "mp-2170", "mp-1185425", "mp-15999", "mp-13986", "mp-776094", "mp-684059",
+               "mp-1001069", "mp-11247"]  # fmt: skip
+METALS = ["mp-11248", "mp-2170"]
+
+
+@pytest.fixture(scope="module")
+def verdict_run(tmp_path_factory):
+    """The pool screening (saved ensemble, its novelty reference, MP gaps by name; chunks of 4 on
+    two local processes) of :data:`VERDICT_IDS` plus Li3AuS2 under a name that is no MP id; and
+    the structures by name."""
+    if mirror_dir() is None:
+        pytest.skip("needs the data mirror")
+    if not (candidates.default_model_dir() / "config.json").exists():
+        pytest.skip("no screening ensemble saved by notebook 06")
+    root = tmp_path_factory.mktemp("verdicts")
+    folder = root / "pool"
+    folder.mkdir()
+    for mid in VERDICT_IDS:
+        shutil.copy(mirror_dir() / "mp_li" / f"{mid}.cif", folder / f"{mid}.cif")
+    shutil.copy(mirror_dir() / "mp_li" / "mp-15999.cif", folder / "unnamed-Li3AuS2.cif")
+    ctx = ps.load_context()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MATMAP_CACHE", str(root / "cache"))
+        res = ps.screen_pool(folder, root / "out.parquet", ctx=ctx, backend=LocalBackend(2), chunk_size=4)
+    structs = {p.stem: Structure.from_file(p) for p in sorted(folder.glob("*.cif"))}
+    return res, pd.Series(structs, dtype=object)
+
+
+@pytest.mark.mirror
+def test_pool_verdicts_are_those_of_matmap_screen_file(verdict_run):
+    """Same P_SI, P_nonmetal, band gap and source, domain, novelty and verdict as ``matmap screen
+    FILE`` (:func:`score.score_structures`, one batch) on the same structures; the intermetallics
+    are metals by the classifier, the MP gap decides where there is one."""
+    res, structs = verdict_run
+    df = pd.read_parquet(res.table)
+    assert list(df.columns) == list(ps.COLUMNS) == score.SCORED_COLUMNS and df.index.name == "material_id"
+    fails = pd.read_parquet(res.failures)
+    assert list(fails.index) == ["mp-11247"] and "oxidation states" in fails.loc["mp-11247", "reason"]
+    one, one_fails = score.score_structures(candidates.load_screening_bundle(), structs)
+    assert [n for n, _ in one_fails] == ["mp-11247"] and sorted(one.index) == sorted(df.index)
+    one = one.loc[df.index]
+    for a, b in [("P_SI", "P_SI"), ("P_SI_std", "P_SI_std"), ("P_nonmetal", "P_nonmetal"), ("Eg", "Eg_eV"),
+                 ("d_train", "d_train")]:  # fmt: skip
+        assert np.allclose(df[a], one[b].astype(float), rtol=0, atol=1e-6, equal_nan=True), a
+    for a, b in [("Eg_source", "Eg_source"), ("verdict", "verdict"), ("formula", "formula")]:
+        assert df[a].astype(str).tolist() == one[b].astype(str).tolist(), a
+    assert df["novel"].tolist() == one["novel"].astype(bool).tolist()
+    assert (np.where(df["out_of_domain"], "out", "in") == one["domain"]).all()
+    # the science: the classifier's metals, the MP gap first, a labelled composition is known
+    mp_gap = load_mp_band_gaps()["mp_band_gap_eV"]
+    for mid in METALS:
+        row = df.loc[mid]
+        assert mid not in mp_gap.index and row["Eg_source"] == "MEGNet" and row["P_nonmetal"] < 0.5
+        assert row["metal"] and row["gap_reason"] == "metal" and row["verdict"].startswith("not a candidate: metal")
+    ins = df.loc["mp-15999"]
+    assert ins["Eg_source"] == "MP" and ins["Eg"] == mp_gap["mp-15999"] > 1 and ins["passes_gap"]
+    assert "metal" not in ins["verdict"] and not ins["metal"]
+    assert df.loc["unnamed-Li3AuS2", "Eg_source"] == "MEGNet"
+    assert not df.loc["mp-1001069", "novel"] and "known composition" in df.loc["mp-1001069", "verdict"]
+    assert (df["candidate"] == (df["verdict"] == "candidate")).all()
+    assert (df["passes_gap"] == df["gap_reason"].isna()).all()
+
+
+@pytest.mark.mirror
+def test_pool_table_is_chapter_06s_screening_table(verdict_run):
+    """Column for column and value for value, chapter 06's :func:`ch06s.screening_table` on the same
+    structures (MP gaps, MEGNet gap and metal classifier, the ensemble's novelty reference)."""
+    res, structs = verdict_run
+    df = pd.read_parquet(res.table)
+    bundle = candidates.load_screening_bundle()
+    mode, layer = bundle["mode"], bundle["layer"]
+    feats, ffail = features.featurize(structs, modes=[mode], layers=[layer], n_jobs=1, cache=False)
+    pool = pd.DataFrame(
+        {"structure": structs, "reduced_formula": [s.composition.reduced_formula for s in structs],
+         "nsites": [len(s) for s in structs]}, index=pd.Index(structs.index, name="material_id"),
+    )  # fmt: skip
+    props, _ = pool_properties(structs, names=("nonmetal",), cache=False, n_jobs=1, progress=False)
+    megnet_gap = megnet_pool.predict_structures(list(structs), ids=list(structs.index))["band_gap_eV"]
+    reference, _ = filters.reference_compositions(bundle["reference_formulas"])
+    ch06, fails = ch06s.screening_table(
+        bundle["model"], pool, (mode, layer), bundle["train_vectors"], load_mp_band_gaps()["mp_band_gap_eV"],
+        megnet_gap, props["p_nonmetal"], reference, 1, bundle["domain_threshold"], feats=(feats[(mode, layer)], ffail),
+    )  # fmt: skip
+    assert list(ch06.columns) == list(df.columns) and sorted(ch06.index) == sorted(df.index)
+    ch06 = ch06.loc[df.index]
+    for col in df.columns:
+        if df[col].dtype.kind == "f":
+            assert np.allclose(df[col], ch06[col].astype(float), rtol=0, atol=1e-6, equal_nan=True), col
+        else:
+            assert df[col].astype(object).where(df[col].notna(), None).tolist() == [
+                None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in ch06[col]
+            ], col
+    counts = filters.filter_counts(df)
+    assert counts == filters.filter_counts(ch06) and counts["removed_metal"] >= len(METALS)
+
+
 def mp_pool(tmp_path, n=12, stride=997) -> Path:
     """``n`` MP CIFs of the mirror (every ``stride``-th) and one broken CIF, in a fresh folder."""
     if mirror_dir() is None:
@@ -172,7 +306,7 @@ def test_pool_screening_equals_one_batch_of_the_cli_pipeline(tmp_path, tmp_cache
     names = sorted(p.stem for p in folder.glob("mp-*.cif") if p.stem not in fails.index)
     structs = [ps.to_structure("cif", (folder / f"{n}.cif").read_text(), n) for n in names]
     one = ps.screen_structures(names, structs, [np.nan] * len(names), real_ctx)
-    for col in ["P_SI", "P_SI_std", "d_train", "Eg_MEGNet"]:
+    for col in ["P_SI", "P_SI_std", "d_train", "P_nonmetal"]:
         assert np.allclose(df.loc[names, col].astype(float), one[col].astype(float), atol=1e-5), col
     assert (df.loc[names, "novel"] == one["novel"].astype(bool)).all()
 

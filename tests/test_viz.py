@@ -1,7 +1,11 @@
 """The book's shared figure and table helpers (matmap_utils.viz): readable tables, legibility check,
-interactive correlation heatmaps, plotly.js inline or shared."""
+interactive correlation heatmaps, plotly.js and itables' bundle inline or shared."""
 
 from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,6 +13,7 @@ import pandas as pd
 import pytest
 
 from matmap_utils import viz
+from matmap_utils.book import browser
 from matmap_utils.transport import correlations
 
 
@@ -176,6 +181,10 @@ def test_plotly_js_inline_or_shared(tmp_path, monkeypatch):
     assert len(viz.plotly_html(fig)) > 1_000_000  # "auto": no shared copy yet, so inline
     path = viz.write_plotly_js()
     assert path == tmp_path / "book" / "_static" / "plotly.min.js" and path.stat().st_size > 1_000_000
+    # outside a book build (JupyterLab, matmap run, a report) nothing would load the shared copy
+    monkeypatch.delenv("MATMAP_SHARED_ASSETS", raising=False)
+    assert len(viz.plotly_html(fig)) > 1_000_000
+    monkeypatch.setenv("MATMAP_SHARED_ASSETS", "1")  # what `matmap book` sets for its kernels
     assert len(viz.plotly_html(fig)) < 100_000  # "auto" now finds the shared copy
     with pytest.raises(ValueError, match="plotlyjs"):
         viz.plotly_html(fig, plotlyjs="cdn")
@@ -190,3 +199,100 @@ def test_show_plotly_inlines_plotly_js_once_per_page(monkeypatch, tmp_path):
     viz.show_plotly(fig)
     viz.show_plotly(fig)
     assert len(shown[0]) > 1_000_000 and len(shown[1]) < 100_000
+
+
+# ---------------------------------------------------------------------------------------- itables
+
+
+def _table() -> pd.DataFrame:
+    """A 30-row table (more than one page of 10, so the search box and the pager are shown)."""
+    return viz.format_frame(pd.DataFrame(_corr(k=30).r).iloc[:, :3])
+
+
+def test_itables_bundle_inline_or_shared(tmp_path, monkeypatch):
+    df = _table()
+    inline = viz.interactive_table_html(df, itablesjs="inline")
+    shared = viz.interactive_table_html(df, itablesjs="shared")
+    assert len(inline) > 900_000 > 100_000 > len(shared)
+    assert "unpkg" not in shared and "https://" not in shared.replace("https://itables.org", "")
+    monkeypatch.setenv("MATMAP_ROOT", str(tmp_path))
+    assert len(viz.interactive_table_html(df)) > 900_000  # "auto": no shared copy yet, so inline
+    path = viz.write_itables_js()
+    assert path == tmp_path / "book" / "_static" / "itables_bundle.js"
+    assert 600_000 < path.stat().st_size < len(inline)  # one copy, smaller than a page's inline one
+    monkeypatch.delenv("MATMAP_SHARED_ASSETS", raising=False)
+    assert len(viz.interactive_table_html(df)) > 900_000  # not in a book build: the page carries its own
+    monkeypatch.setenv("MATMAP_SHARED_ASSETS", "1")
+    assert len(viz.interactive_table_html(df)) < 100_000  # "auto" now finds the shared copy
+    assert viz.write_itables_js(tmp_path / "elsewhere").name == "itables_bundle.js"
+    with pytest.raises(ValueError, match="itablesjs"):
+        viz.interactive_table_html(df, itablesjs="cdn")
+
+
+def test_shared_itables_script_defines_what_the_tables_wait_for():
+    """The tables of the installed itables await ``window._itables_<version>`` (or its ready event);
+    the shared script defines exactly that global, from the installed bundle, unaltered."""
+    from itables import options
+
+    shared = viz.interactive_table_html(_table(), itablesjs="shared")
+    key = re.search(r"await window\.(_itables_\w+)", shared).group(1)
+    ready = re.search(r'addEventListener\("(itables-[^"]+-ready)"', shared).group(1)
+    loader = viz.itables_loader_js()
+    assert f"var key = {json.dumps(key)}, ready = {json.dumps(ready)};" in loader
+    js = json.loads(re.search(r"^  var JS = (.*);$", loader, re.M).group(1))
+    css = json.loads(re.search(r"^  var CSS = (.*);$", loader, re.M).group(1))
+    bundle = Path(options.dt_bundle)
+    assert js == bundle.read_text(encoding="utf-8") and "export{" in js
+    assert css == bundle.with_suffix(".css").read_text(encoding="utf-8")
+
+
+def test_interactive_table_inlines_the_bundle_once_per_page(monkeypatch, tmp_path):
+    shown = []
+    monkeypatch.setattr(viz, "display", lambda obj: shown.append(obj.data))
+    monkeypatch.setattr(viz, "_ITABLES_INIT", False)
+    monkeypatch.setenv("MATMAP_ROOT", str(tmp_path))  # no shared copy: inline
+    viz.interactive_table(_table())
+    viz.interactive_table(_table())
+    assert len(shown[0]) > 900_000 and len(shown[1]) < 100_000
+
+
+_RENDERED_JS = """(async () => {
+  const want = document.querySelectorAll("table[id^=itables_]").length;
+  for (let i = 0; i < 150 && document.querySelectorAll(".dt-container").length < want; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  const input = document.querySelector(".dt-search input");
+  const rows = () => document.querySelector(".dt-container tbody")?.rows.length ?? null;
+  const before = rows();
+  if (input) { input.value = "descriptor_number_17"; input.dispatchEvent(new Event("input")); }
+  await new Promise((r) => setTimeout(r, 300));
+  return {tables: want, rendered: document.querySelectorAll(".dt-container").length,
+          styles: document.querySelectorAll("head style").length, before, after: rows()};
+})()"""
+
+
+@pytest.mark.skipif(browser.chromium_path() is None, reason="no Chromium on PATH (apt-get install chromium)")
+def test_shared_itables_bundle_renders_tables_from_file_urls(tmp_path):
+    """A chapter page (``book/executed/NN.html``, as in ``_build/html``) loading the book's one copy
+    by a relative ``<script src>`` renders its tables from ``file://``; a page without a table does
+    not evaluate the bundle (no DataTables CSS injected)."""
+    viz.write_itables_js(tmp_path / "_static")
+    df = _table()
+    tables = viz.interactive_table_html(df, itablesjs="shared") + viz.interactive_table_html(df, itablesjs="shared")
+    page = '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{t}</title>{h}</head><body>{b}</body></html>'
+    (tmp_path / "book" / "executed").mkdir(parents=True)
+    chapter = tmp_path / "book" / "executed" / "01_tables.html"
+    chapter.write_text(page.format(t="tables", h='<script src="../../_static/itables_bundle.js"></script>', b=tables))
+    (tmp_path / "plain.html").write_text(
+        page.format(t="plain", h='<script src="_static/itables_bundle.js"></script>', b="<p>x</p>")
+    )
+    assert browser.check_book(tmp_path, search=False) == []
+    with browser.Chromium() as chromium:
+        results = {}
+        for name in ("book/executed/01_tables.html", "plain.html"):
+            session = chromium.open((tmp_path / name).as_uri())
+            results[name] = chromium.evaluate(session, _RENDERED_JS, timeout_s=40)
+            chromium.close_tab(session)
+    shown = results["book/executed/01_tables.html"]
+    assert shown["tables"] == shown["rendered"] == 2 and shown["styles"] == 1  # the CSS once
+    assert shown["before"] == 10 and shown["after"] == 1  # paged by 10; the search box filters
+    assert results["plain.html"]["styles"] == 0  # no table: the bundle was never evaluated

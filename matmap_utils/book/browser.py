@@ -11,6 +11,8 @@ that ``make book`` printed) in Debian's Chromium at a 1400 px wide viewport and 
 * ``image`` — an ``<img>`` that did not load, or that is drawn at under 70 % of its natural width
   (fonts shrunk below what the figure was made for); interactive figures are exempt;
 * ``plotly`` — a plotly figure that did not render (no ``.main-svg``);
+* ``table`` — an interactive (itables) table that DataTables did not turn into a table widget
+  (its bundle did not load);
 * ``repr`` / ``traceback`` / ``stderr`` — page text showing a Python repr (``PosixPath(``,
   ``array(``, ``np.float64(``), a traceback, or a stderr stream (warnings) in a cell output;
 * ``redirect`` — a redirect page (``<meta http-equiv="refresh">``, like the ``index.html`` that
@@ -315,7 +317,9 @@ _SETTLE_JS = """
     await Promise.race([MathJax.startup.promise.catch(() => null), sleep(limit)]);
   while (performance.now() - t0 < limit) {
     const figs = [...document.querySelectorAll('.plotly-graph-div')];
-    if (figs.every((d) => d.querySelector('.main-svg')) || typeof window.Plotly === 'undefined') break;
+    const tables = document.querySelectorAll('table[id^=itables_]').length;
+    if ((figs.every((d) => d.querySelector('.main-svg')) || typeof window.Plotly === 'undefined') &&
+        document.querySelectorAll('.dt-container').length >= tables) break;
     await sleep(100);
   }
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -380,7 +384,9 @@ _MEASURE_JS = """
   return {viewport: root.clientWidth, scrollWidth: root.scrollWidth,
           content: {left: Math.round(cr.left), right: Math.round(cr.right), width: Math.round(cr.width)},
           wide: wide.map(({el, ...w}) => w), images, plotly, body, quoted, stderr, prose,
-          plotlyLoaded: typeof window.Plotly !== 'undefined'};
+          plotlyLoaded: typeof window.Plotly !== 'undefined',
+          itables: {tables: document.querySelectorAll('table[id^=itables_]').length,
+                    rendered: document.querySelectorAll('.dt-container').length}};
 })()
 """
 
@@ -458,6 +464,10 @@ def page_problems(page: str, m: dict) -> list[Problem]:
         if not fig["rendered"]:
             why = "" if m["plotlyLoaded"] else " (plotly.js is not loaded on the page)"
             out.append(Problem(page, "plotly", f"plotly figure #{fig['id']} did not render{why}"))
+    tables = m.get("itables", {"tables": 0, "rendered": 0})
+    if tables["rendered"] < tables["tables"]:
+        missing = tables["tables"] - tables["rendered"]
+        out.append(Problem(page, "table", f"{missing} of {tables['tables']} interactive tables did not render"))
     out += text_problems(page, _strip_quoted(m["body"], m["quoted"]))
     for s in m["stderr"]:
         out.append(Problem(page, "stderr", f"a cell output shows stderr: {' '.join(s.split())[:200]}"))

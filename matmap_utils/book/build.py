@@ -13,8 +13,9 @@ import yaml
 from matmap_utils.book.execute import execute_notebook, recorded_seconds
 from matmap_utils.book.pages import write_generated_pages
 from matmap_utils.chapters.declarations import execution_order, page_source
+from matmap_utils.core import settings
 from matmap_utils.core.paths import repo_root
-from matmap_utils.viz import write_plotly_js
+from matmap_utils.viz import write_itables_js, write_plotly_js
 
 
 def toc_notebooks() -> list[str]:
@@ -66,13 +67,15 @@ def execute_all(profile: str = "paper", *, force: bool = False, stems: list[str]
     intermediate it had cached."""
     stems = execution_order(stems or toc_notebooks())
     write_plotly_js()  # pages then load the book's one copy instead of inlining 4.6 MB each
+    write_itables_js()  # and itables' offline bundle (≈ 1 MB a page with a table)
     expected = expected_seconds(stems, profile)
     t_build = time.perf_counter()
     timings = []
     for k, stem in enumerate(stems):
         print(eta_line(k, stems, expected, time.perf_counter() - t_build), flush=True)
         notebook, overrides = page_source(stem)
-        res = execute_notebook(notebook, profile=profile, force=force, overrides=overrides, output_name=stem)
+        with settings.override("MATMAP_SHARED_ASSETS", "1"):  # kernels' pages load the copies written above
+            res = execute_notebook(notebook, profile=profile, force=force, overrides=overrides, output_name=stem)
         secs = res["seconds"]
         if res["executed"]:
             done = f"executed in {_fmt_duration(secs)} ({res['cache']})"

@@ -4,9 +4,11 @@ The pool is a folder of CIFs (searched recursively), a table of CIF paths (``.cs
 ``.parquet`` with a ``path`` column, or ``.txt`` with one path per line), an extended-XYZ file or
 an ASE database.  It is read lazily: only the chunks in flight are in memory, so memory stays flat
 however large the pool.  Each chunk (``chunk_size`` structures, one task) runs the per-structure
-screening of chapter 06 (McHaffie et al. 2025, Sec. 2.5 and Fig. 7: P_SI of the AtomSets ensemble,
-PCA distance to the training data, MEGNet band gap, compositional novelty, candidate flag) through
-:func:`screen_structures`, on the local process pool or a Ray cluster
+screening of chapter 06 (McHaffie et al. 2025, Sec. 2.5, 3.3 and Fig. 7: P_SI of the AtomSets
+ensemble, PCA distance to the training data and the domain flag, the two-stage band-gap filter — the
+MP gap of a structure named by its MP id, else MEGNet's metal classifier and band gap —, compositional
+novelty and the verdict) through :func:`screen_structures`, which calls the scoring functions of
+``matmap screen FILE`` (:mod:`matmap_utils.screening.score`), on the local process pool or a Ray cluster
 (:mod:`matmap_utils.core.backends`), and its table is cached the moment it is done
 (:mod:`matmap_utils.core.chunked`): a killed run started again recomputes only unfinished chunks.
 
@@ -38,28 +40,36 @@ from matmap_utils.core.cache import CacheKind, hash_key
 from matmap_utils.core.chunked import ChunkRun, iter_chunks, run_chunked, write_stream
 from matmap_utils.data.datasets import load_mchaffie, load_mp_band_gaps
 from matmap_utils.data.structures import StructureReadError, parse_cif_text
-from matmap_utils.screening import candidates
-from matmap_utils.screening.atomsets import features
+from matmap_utils.screening import candidates, score
 from matmap_utils.screening.megnet import pool as megnet_pool
 
 #: Cached chunk tables of pool screenings (the key holds the models' and the settings' hashes).
-CACHE = CacheKind("pool_screening", folder="pool_screening", version=1)
+#: Version 2: chapter 06's verdict columns (metal classifier, domain flag, verdict).
+CACHE = CacheKind("pool_screening", folder="pool_screening", version=2)
 
-#: Columns (and dtypes) of chapter 06's screening table, in its order (index: ``material_id``).
+#: Columns (and dtypes) of chapter 06's screening table, in its order (index: ``material_id``):
+#: :data:`matmap_utils.screening.score.SCORED_COLUMNS`.  Text columns are pandas ``string`` (a
+#: column that is empty or all missing in one chunk still has a type in the parquet file).
 COLUMNS = {
-    "formula": object,
+    "formula": "string",
     "P_SI": "float64",
     "P_SI_std": "float64",
     "d_train": "float64",
+    "out_of_domain": "bool",
     "nsites": "int64",
-    "Eg_MP": "float64",
-    "Eg_MEGNet": "float64",
     "Eg": "float64",
-    "Eg_source": object,
+    "Eg_source": "string",
+    "P_nonmetal": "float64",
+    "metal": "bool",
+    "gap_reason": "string",
+    "passes_gap": "bool",
     "disordered": "bool",
     "novel": "bool",
+    "verdict": "string",
     "candidate": "bool",
 }
+#: The MEGNet models the screening runs (their settings are part of the chunk cache key).
+MEGNET_MODELS = ("formation_energy", "band_gap", "nonmetal")
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".txt")
 XYZ_SUFFIXES = (".xyz", ".extxyz")
 DB_SUFFIXES = (".db", ".aselmdb")
@@ -68,15 +78,13 @@ DB_SUFFIXES = (".db", ".aselmdb")
 # ---- the screening context (models, training data), shared by every chunk ----------------------
 @dataclass
 class ScreenContext:
-    """What every chunk needs, sent once per worker: the AtomSets ensemble with its simplification
-    ``mode`` and MEGNet ``layer``, the training vectors (PCA distance) and the reference formulas of
-    the novelty test; ``token`` identifies all of it in the chunk cache keys."""
+    """What every chunk needs, sent once per worker: ``bundle`` — the saved AtomSets ensemble with
+    its simplification ``mode``, MEGNet ``layer``, training vectors (PCA distance), domain threshold
+    and ``reference_formulas`` (the novelty reference;
+    :func:`matmap_utils.screening.candidates.load_screening_bundle`); ``token`` identifies all of it
+    in the chunk cache keys."""
 
-    model: object
-    mode: str
-    layer: int
-    train_vectors: np.ndarray
-    novelty_formulas: list[str]
+    bundle: dict
     token: dict = field(default_factory=dict)
 
 
@@ -84,18 +92,24 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "absent"
 
 
-def novelty_reference(novelty: str, train_formulas: list[str], label_limit: int = 0, seed: int = 0) -> list[str]:
-    """Formulas a candidate must differ from: ``"labelled"`` — every labelled compound of McHaffie
-    et al. with a structure (as chapter 06; ``label_limit``/``seed`` as its parameters), ``"training"``
-    — the ensemble's training compounds whose names are formulas, or a path to a text file of formulas (one a line)."""
+def novelty_reference(novelty: str, bundle: dict, label_limit: int = 0, seed: int = 0) -> list[str]:
+    """Formulas a candidate must differ from: ``"ensemble"`` — those saved with the ensemble
+    (notebook 06 saves chapter 06's: every McHaffie and OBELiX composition; as ``matmap screen
+    FILE``), ``"labelled"`` — every labelled compound of McHaffie et al. with a structure
+    (``label_limit``/``seed`` as chapter 06's parameters), ``"training"`` — the ensemble's training
+    compounds whose names are formulas, or a path to a text file of formulas (one a line)."""
+    if novelty == "ensemble":
+        return [str(f) for f in bundle["reference_formulas"]]
     if novelty == "training":  # compound names such as "Li3PS4 + 1wt% Al2O3" are not formulas: left out
-        return [f for f in (_formula_or_none(t) for t in train_formulas) if f is not None]
+        return [f for f in (_formula_or_none(t) for t in bundle["train_formulas"]) if f is not None]
     if novelty == "labelled":
         lab = labelled_entries(load_mchaffie(), label_limit, seed)
         return [s.composition.formula for s in lab["structure"]]
     path = Path(novelty)
     if not path.is_file():
-        raise FileNotFoundError(f"{novelty}: novelty reference must be 'labelled', 'training' or a file of formulas")
+        raise FileNotFoundError(
+            f"{novelty}: novelty reference must be 'ensemble', 'labelled', 'training' or a file of formulas"
+        )
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     bad = [t for t in lines if _formula_or_none(t) is None]
     if bad:
@@ -110,59 +124,39 @@ def _formula_or_none(text: str) -> str | None:
         return None
 
 
-def load_context(model_dir=None, novelty: str = "labelled", label_limit: int = 0, seed: int = 0) -> ScreenContext:
+def load_context(model_dir=None, novelty: str = "ensemble", label_limit: int = 0, seed: int = 0) -> ScreenContext:
     """The saved screening model (``matmap screen``'s default: notebook 06's) and novelty reference."""
-    model, mode, layer, train_vecs, train_formulas = candidates.load_screening_model(model_dir)
+    bundle = candidates.load_screening_bundle(model_dir)
     folder = Path(model_dir) if model_dir is not None else candidates.default_model_dir()
-    refs = novelty_reference(novelty, train_formulas, label_limit, seed)
+    refs = novelty_reference(novelty, bundle, label_limit, seed)
     token = {
         "model": {f: _file_sha(folder / f) for f in ("config.json", "weights.pt", "train_vectors.npz")},
         "novelty": hash_key(sorted(refs)),
-        "megnet": [megnet_pool.load_model(m).settings for m in ("formation_energy", "band_gap")],
+        "megnet": [megnet_pool.load_model(m).settings for m in MEGNET_MODELS],
     }
-    return ScreenContext(model, mode, int(layer), train_vecs, refs, token)
+    return ScreenContext({**bundle, "reference_formulas": refs}, token)
 
 
 # ---- THE per-structure screening (one adapter: point it at a new pipeline here) ----------------
 def screen_structures(names: list[str], structures: list, known_gaps: list[float], ctx: ScreenContext) -> pd.DataFrame:
-    """Chapter 06's screening of a batch of structures (what ``matmap screen`` does per structure,
-    with chapter 06's columns): P_SI mean/SD over the ensemble, PCA-normalized distance to the
-    training data, MEGNet band gap (eV) on the original structure, ``Eg`` = the known (MP) gap where
-    given else MEGNet's, novelty (no reference composition within 5 % in every element) and the
-    candidate flag (P_SI ≥ 0.5, Eg > 1 eV, novel).  One row per name; ``reason`` says why a row
-    failed.  This is the only place that calls the screening models."""
+    """Chapter 06's screening of a batch of structures, with chapter 06's columns (:data:`COLUMNS`):
+    the scoring path of ``matmap screen FILE`` (:func:`matmap_utils.screening.score.featurize` and
+    :func:`~matmap_utils.screening.score.score_featurized`) — P_SI mean/SD over the ensemble,
+    PCA-normalized distance to the training data and the domain flag, the two-stage band-gap filter
+    (``known_gaps`` in eV, NaN = unknown, else MEGNet's metal classifier and band gap), novelty and
+    the verdict.  One row per name; ``reason`` says why a row failed."""
     series = pd.Series(structures, index=names, dtype=object)
-    feats, ffail = features.featurize(series, modes=[ctx.mode], layers=[ctx.layer], n_jobs=1, cache=False)
-    reasons = {str(r["id"]): str(r["reason"]) for _, r in ffail.iterrows()}
-    fm = feats[(ctx.mode, ctx.layer)]
+    fm, ffail = score.featurize(ctx.bundle, series)
+    reasons = {str(n): str(r) for n, r in ffail}
     ok = [n for n in names if n in fm]
     out = pd.DataFrame(index=pd.Index(names, name="material_id"), columns=list(COLUMNS) + ["reason"], dtype=object)
     out["reason"] = [reasons.get(n, "featurization failed") if n not in fm else None for n in names]
     if not ok:
         return out
-    scr = candidates.screen_sets(ctx.model, [fm[n] for n in ok], ctx.train_vectors)
-    gaps = megnet_pool.predict_structures([series[n] for n in ok], ids=ok, n_jobs=1)["band_gap_eV"]
-    eg_mp = pd.Series(known_gaps, index=names, dtype="float64").loc[ok]
-    eg_megnet = gaps.reindex(ok).astype("float64")
-    comps = [series[n].composition for n in ok]
-    eg = eg_mp.fillna(eg_megnet)
-    novel = candidates.novelty_mask([Composition(f) for f in ctx.novelty_formulas], comps)
-    block = {
-        "formula": [c.reduced_formula for c in comps],
-        "P_SI": scr["p_si"],
-        "P_SI_std": scr["p_si_std"],
-        "d_train": scr["d_train"],
-        "nsites": [len(series[n]) for n in ok],
-        "Eg_MP": eg_mp.to_numpy(),
-        "Eg_MEGNet": eg_megnet.to_numpy(),
-        "Eg": eg.to_numpy(),
-        "Eg_source": np.where(eg_mp.notna(), "MP", np.where(eg_megnet.notna(), "MEGNet", "none")),
-        "disordered": [not series[n].is_ordered for n in ok],
-        "novel": novel,
-        "candidate": (scr["p_si"] >= 0.5) & (eg.to_numpy() > 1.0) & novel,
-    }
-    for col, values in block.items():
-        out.loc[ok, col] = list(values)
+    gaps = pd.Series(known_gaps, index=names, dtype="float64").loc[ok]
+    scored = score.score_featurized(ctx.bundle, series.loc[ok], [fm[n] for n in ok], gaps)
+    for col in COLUMNS:
+        out.loc[ok, col] = scored[col].tolist()
     return out
 
 
@@ -185,7 +179,7 @@ def screen_chunk(pairs: list[tuple[str, tuple]], ctx: ScreenContext) -> pd.DataF
     # one core per task, and the same numbers on every backend; MEGNet's automatic thread choice
     # would start OpenMP threads in a forked worker whose parent used them: a deadlock
     torch.set_num_threads(1)
-    for name in ("formation_energy", "band_gap"):
+    for name in MEGNET_MODELS:
         megnet_pool.load_model(name).threads = 1
     names, structures, gaps, bad = [], [], [], {}
     for name, (kind, payload, gap) in pairs:
@@ -261,13 +255,22 @@ def _label(info: dict, default: str) -> str:
 
 
 def _gap_of(info: dict, known: dict | None, name: str):
-    if known is not None and name in known:
-        return known[name]
-    return next((float(info[k]) for k in ("Eg_MP", "band_gap", "band_gap_eV") if k in info), None)
+    """The structure's own gap (``Eg_MP``/``band_gap``/``band_gap_eV`` of the pool), else the known
+    gap of its name, else that of its MP id (:func:`matmap_utils.screening.score.mp_id_of`), else None."""
+    own = next((info[k] for k in ("Eg_MP", "band_gap", "band_gap_eV") if k in info and pd.notna(info[k])), None)
+    if own is not None:
+        return float(own)
+    if known:
+        for key in (name, score.mp_id_of(name)):
+            if key in known and pd.notna(known[key]):
+                return float(known[key])
+    return None
 
 
 def iter_pool(path: str | Path, known_gaps: dict | None = None) -> Iterator[tuple[str, tuple, str]]:
-    """``(name, (kind, payload, known gap), content hash)`` of every structure of the pool, lazily."""
+    """``(name, (kind, payload, known gap), content hash)`` of every structure of the pool, lazily;
+    the known gap (eV) is the pool's own (a table's or an ``Atoms.info``'s ``Eg_MP``/``band_gap``/
+    ``band_gap_eV``), else ``known_gaps``' by name or MP id (:func:`known_gaps_from`), else None."""
     path = Path(path)
     if path.is_dir():
         for f in _cif_files(path):
@@ -275,8 +278,7 @@ def iter_pool(path: str | Path, known_gaps: dict | None = None) -> Iterator[tupl
             yield _cif_item(name, f, _gap_of({}, known_gaps, name))
     elif path.suffix.lower() in TABLE_SUFFIXES:
         for row in _table(path).itertuples(index=False):
-            gap = _gap_of({}, known_gaps, row.name) if known_gaps else (None if pd.isna(row.gap) else row.gap)
-            yield _cif_item(row.name, row.path, gap)
+            yield _cif_item(row.name, row.path, _gap_of({"Eg_MP": row.gap}, known_gaps, row.name))
     elif path.suffix.lower() in XYZ_SUFFIXES:
         for i, atoms in enumerate(ase.io.iread(path, index=":", format="extxyz")):
             name = _label(atoms.info, f"{path.stem}-{i}")
@@ -351,10 +353,10 @@ class PoolResult:
 
 
 def known_gaps_from(spec: str | None) -> dict | None:
-    """Known band gaps (eV) by structure name: ``None``; ``"mp"`` — the MP band gaps of the mirror
-    (``ionnet/Li-MP-final.csv``, by material id; as chapter 06); or a table (``id``/``material_id``
-    and ``Eg_MP``/``band_gap``/``band_gap_eV`` columns)."""
-    if not spec:
+    """Known band gaps (eV) by structure name: ``None``/``"none"``; ``"mp"`` — the MP band gaps of
+    the mirror (``ionnet/Li-MP-final.csv``, by material id; as chapter 06 and ``matmap screen FILE``);
+    or a table (``id``/``material_id`` and ``Eg_MP``/``band_gap``/``band_gap_eV`` columns)."""
+    if not spec or spec == "none":
         return None
     if spec == "mp":
         return load_mp_band_gaps()["mp_band_gap_eV"].dropna().to_dict()
@@ -369,8 +371,7 @@ def known_gaps_from(spec: str | None) -> dict | None:
 def conform(df: pd.DataFrame) -> pd.DataFrame:
     """Rows that were screened, with chapter 06's columns and dtypes (index ``material_id``)."""
     ok = df[df["reason"].isna()] if "reason" in df.columns else df
-    ok = ok.reindex(columns=list(COLUMNS))
-    ok = ok.astype({c: t for c, t in COLUMNS.items() if t is not object})
+    ok = ok.reindex(columns=list(COLUMNS)).astype(COLUMNS)
     ok.index = ok.index.astype(str)
     ok.index.name = "material_id"
     return ok
@@ -382,18 +383,25 @@ def failures_path(output: str | Path) -> Path:
 
 
 def write_results(run: ChunkRun, output: str | Path) -> tuple[int, int]:
-    """The final table (chunk by chunk, streamed) and the failures file; returns (n ok, n failed)."""
+    """The final table (chunk by chunk, streamed; a chunk without a screened row is left out, its
+    empty index has no type) and the failures file; returns (n ok, n failed)."""
     fails, n_ok = [], 0
 
     def frames():
         nonlocal n_ok
+        empty = None
         for df in iter_chunks(run):
             bad = df[df["reason"].notna()]
             if len(bad):
                 fails.append(pd.DataFrame({"reason": bad["reason"].astype(str)}, index=bad.index.astype(str)))
             ok = conform(df)
             n_ok += len(ok)
-            yield ok
+            if len(ok):
+                yield ok
+            else:
+                empty = ok
+        if n_ok == 0 and empty is not None:
+            yield empty
 
     write_stream(frames(), output)
     fdf = pd.concat(fails) if fails else pd.DataFrame({"reason": pd.Series(dtype=object)})
@@ -410,14 +418,15 @@ def screen_pool(
     func=screen_chunk,
     backend: Backend | None = None,
     chunk_size: int = 256,
-    known_gaps: str | None = None,
+    known_gaps: str | None = "mp",
     progress: bool = True,
     **context_kw,
 ) -> PoolResult:
     """Screen every structure of ``pool`` in chunks of ``chunk_size`` on ``backend`` (default: by
     ``MATMAP_RAY_ADDRESS``), resuming from the chunk cache, and write ``output`` (parquet, chapter
     06's columns) and ``<output>-failures.parquet``.  ``ctx``: :func:`load_context` (``context_kw``:
-    its ``model_dir``, ``novelty``, ``label_limit``, ``seed``); ``func``: the chunk task."""
+    its ``model_dir``, ``novelty``, ``label_limit``, ``seed``); ``known_gaps``: :func:`known_gaps_from`
+    (default ``"mp"``: the MP gap of structures named by MP id); ``func``: the chunk task."""
     t0 = time.perf_counter()
     total = pool_size(pool)
     ctx = ctx if ctx is not None else load_context(**context_kw)

@@ -7,8 +7,11 @@ or ``MATMAP_RAY_ADDRESS``; ``auto``: the cluster this machine belongs to), or on
 instance of N CPUs that it starts itself on 127.0.0.1 (``--ray-local N``, the same as
 ``--ray-address local-ray`` with ``MATMAP_N_JOBS`` CPUs; no ``ray start``), shows a progress bar with
 the ETA and the running count of failures, and writes a parquet table with chapter 06's screening
-columns plus ``<output>-failures.parquet``.  Killed and started again, it recomputes only the
-chunks that were not finished.
+columns (:data:`matmap_utils.chapters.pool_screening.COLUMNS`: P_SI ± SD, d_train and
+``out_of_domain``, the band-gap filter with MEGNet's metal classifier — ``Eg`` (eV), ``Eg_source``,
+``P_nonmetal``, ``metal``, ``gap_reason``, ``passes_gap`` —, ``novel``, ``verdict``, ``candidate``;
+the same numbers as ``matmap screen FILE``) plus ``<output>-failures.parquet``.  Killed and started
+again, it recomputes only the chunks that were not finished.
 """
 
 from __future__ import annotations
@@ -46,13 +49,18 @@ def add_pool_arguments(parser) -> None:
     )
     g.add_argument("--chunk-size", type=int, default=256, help="structures per task (default 256)")
     g.add_argument(
-        "--known-gaps", default=None, metavar="mp|FILE", help="known band gaps (eV) used before MEGNet's: mp or a table"
+        "--known-gaps",
+        default="mp",
+        metavar="mp|none|FILE",
+        help="known band gaps (eV) used before MEGNet's: mp (the MP gap of structures named by MP id, "
+        "as `matmap screen FILE`; default), none, or a table (id, gap)",
     )
     g.add_argument(
         "--novelty",
-        default="labelled",
+        default="ensemble",
         metavar="REF",
-        help="novelty reference: labelled (chapter 06), training, or a file of formulas",
+        help="novelty reference: ensemble (the one saved with the ensemble: chapter 06's, every McHaffie "
+        "and OBELiX composition; default), labelled, training, or a file of formulas",
     )
 
 
@@ -105,5 +113,9 @@ def run_pool(args) -> int:
     finally:
         backend.close()
     n_cand = int(pd.read_parquet(res.table, columns=["candidate"])["candidate"].sum())
-    print(f"{n_cand} candidates (P_SI >= 0.5, Eg > 1 eV, novel); failures: {res.failures}", file=sys.stderr)
+    print(
+        f"{n_cand} candidates (verdict 'candidate': MP Eg > 1 eV, or without an MP gap MEGNet P(non-metal) "
+        f">= 0.5 and MEGNet Eg > 1 eV; P_SI >= 0.5; novel); failures: {res.failures}",
+        file=sys.stderr,
+    )
     return exit_code(res.n_ok)

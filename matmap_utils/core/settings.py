@@ -11,7 +11,8 @@ README's table of environment variables is checked against :data:`VARIABLES` by 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,15 @@ VARIABLES: tuple[Variable, ...] = (
         "unset",
     ),
     Variable("MATMAP_OFFLINE", _switch_default_off, False, "`1`: never download", "unset"),
+    Variable(
+        "MATMAP_SHARED_ASSETS",
+        _switch_default_off,
+        False,
+        "`1`: pages load the book's one copy of plotly.js and of the itables bundle from "
+        "`book/_static` instead of embedding them (set by `matmap book` for its kernels only: a "
+        "notebook opened elsewhere keeps its figures working offline)",
+        "unset",
+    ),
     Variable("MATMAP_ROOT", _path, None, "the repository root (notebooks/, params/, data/)", "this checkout"),
     Variable("MATMAP_RESULTS", _path, None, "where notebooks write metrics.json and tables", "`results/`"),
     Variable("MATMAP_N_JOBS", _positive_int_or_none, None, "worker processes for per-structure work", "all cores"),
@@ -160,6 +170,23 @@ def is_set(name: str) -> bool:
     if name not in _BY_NAME:
         raise KeyError(f"{name} is not a declared matmap setting")
     return name in os.environ
+
+
+@contextmanager
+def override(name: str, value: str) -> Iterator[None]:
+    """Set the declared variable ``name`` to ``value`` in the environment inside the block (child
+    processes — notebook kernels — inherit it); restore what was there afterwards."""
+    if name not in _BY_NAME:
+        raise KeyError(f"{name} is not a declared matmap setting")
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def markdown_table() -> str:

@@ -1,14 +1,21 @@
 """Score structures with the saved AtomSets ensemble: P_SI ± SD, metal filter, domain, novelty, verdict.
 
-The one scoring path of ``matmap screen`` and of the candidate report (notebook 07): each structure
-is simplified as the ensemble was trained (CAMNS by default), featurized with the MEGNet port and
-scored by every member (McHaffie et al. 2025, Sec. 2.4 and 3.3); the band-gap filter uses the
-Materials Project gap when the structure is named after an MP id with a known gap, else MEGNet's
-metal classifier and band-gap model (:func:`matmap_utils.screening.filters.band_gap_filter`).
+The one scoring path of ``matmap screen FILE``, of the candidate report (notebook 07) and of the
+pool screening (``matmap screen --pool``, :mod:`matmap_utils.chapters.pool_screening`): each
+structure is simplified as the ensemble was trained (CAMNS by default), featurized with the MEGNet
+port (:func:`featurize`) and scored by every member (McHaffie et al. 2025, Sec. 2.4 and 3.3); the
+band-gap filter uses the known gap — the Materials Project gap when the structure is named after an
+MP id with a known gap (:func:`mp_gaps`) — else MEGNet's metal classifier and band-gap model
+(:func:`matmap_utils.screening.filters.band_gap_filter`).  :func:`score_featurized` computes chapter
+06's screening columns (:data:`SCORED_COLUMNS`) from the featurized structures; ``matmap screen FILE``
+shows them as :data:`COLUMNS` (:func:`cli_view`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pandas as pd
 
 from matmap_utils.data.datasets import load_mp_band_gaps
@@ -33,10 +40,96 @@ COLUMNS = [
     "verdict",
 ]
 
+#: the columns of :func:`score_featurized`, in order: chapter 06's screening table
+#: (:func:`matmap_utils.chapters.ch06_screening.screening_table`) and the pool screening's table
+SCORED_COLUMNS = [
+    "formula",
+    "P_SI",
+    "P_SI_std",
+    "d_train",
+    "out_of_domain",
+    "nsites",
+    "Eg",
+    "Eg_source",
+    "P_nonmetal",
+    "metal",
+    "gap_reason",
+    "passes_gap",
+    "disordered",
+    "novel",
+    "verdict",
+    "candidate",
+]
+
 
 def mp_id_of(name: str) -> str:
     """a file name ``"mp-1234.cif"`` (in any folder) or ``"mp-1234"`` → ``"mp-1234"`` (the name used to look up an MP gap)."""
     return str(name).split("/")[-1].removesuffix(".cif")
+
+
+def mp_gaps(names: Sequence[str]) -> pd.Series:
+    """The Materials Project band gap (eV) of each name (:func:`mp_id_of`; NaN where the mirror's
+    ``ionnet/Li-MP-final.csv`` has none), indexed by ``names``."""
+    mp = load_mp_band_gaps()["mp_band_gap_eV"]
+    return pd.Series([mp.get(mp_id_of(n)) for n in names], index=list(names), dtype=float)
+
+
+def featurize(bundle: dict, series: pd.Series) -> tuple[dict, list[tuple[str, str]]]:
+    """Site-feature matrices of ``series`` (structures indexed by name) as ``bundle``'s ensemble was
+    trained (its simplification ``mode`` and MEGNet ``layer``; in this process, not cached):
+    ``{name: (n_sites, d) matrix}`` and ``(name, reason)`` of those that could not be featurized."""
+    mode, layer = bundle["mode"], bundle["layer"]
+    feats, ffail = features.featurize(series, modes=[mode], layers=[layer], n_jobs=1, cache=False)
+    return feats[(mode, layer)], [(r["id"], r["reason"]) for _, r in ffail.iterrows()]
+
+
+def score_featurized(bundle: dict, structures: pd.Series, matrices: Sequence[np.ndarray], known_gaps) -> pd.DataFrame:
+    """Chapter 06's screening of featurized structures: ``structures`` (indexed by name), their
+    :func:`featurize` ``matrices`` in the same order and ``known_gaps`` (eV, aligned; NaN = unknown,
+    e.g. :func:`mp_gaps`); ``bundle``: :func:`candidates.load_screening_bundle` (its
+    ``reference_formulas`` are the novelty reference).
+
+    Returns :data:`SCORED_COLUMNS` (same index): ``P_SI`` ± ``P_SI_std`` (ensemble mean, SD),
+    ``d_train`` (PCA-normalized distance to the nearest training compound) and ``out_of_domain``
+    (above ``bundle["domain_threshold"]``), the two-stage band-gap filter (``Eg`` eV, ``Eg_source``,
+    ``P_nonmetal`` of MEGNet's metal classifier, ``metal``, ``gap_reason``, ``passes_gap``),
+    ``novel`` (no reference composition within 5 % in every element), ``verdict`` and ``candidate``.
+    Every number comes from the functions chapter 06 uses (:mod:`matmap_utils.screening.filters`).
+    """
+    ok = list(structures.index)
+    scr = candidates.screen_sets(bundle["model"], list(matrices), bundle["train_vectors"])
+    megnet = pool.predict_structures(list(structures), ids=ok)["band_gap_eV"]
+    props, _ = pool_properties(structures, names=("nonmetal",), cache=False, n_jobs=1, progress=False)
+    p_nonmetal = props.get("p_nonmetal", pd.Series(dtype=float))
+    gap = filters.band_gap_filter(pd.Series(list(known_gaps), index=ok, dtype=float), p_nonmetal, megnet).reindex(ok)
+    refs, _ = filters.reference_compositions(bundle["reference_formulas"])
+    df = pd.DataFrame(
+        {
+            "formula": [s.composition.reduced_formula for s in structures],
+            "P_SI": scr["p_si"],
+            "P_SI_std": scr["p_si_std"],
+            "d_train": scr["d_train"],
+            "out_of_domain": filters.domain_flags(scr["d_train"], bundle["domain_threshold"]),
+            "nsites": [len(s) for s in structures],
+        },
+        index=structures.index,
+    )
+    for col in ("Eg", "Eg_source", "P_nonmetal", "metal", "gap_reason", "passes_gap"):
+        df[col] = gap[col].to_numpy()
+    df["Eg_source"] = df["Eg_source"].fillna("none")
+    df["disordered"] = [not s.is_ordered for s in structures]
+    df["novel"] = filters.novel_against(refs, [s.composition for s in structures])
+    df["verdict"] = filters.verdicts(df)
+    df["candidate"] = df["verdict"].eq("candidate")
+    return df[SCORED_COLUMNS]
+
+
+def cli_view(scored: pd.DataFrame) -> pd.DataFrame:
+    """:func:`score_featurized`'s table as ``matmap screen FILE`` shows it: :data:`COLUMNS`, ``Eg_eV``
+    for ``Eg`` and ``domain`` ``"in"``/``"out"`` for ``out_of_domain``."""
+    df = scored.rename(columns={"Eg": "Eg_eV"})
+    df["domain"] = np.where(scored["out_of_domain"].astype(bool), "out", "in")
+    return df[COLUMNS[1:]]
 
 
 def score_structures(bundle: dict, series: pd.Series) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
@@ -44,38 +137,12 @@ def score_structures(bundle: dict, series: pd.Series) -> tuple[pd.DataFrame, lis
 
     Returns the table (index ``name``, :data:`COLUMNS`; ``P_SI`` probabilities, ``Eg_eV`` eV,
     ``d_train`` PCA-normalized distance to the nearest training compound) of the structures that
-    could be featurized, and ``(name, reason)`` for those that could not.
+    could be featurized, and ``(name, reason)`` for those that could not.  The MP gap is used for
+    names that are MP ids (:func:`mp_gaps`).
     """
-    failures: list[tuple[str, str]] = []
-    mode, layer = bundle["mode"], bundle["layer"]
-    feats, ffail = features.featurize(series, modes=[mode], layers=[layer], n_jobs=1, cache=False)
-    failures += [(r["id"], r["reason"]) for _, r in ffail.iterrows()]
-    fm = feats[(mode, layer)]
+    fm, failures = featurize(bundle, series)
     ok = [n for n in series.index if n in fm]
     if not ok:
         return pd.DataFrame(columns=COLUMNS).set_index("name"), failures
-    scr = candidates.screen_sets(bundle["model"], [fm[n] for n in ok], bundle["train_vectors"])
-    gaps = pool.predict_structures([series[n] for n in ok], ids=ok)
-    props, _ = pool_properties(series.loc[ok], names=("nonmetal",), cache=False, n_jobs=1, progress=False)
-    mp = load_mp_band_gaps()["mp_band_gap_eV"]
-    eg_mp = pd.Series({n: mp.get(mp_id_of(n)) for n in ok}, dtype=float)
-    gap = filters.band_gap_filter(eg_mp, props.get("p_nonmetal", pd.Series(dtype=float)), gaps["band_gap_eV"])
-    refs, _ = filters.reference_compositions(bundle["reference_formulas"])
-    df = pd.DataFrame(
-        {
-            "formula": [series[n].composition.reduced_formula for n in ok],
-            "disordered": [not series[n].is_ordered for n in ok],
-            "P_SI": scr["p_si"],
-            "P_SI_std": scr["p_si_std"],
-            "P_nonmetal": gap["P_nonmetal"].reindex(ok).to_numpy(),
-            "Eg_eV": gap["Eg"].reindex(ok).to_numpy(),
-            "Eg_source": gap["Eg_source"].reindex(ok).to_numpy(),
-            "d_train": scr["d_train"],
-            "domain": ["out" if f else "in" for f in filters.domain_flags(scr["d_train"], bundle["domain_threshold"])],
-            "novel": filters.novel_against(refs, [series[n].composition for n in ok]),
-            "gap_reason": gap["gap_reason"].reindex(ok).to_numpy(),
-        },
-        index=pd.Index(ok, name="name"),
-    )
-    df["verdict"] = filters.verdicts(df)
-    return df.drop(columns=["gap_reason"]), failures
+    scored = score_featurized(bundle, series.loc[ok], [fm[n] for n in ok], mp_gaps(ok))
+    return cli_view(scored.rename_axis("name")), failures
