@@ -267,3 +267,32 @@ def test_parallel_map_runs_on_ray_inside_use_backend(ray_cluster):
         on_ray = parallel_map(square_or_fail, range(40), n_jobs=2, progress=False)
     assert [(o.key, o.value, o.error) for o in local] == [(o.key, o.value, o.error) for o in on_ray]
     assert on_ray[3].kind == "error"
+
+
+def _threads_seen_by_a_worker(_):
+    import torch
+
+    from matmap_utils.screening.megnet.model import usable_cores
+
+    return torch.get_num_threads(), usable_cores(), backends.in_worker()
+
+
+def test_forked_workers_compute_on_one_torch_thread():
+    """A forked worker that opens a multi-threaded OpenMP region after the parent used OpenMP
+    hangs forever (GNU libgomp; chapter 06's paper run stopped at 0 % CPU that way): workers
+    must see one torch thread and one usable core, whatever the parent had."""
+    import torch
+
+    from matmap_utils.screening.megnet.model import usable_cores
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        x = torch.rand(4_000_000)
+        float((x * 2.0 + x).sum())  # the parent has run OpenMP threads before the fork
+        seen = dict(backends.LocalBackend(2).imap(_threads_seen_by_a_worker, range(4)))
+    finally:
+        torch.set_num_threads(before)
+    assert sorted(seen) == [0, 1, 2, 3]
+    assert set(seen.values()) == {(1, 1, True)}
+    assert not backends.in_worker() and usable_cores() >= 1

@@ -75,8 +75,29 @@ def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:500]
 
 
-def _init_shared(shared: Any) -> None:  # pragma: no cover - runs in worker processes
-    _SHARED["value"] = shared
+#: Set in a worker process of a :class:`LocalBackend` pool or a Ray task (see :func:`in_worker`).
+_WORKER: dict[str, bool] = {"is": False}
+
+
+def in_worker() -> bool:
+    """True in a worker process of a backend: such a process computes on one core.
+
+    A forked worker must never open a multi-threaded torch (OpenMP) region: when the parent used
+    OpenMP threads before the fork, GNU libgomp in the child waits at its first parallel region
+    for threads that were not copied, forever (seen in chapter 06's paper profile: the metal
+    classifier's automatic thread choice picked 2 threads inside forked workers, and the
+    screening hung at 0 % CPU).  One thread per worker is also what avoids oversubscription."""
+    return _WORKER["is"]
+
+
+def _init_worker(shared: Any = None, has_shared: bool = False) -> None:  # pragma: no cover - in workers
+    """Worker start: mark the process (:func:`in_worker`), one torch thread, the shared value."""
+    _WORKER["is"] = True
+    torch = sys.modules.get("torch")  # only when the parent had imported it (never import it here)
+    if torch is not None:
+        torch.set_num_threads(1)
+    if has_shared:
+        _SHARED["value"] = shared
 
 
 def _call_shared(func: Callable, arg: Any) -> Any:
@@ -114,12 +135,11 @@ class LocalBackend(Backend):
         if self.n_workers == 1:
             yield from _inline(func, args, shared)
             return
-        init = (_init_shared, (shared,)) if shared is not None else (None, ())
         pool = ProcessPoolExecutor(
             max_workers=self.n_workers,
             mp_context=mp.get_context(start_method()),
-            initializer=init[0],
-            initargs=init[1],
+            initializer=_init_worker,
+            initargs=(shared, shared is not None),
         )
         try:
             submit = partial(pool.submit, _call_shared, func)
@@ -227,6 +247,7 @@ class RayBackend(Backend):
 
 
 def _ray_task(func, arg, shared):  # pragma: no cover - runs in Ray workers
+    _WORKER["is"] = True  # Ray gives each task one CPU (and sets OMP_NUM_THREADS=1 for its workers)
     return func(arg, shared) if shared is not None else func(arg)
 
 

@@ -104,6 +104,7 @@ import pandas as pd
 import torch
 
 from matmap_utils.core import settings
+from matmap_utils.core.backends import in_worker
 from matmap_utils.core.runtime import torch_device
 from matmap_utils.data import registry
 from matmap_utils.screening.megnet.graph import (
@@ -157,6 +158,10 @@ _KERNELS_USED = False
 
 
 def usable_cores() -> int:
+    """Cores this process may use for torch threads: 1 in a backend's worker process
+    (:func:`matmap_utils.core.backends.in_worker`), else the CPU affinity."""
+    if in_worker():
+        return 1
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -569,7 +574,7 @@ class MEGNetModel:
         max_bonds = max_bonds or self.default_max_bonds
         old_threads = torch.get_num_threads()
         if self.device.type == "cpu" and self.threads > 0:
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(min(self.threads, usable_cores()))
         try:
             return self._run_graphs(graphs, layers, batch_size, max_bonds)
         finally:
@@ -582,7 +587,7 @@ class MEGNetModel:
         if self.device.type != "cpu":
             return lambda i: 0
         if self.threads > 0:
-            return lambda i: self.threads
+            return lambda i: min(self.threads, usable_cores())
         cores = usable_cores()
         fresh = time.monotonic() - self._threads_decided_at < AUTO_THREADS_TTL_S
         if cores == 1 or n_batches < 8 or (fresh and self.last_threads):
