@@ -373,11 +373,16 @@ def shared_plotlyjs_path() -> Path:
 def write_plotly_js(dest: Path | str | None = None) -> Path:
     """Write the installed plotly.js (minified, offline) to ``dest`` (a file, or a folder that gets
     ``plotly.min.js``; default :func:`shared_plotlyjs_path`) unless it is already identical."""
-    path = Path(dest) if dest is not None else shared_plotlyjs_path()
+    return _write_shared(get_plotlyjs(), dest, shared_plotlyjs_path())
+
+
+def _write_shared(text: str, dest: Path | str | None, default: Path) -> Path:
+    """Write a shared asset ``text`` to ``dest`` (a file, or a folder that gets ``default``'s name;
+    ``None``: ``default``) unless it is already identical; returns the path."""
+    path = Path(dest) if dest is not None else default
     if path.suffix != ".js":
-        path = path / "plotly.min.js"
-    text = get_plotlyjs()
-    if not path.exists() or path.read_text() != text:
+        path = path / default.name
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
         atomic_write_text(path, text)  # two builds at once never leave half a file
     return path
 
@@ -385,7 +390,7 @@ def write_plotly_js(dest: Path | str | None = None) -> Path:
 def plotly_html(fig: go.Figure, *, plotlyjs: str = "auto") -> str:
     """The HTML of a plotly figure.  ``plotlyjs``: ``"inline"`` embeds plotly.js (≈ 4.6 MB, works
     anywhere); ``"shared"`` leaves it out — the page must load the book's shared copy (see
-    :func:`write_plotly_js`); ``"auto"`` is ``"shared"`` when that copy exists, else ``"inline"``."""
+    :func:`write_plotly_js`); ``"auto"``: see :func:`_asset_mode` (shared only inside a book build)."""
     plotlyjs = _asset_mode(plotlyjs, "plotlyjs", shared_plotlyjs_path())
     return fig.to_html(
         include_plotlyjs=plotlyjs == "inline",
@@ -598,20 +603,14 @@ def write_itables_js(dest: Path | str | None = None) -> Path:
     """Write the shared itables script (:func:`itables_loader_js`, ≈ 0.74 MB) to ``dest`` (a file,
     or a folder that gets ``itables_bundle.js``; default :func:`shared_itablesjs_path`) unless it
     is already identical."""
-    path = Path(dest) if dest is not None else shared_itablesjs_path()
-    if path.suffix != ".js":
-        path = path / SHARED_ITABLESJS.name
-    text = itables_loader_js()
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        atomic_write_text(path, text)  # two builds at once never leave half a file
-    return path
+    return _write_shared(itables_loader_js(), dest, shared_itablesjs_path())
 
 
 def interactive_table_html(df, *, itablesjs: str = "auto", **kwargs) -> str:
     """The HTML of a searchable, sortable table (itables), offline.  ``itablesjs``: ``"inline"``
     puts itables' offline bundle (≈ 0.97 MB) before the table; ``"shared"`` leaves it out — the page
-    must load the book's shared copy (:func:`write_itables_js`); ``"auto"`` is ``"shared"`` when
-    that copy exists, else ``"inline"``.  Options (``kwargs``) go to ``itables.to_html_datatable``."""
+    must load the book's shared copy (:func:`write_itables_js`); ``"auto"``: see :func:`_asset_mode`
+    (shared only inside a book build).  Options (``kwargs``) go to ``itables.to_html_datatable``."""
     from itables import options  # lazy: itables is optional at import time
     from itables.javascript import generate_init_offline_itables_html, to_html_datatable
 

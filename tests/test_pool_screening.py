@@ -220,9 +220,11 @@ def test_pool_verdicts_are_those_of_matmap_screen_file(verdict_run):
     one, one_fails = score.score_structures(candidates.load_screening_bundle(), structs)
     assert [n for n, _ in one_fails] == ["mp-11247"] and sorted(one.index) == sorted(df.index)
     one = one.loc[df.index]
-    for a, b in [("P_SI", "P_SI"), ("P_SI_std", "P_SI_std"), ("P_nonmetal", "P_nonmetal"), ("Eg", "Eg_eV"),
-                 ("d_train", "d_train")]:  # fmt: skip
+    for a, b in [("P_SI", "P_SI"), ("P_SI_std", "P_SI_std"), ("P_nonmetal", "P_nonmetal"), ("Eg", "Eg_eV")]:
         assert np.allclose(df[a], one[b].astype(float), rtol=0, atol=1e-6, equal_nan=True), a
+    # a distance in whitened units of float32 features, batched differently: equal to float32 precision
+    # (with the paper-profile ensemble d_train reaches ~20 and differs by ~3e-5 between batchings)
+    assert np.allclose(df["d_train"], one["d_train"].astype(float), rtol=1e-5, atol=1e-6)
     for a, b in [("Eg_source", "Eg_source"), ("verdict", "verdict"), ("formula", "formula")]:
         assert df[a].astype(str).tolist() == one[b].astype(str).tolist(), a
     assert df["novel"].tolist() == one["novel"].astype(bool).tolist()
@@ -266,7 +268,8 @@ def test_pool_table_is_chapter_06s_screening_table(verdict_run):
     ch06 = ch06.loc[df.index]
     for col in df.columns:
         if df[col].dtype.kind == "f":
-            assert np.allclose(df[col], ch06[col].astype(float), rtol=0, atol=1e-6, equal_nan=True), col
+            # float32 features batched differently: equal to float32 precision (d_train reaches ~20)
+            assert np.allclose(df[col], ch06[col].astype(float), rtol=1e-5, atol=1e-6, equal_nan=True), col
         else:
             assert df[col].astype(object).where(df[col].notna(), None).tolist() == [
                 None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in ch06[col]

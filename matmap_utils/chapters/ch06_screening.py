@@ -12,7 +12,7 @@ from pymatgen.core import Composition
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from matmap_utils import viz
-from matmap_utils.screening import candidates, filters
+from matmap_utils.screening import filters, score
 from matmap_utils.screening.atomsets import features
 
 #: Candidates the paper highlights (its Table 2 and text).
@@ -46,21 +46,11 @@ def screening_table(
     oxidation states under CAMNS).  ``feats``: :func:`pool_features` of ``pool``, when already computed."""
     fm, fails = feats if feats is not None else pool_features(pool, config, n_jobs)
     ids = [i for i in pool.index if i in fm]
-    scr = candidates.screen_sets(final, [fm[i] for i in ids], train_vecs)
-    screen = pd.DataFrame(
-        {"formula": pool.loc[ids, "reduced_formula"], "P_SI": scr["p_si"], "P_SI_std": scr["p_si_std"]},
-        index=pd.Index(ids, name="material_id"),
-    )
-    screen["d_train"] = scr["d_train"]
-    screen["out_of_domain"] = filters.domain_flags(scr["d_train"], dom_thr)
-    screen["nsites"] = pool.loc[ids, "nsites"]
-    gap = filters.band_gap_filter(mp_gap, p_nonmetal, megnet_gap).reindex(screen.index)
-    screen = screen.join(gap[["Eg", "Eg_source", "P_nonmetal", "metal", "gap_reason", "passes_gap"]])
-    screen["Eg_source"] = screen["Eg_source"].fillna("none")
-    screen["disordered"] = [not pool.at[i, "structure"].is_ordered for i in screen.index]
-    screen["novel"] = filters.novel_against(reference, pool.loc[ids, "structure"].map(lambda s: s.composition).tolist())
-    screen["verdict"] = filters.verdicts(screen)
-    screen["candidate"] = screen["verdict"].eq("candidate")
+    structures = pool.loc[ids, "structure"].rename_axis("material_id")
+    matrices = [fm[i] for i in ids]
+    screen = score.screening_frame(
+        final, train_vecs, dom_thr, reference, structures, matrices, mp_gap, megnet_gap, p_nonmetal
+    )  # fmt: skip
     return screen, fails
 
 

@@ -83,33 +83,30 @@ def featurize(bundle: dict, series: pd.Series) -> tuple[dict, list[tuple[str, st
     return feats[(mode, layer)], [(r["id"], r["reason"]) for _, r in ffail.iterrows()]
 
 
-def score_featurized(bundle: dict, structures: pd.Series, matrices: Sequence[np.ndarray], known_gaps) -> pd.DataFrame:
-    """Chapter 06's screening of featurized structures: ``structures`` (indexed by name), their
-    :func:`featurize` ``matrices`` in the same order and ``known_gaps`` (eV, aligned; NaN = unknown,
-    e.g. :func:`mp_gaps`); ``bundle``: :func:`candidates.load_screening_bundle` (its
-    ``reference_formulas`` are the novelty reference).
+def screening_frame(
+    model, train_vectors, domain_threshold: float, reference, structures: pd.Series, matrices, known_gaps, megnet_gap, p_nonmetal
+) -> pd.DataFrame:  # fmt: skip
+    """Chapter 06's screening table (:data:`SCORED_COLUMNS`, index of ``structures``) of featurized
+    structures, from what is already known of them: ``matrices`` (site features, aligned with
+    ``structures``), ``known_gaps`` / ``megnet_gap`` (eV) and ``p_nonmetal`` (Series by name; NaN =
+    unknown), scored by the ensemble ``model`` against its ``train_vectors``.
 
-    Returns :data:`SCORED_COLUMNS` (same index): ``P_SI`` ± ``P_SI_std`` (ensemble mean, SD),
-    ``d_train`` (PCA-normalized distance to the nearest training compound) and ``out_of_domain``
-    (above ``bundle["domain_threshold"]``), the two-stage band-gap filter (``Eg`` eV, ``Eg_source``,
-    ``P_nonmetal`` of MEGNet's metal classifier, ``metal``, ``gap_reason``, ``passes_gap``),
-    ``novel`` (no reference composition within 5 % in every element), ``verdict`` and ``candidate``.
-    Every number comes from the functions chapter 06 uses (:mod:`matmap_utils.screening.filters`).
-    """
+    ``P_SI`` ± ``P_SI_std`` (ensemble mean, SD), ``d_train`` (PCA-normalized distance to the nearest
+    training compound) and ``out_of_domain`` (above ``domain_threshold``), the two-stage band-gap
+    filter (:func:`filters.band_gap_filter`: ``Eg`` eV, ``Eg_source``, ``P_nonmetal``, ``metal``,
+    ``gap_reason``, ``passes_gap``), ``novel`` (no ``reference`` composition within 5 % in every
+    element), ``verdict`` and ``candidate``.  The one assembly of chapter 06, ``matmap screen`` and
+    the pool screening."""
     ok = list(structures.index)
-    scr = candidates.screen_sets(bundle["model"], list(matrices), bundle["train_vectors"])
-    megnet = pool.predict_structures(list(structures), ids=ok)["band_gap_eV"]
-    props, _ = pool_properties(structures, names=("nonmetal",), cache=False, n_jobs=1, progress=False)
-    p_nonmetal = props.get("p_nonmetal", pd.Series(dtype=float))
-    gap = filters.band_gap_filter(pd.Series(list(known_gaps), index=ok, dtype=float), p_nonmetal, megnet).reindex(ok)
-    refs, _ = filters.reference_compositions(bundle["reference_formulas"])
+    scr = candidates.screen_sets(model, list(matrices), train_vectors)
+    gap = filters.band_gap_filter(known_gaps, p_nonmetal, megnet_gap).reindex(ok)
     df = pd.DataFrame(
         {
             "formula": [s.composition.reduced_formula for s in structures],
             "P_SI": scr["p_si"],
             "P_SI_std": scr["p_si_std"],
             "d_train": scr["d_train"],
-            "out_of_domain": filters.domain_flags(scr["d_train"], bundle["domain_threshold"]),
+            "out_of_domain": filters.domain_flags(scr["d_train"], domain_threshold),
             "nsites": [len(s) for s in structures],
         },
         index=structures.index,
@@ -118,10 +115,33 @@ def score_featurized(bundle: dict, structures: pd.Series, matrices: Sequence[np.
         df[col] = gap[col].to_numpy()
     df["Eg_source"] = df["Eg_source"].fillna("none")
     df["disordered"] = [not s.is_ordered for s in structures]
-    df["novel"] = filters.novel_against(refs, [s.composition for s in structures])
+    df["novel"] = filters.novel_against(reference, [s.composition for s in structures])
     df["verdict"] = filters.verdicts(df)
     df["candidate"] = df["verdict"].eq("candidate")
     return df[SCORED_COLUMNS]
+
+
+def score_featurized(bundle: dict, structures: pd.Series, matrices: Sequence[np.ndarray], known_gaps) -> pd.DataFrame:
+    """:func:`screening_frame` of featurized structures with ``bundle``
+    (:func:`candidates.load_screening_bundle`: its ensemble, training vectors, domain threshold and
+    ``reference_formulas`` as the novelty reference), MEGNet's band gap and metal classifier
+    computed here; ``known_gaps`` (eV, aligned with ``structures``; NaN = unknown, e.g.
+    :func:`mp_gaps`)."""
+    ok = list(structures.index)
+    megnet = pool.predict_structures(list(structures), ids=ok)["band_gap_eV"]
+    props, _ = pool_properties(structures, names=("nonmetal",), cache=False, n_jobs=1, progress=False)
+    refs, _ = filters.reference_compositions(bundle["reference_formulas"])
+    return screening_frame(
+        bundle["model"],
+        bundle["train_vectors"],
+        bundle["domain_threshold"],
+        refs,
+        structures,
+        matrices,
+        pd.Series(list(known_gaps), index=ok, dtype=float),
+        megnet,
+        props.get("p_nonmetal", pd.Series(dtype=float)),
+    )
 
 
 def cli_view(scored: pd.DataFrame) -> pd.DataFrame:
