@@ -149,7 +149,7 @@ trval = lab[~lab["split_test"]]
 y_tv = trval["superionic"].to_numpy(int)
 kfolds = splits.paper_folds(trval, "kfold")
 locofolds = splits.paper_folds(trval, "loco")
-setup = ch06.CVSetup(feats, trval, y_tv, cfg_kw, n_repeats, seed, eval_every)
+setup = ch06.CVSetup(feats, trval, y_tv, cfg_kw, n_repeats, seed, eval_every, n_jobs=n_jobs)
 
 # %% [markdown]
 # ## k-fold cross-validation (McHaffie Fig. 3)
@@ -212,7 +212,7 @@ if cmp_list:
         lab.set_index("key")["structure"], modes=sorted({m for m, _ in cmp_list}),
         layers=sorted({k for _, k in cmp_list}), n_jobs=n_jobs, oxidation="rule",
     )  # fmt: skip
-    rule_setup = ch06.CVSetup(rule_feats, trval, y_tv, cfg_kw, n_repeats, seed, eval_every)
+    rule_setup = ch06.CVSetup(rule_feats, trval, y_tv, cfg_kw, n_repeats, seed, eval_every, n_jobs=n_jobs)
     kfold_rule, _, _ = ch06.kfold_table(rule_setup, cmp_list, kfolds, scheme="kfold-rule")
     simp_effect = ch06v.simplification_effect(kfold, kfold_rule)
     display(simp_effect.round(3))
@@ -244,7 +244,9 @@ big_feats, _ = features.featurize(big.set_index("key")["structure"], modes=sorte
                                   layers=sorted({k for _, k in big_list}), n_jobs=n_jobs)  # fmt: skip
 big = ch06.featurized_only(big, big_feats)
 big_tv = big[~big["split_test"]]
-big_setup = ch06.CVSetup(big_feats, big_tv, big_tv["superionic"].to_numpy(int), cfg_kw, n_repeats, seed, eval_every)
+big_setup = ch06.CVSetup(
+    big_feats, big_tv, big_tv["superionic"].to_numpy(int), cfg_kw, n_repeats, seed, eval_every, n_jobs=n_jobs
+)
 kfold_big, _, _ = ch06.kfold_table(big_setup, big_list, splits.paper_folds(big_tv, "kfold"), scheme="kfold-enlarged")
 display(kfold_big.round(3))
 display(Markdown(ch06v.enlarged_text(chosen, big, kfold_big)))

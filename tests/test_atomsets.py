@@ -1,6 +1,7 @@
 """Tests of the vectorized AtomSets ensemble (synthetic sets, CPU, seconds)."""
 
 import numpy as np
+import pandas.testing as pd_testing
 import pytest
 import torch
 from sklearn.metrics import average_precision_score
@@ -382,3 +383,62 @@ def test_blocks_serial_and_parallel_merge_to_the_stacked_ensemble():
     # the training loss of the merge is the member-weighted mean of the blocks' losses
     want = (2 * serial[0][1][-1]["train_loss"] + serial[1][1][-1]["train_loss"]) / 3
     assert merged.history[-1]["train_loss"] == pytest.approx(want)
+
+
+def test_cv_folds_in_parallel_equal_folds_in_turn():
+    """k-fold / LOCO folds trained at the same time in worker processes (n_jobs=2) give exactly
+    the numbers of one fold after another: same rows, same validation probabilities."""
+    from matmap_utils.screening.cv import cv_atomsets
+    from matmap_utils.screening.splits import stratified_kfold
+
+    mats, y = _toy(36, seed=7)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=4, batch_size=8)
+    folds = stratified_kfold(y, 3)
+    runs = {}
+    for n_jobs in (1, 2):
+        proba: dict = {}
+        cv = cv_atomsets(mats, y, folds, cfg, n_repeats=2, eval_every=2, n_shuffles=3, proba_out=proba, n_jobs=n_jobs)
+        runs[n_jobs] = (cv, proba)
+    (cv1, p1), (cv2, p2) = runs[1], runs[2]
+    assert len(cv1) == 3 * 2 * 2  # folds x evaluated epochs x members
+    pd_testing.assert_frame_equal(cv1, cv2, check_exact=True)
+    assert p1.keys() == p2.keys() and all(np.array_equal(p1[k], p2[k]) for k in p1)
+
+
+def test_fold_ensembles_in_parallel_equal_serial_with_member_blocks():
+    """fold_ensembles with blocks of members spread over workers (every block of every fold in
+    one pool) returns, fold by fold, the models of the serial run."""
+    from matmap_utils.screening.cv import fold_ensembles
+    from matmap_utils.screening.splits import stratified_kfold
+
+    mats, y = _toy(30, seed=8)
+    packed = pack_sets(mats)
+    cfg = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=3, batch_size=8)
+    folds = stratified_kfold(y, 3)
+    serial = fold_ensembles(mats, y, folds, cfg, n_members=3, seed=1, member_chunk=2, n_jobs=1)
+    parallel = fold_ensembles(mats, y, folds, cfg, n_members=3, seed=1, member_chunk=2, n_jobs=2)
+    assert len(serial) == len(parallel) == 3
+    for a, b in zip(serial, parallel):
+        assert all(torch.equal(a.params[k].cpu(), b.params[k].cpu()) for k in a.params)
+        assert np.array_equal(a.predict_proba(packed), b.predict_proba(packed))
+    # different folds train different models
+    assert not np.array_equal(serial[0].predict_proba(packed), serial[1].predict_proba(packed))
+
+
+def test_cv_of_several_configurations_in_one_pool_equals_one_by_one():
+    """cv_atomsets_many sends the folds of every configuration to one pool; each frame equals
+    that configuration's own serial cv_atomsets."""
+    from matmap_utils.screening.cv import cv_atomsets, cv_atomsets_many
+    from matmap_utils.screening.splits import stratified_kfold
+
+    mats, y = _toy(30, seed=9)
+    wide = [np.hstack([m, m[:, :1] ** 2]) for m in mats]
+    cfg4 = AtomSetsConfig(input_dim=4, n_neurons=(8,), n_neurons_final=(8,), set2set_hidden=4, epochs=3, batch_size=8)
+    cfg5 = AtomSetsConfig(input_dim=5, n_neurons=(6,), n_neurons_final=(6,), set2set_hidden=3, epochs=3, batch_size=8)
+    folds = stratified_kfold(y, 3)
+    kw = dict(n_repeats=2, eval_every=3, n_shuffles=3, seed=2)
+    together = cv_atomsets_many([(mats, cfg4), (wide, cfg5)], y, folds, n_jobs=2, **kw)
+    alone = [cv_atomsets(mats, y, folds, cfg4, **kw), cv_atomsets(wide, y, folds, cfg5, **kw)]
+    for a, b in zip(together, alone):
+        pd_testing.assert_frame_equal(a, b, check_exact=True)
+    assert not together[0]["auc_pr"].equals(together[1]["auc_pr"])

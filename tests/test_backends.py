@@ -296,3 +296,28 @@ def test_forked_workers_compute_on_one_torch_thread():
     assert sorted(seen) == [0, 1, 2, 3]
     assert set(seen.values()) == {(1, 1, True)}
     assert not backends.in_worker() and usable_cores() >= 1
+
+
+def _nested_pool(n):
+    """A worker that itself calls parallel_map (e.g. a fold trained in a worker whose training
+    would otherwise start a pool of member blocks)."""
+    import os
+
+    inner = parallel_map(_pid_of, range(n), n_jobs=2, progress=False)
+    return os.getpid(), {o.value for o in inner}
+
+
+def _pid_of(_):
+    import os
+
+    return os.getpid()
+
+
+def test_parallel_map_inside_a_worker_runs_serially_in_that_worker():
+    """A daemonic pool worker cannot start processes of its own: a nested parallel_map must run
+    its items in the worker itself (one core each), not fail or fork grandchildren."""
+    outs = parallel_map(_nested_pool, [3, 3, 3], n_jobs=2, progress=False)
+    assert all(o.ok for o in outs), [o.error for o in outs]
+    for o in outs:
+        pid, inner = o.value
+        assert inner == {pid}

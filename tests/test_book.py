@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from matmap_utils.book import build, execute
@@ -30,8 +32,10 @@ def test_data_provenance_page_lists_every_source():
 
 
 def test_reproducibility_page_has_versions_and_timings():
-    md = bookpages.reproducibility_md("ci", [{"notebook": "00_data_overview", "seconds": 12.3, "executed_now": True}])
-    assert "| 00_data_overview | 12 | executed |" in md
+    load = {"mean": 1.93, "max": 2.5, "samples": 3}
+    rows = [{"notebook": "00_data_overview", "seconds": 12.3, "executed_now": True, "load": load}]
+    md = bookpages.reproducibility_md("ci", rows)
+    assert "| 00_data_overview | 12 | executed | 1.9 |" in md
     assert "| torch |" in md and "`ci` profile" in md.replace("**", "")
 
 
@@ -124,3 +128,15 @@ def test_api_reference_lists_every_public_module():
     assert public - listed == set(), "add the room to book.pages.API_ROOMS"
     md = bookpages.api_reference_md()
     assert md.count(".. automodule::") == len(listed) and ".. automodule:: matmap_utils.core.cache" in md
+
+
+def test_load_sampler_reports_the_load_seen_while_the_block_ran(monkeypatch):
+    """The build records the load average a notebook ran under: mean and maximum of samples taken
+    while it ran (first at the start, last at the end)."""
+    seen = iter([1.0, 3.0, 2.0, 6.0])
+    monkeypatch.setattr(execute.os, "getloadavg", lambda: (next(seen, 6.0), 0.0, 0.0))
+    with execute.LoadSampler(every=0.05) as load:
+        time.sleep(0.12)
+    s = load.summary()
+    assert s["samples"] >= 3 and s["max"] == 6.0
+    assert s["mean"] == round(sum(load.samples) / len(load.samples), 2) and 1.0 <= s["mean"] < 6.0

@@ -78,12 +78,17 @@ def execute_all(profile: str = "paper", *, force: bool = False, stems: list[str]
             res = execute_notebook(notebook, profile=profile, force=force, overrides=overrides, output_name=stem)
         secs = res["seconds"]
         if res["executed"]:
-            done = f"executed in {_fmt_duration(secs)} ({res['cache']})"
+            load = res.get("load_average") or {}
+            done = (
+                f"executed in {_fmt_duration(secs)} ({res['cache']}; load average {load.get('mean', float('nan')):.1f})"
+            )
         else:
             done = "up to date (inputs unchanged)"
             expected[stem] = 0.0
         print(f"[{k + 1}/{len(stems)}] {stem}: {done}", flush=True)
-        timings.append({"notebook": stem, "seconds": secs, "executed_now": res["executed"]})
+        timings.append(
+            {"notebook": stem, "seconds": secs, "executed_now": res["executed"], "load": res.get("load_average")}
+        )
     print(f"all {len(stems)} notebooks done in {_fmt_duration(time.perf_counter() - t_build)}", flush=True)
     return timings
 

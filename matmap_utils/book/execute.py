@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,37 @@ from matmap_utils.core.paths import cache_dir, repo_root
 
 class NotebookFailed(RuntimeError):
     """A notebook raised; the message holds the failing cell's traceback."""
+
+
+class LoadSampler:
+    """Context manager: the machine's 1-minute load average (``os.getloadavg``), sampled every
+    ``every`` seconds in a daemon thread while the block runs; :meth:`summary` gives the mean and
+    maximum (a wall time means little without the load it ran under on a shared machine)."""
+
+    def __init__(self, every: float = 10.0):
+        self.every, self.samples = float(every), []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict:
+        """``{"mean": …, "max": …, "samples": n}`` of the 1-minute load average (rounded to 0.01)."""
+        x = self.samples or [os.getloadavg()[0]]
+        return {"mean": round(sum(x) / len(x), 2), "max": round(max(x), 2), "samples": len(x)}
 
 
 def notebooks_dir() -> Path:
@@ -192,6 +224,31 @@ def execute_notebook(
     # inherited by the kernel would make every plt.show() draw nothing
     backend = os.environ.pop("MPLBACKEND", None)
     try:
+        with LoadSampler() as load:
+            _papermill(ipynb, tmp_out, params, log_output, nb_py)
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
+    seconds = time.perf_counter() - t0
+    prepare_for_reading(tmp_out, params, _paper_parameters(nb_py, overrides))
+    os.replace(tmp_out, out)
+    state = "cold" if _cache_entries() > entries_before else "warm"
+    if output_dir is None:
+        atomic_write_json(stamp, _stamp(stamp, h, seconds, params, state, load.summary()))
+    return {
+        "notebook": page,
+        "output": out,
+        "executed": True,
+        "seconds": seconds,
+        "parameters": params,
+        "cache": state,
+        "load_average": load.summary(),
+    }
+
+
+def _papermill(ipynb: Path, tmp_out: Path, params: dict, log_output: bool, nb_py: Path) -> None:
+    """Run papermill; a failing cell or a dead kernel becomes :class:`NotebookFailed`."""
+    try:
         pm.execute_notebook(
             str(ipynb),
             str(tmp_out),
@@ -214,23 +271,6 @@ def execute_notebook(
             f"{nb_py.name}: the kernel died ({exc}); run the build again — finished notebooks are "
             "skipped and this one reuses every intermediate it had cached"
         ) from None
-    finally:
-        if backend is not None:
-            os.environ["MPLBACKEND"] = backend
-    seconds = time.perf_counter() - t0
-    prepare_for_reading(tmp_out, params, _paper_parameters(nb_py, overrides))
-    os.replace(tmp_out, out)
-    state = "cold" if _cache_entries() > entries_before else "warm"
-    if output_dir is None:
-        atomic_write_json(stamp, _stamp(stamp, h, seconds, params, state))
-    return {
-        "notebook": page,
-        "output": out,
-        "executed": True,
-        "seconds": seconds,
-        "parameters": params,
-        "cache": state,
-    }
 
 
 def _paper_parameters(nb_py: Path, overrides: dict | None = None) -> dict:
@@ -248,9 +288,10 @@ def _cache_entries() -> int:
     return sum(1 for _ in root.rglob("*")) if root.exists() else 0
 
 
-def _stamp(path: Path, h: str, seconds: float, params: dict, state: str) -> dict:
-    """The stamp of a finished execution: input hash, wall time and, per profile, the last cold run
-    (it computed intermediates) and the last warm one (everything came from the cache)."""
+def _stamp(path: Path, h: str, seconds: float, params: dict, state: str, load: dict | None = None) -> dict:
+    """The stamp of a finished execution: input hash, wall time, the machine's load average during
+    it (:class:`LoadSampler`) and, per profile, the last cold run (it computed intermediates) and
+    the last warm one (everything came from the cache)."""
     old = json.loads(path.read_text()) if path.exists() else {}
     history = old.get("history", {})
     history.setdefault(str(params.get("profile")), {})[state] = round(seconds, 1)
@@ -258,6 +299,7 @@ def _stamp(path: Path, h: str, seconds: float, params: dict, state: str) -> dict
         "hash": h,
         "seconds": round(seconds, 1),
         "cache": state,
+        "load_average": load or {},
         "parameters": params,
         "history": history,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -142,17 +142,20 @@ def reproducibility_md(profile: str, timings: list[dict]) -> str:
         "",
         "*Cold*: the last run that computed intermediates (descriptors, barriers, MEGNet features, "
         "trained models); *warm*: the last run that found all of them in the cache (a rerun after a "
-        f"text change). Both are this machine's, under the `{profile}` profile.",
+        f"text change). Both are this machine's, under the `{profile}` profile. *Load*: the mean "
+        "1-minute load average while the notebook ran in this build (on a machine with as many cores "
+        "as the load, wall times are those of an unshared machine).",
         "",
-        "| notebook | wall time (s) | this build | cold (s) | warm (s) |",
-        "|---|---:|---|---:|---:|",
+        "| notebook | wall time (s) | this build | load | cold (s) | warm (s) |",
+        "|---|---:|---|---:|---:|---:|",
     ]
     for t in timings:
         secs = "" if t.get("seconds") is None else f"{t['seconds']:.0f}"
         hist = recorded_history(t["notebook"]).get(profile, {})
         cold, warm = (f"{hist[k]:.0f}" if k in hist else "–" for k in ("cold", "warm"))
         state = "executed" if t.get("executed_now") else "cached (inputs unchanged)"
-        lines.append(f"| {t['notebook']} | {secs} | {state} | {cold} | {warm} |")
+        load = f"{t['load']['mean']:.1f}" if t.get("executed_now") and t.get("load") else "–"
+        lines.append(f"| {t['notebook']} | {secs} | {state} | {load} | {cold} | {warm} |")
     lines += [
         "",
         "## Parameters",

@@ -112,33 +112,40 @@ class CVSetup:
     seed: int
     eval_every: int
     records: dict = field(default_factory=dict)
+    n_jobs: int | None = 1  # folds trained at the same time (None: all cores; same numbers)
 
     def cv(self, config: tuple[str, int], folds, scheme: str | None = None) -> pd.DataFrame:
         """:func:`matmap_utils.screening.cv.cv_atomsets` of ``config`` on ``folds``; with ``scheme``
         the CV frame, validation probabilities and folds are kept in ``records[(config, scheme)]``."""
-        proba: dict = {}
-        cv = screening_cv.cv_atomsets(
-            mats(self.feats, config, self.trval),
+        return self.cv_many([config], folds, scheme)[config]
+
+    def cv_many(self, configs, folds, scheme: str | None = None) -> dict:
+        """:meth:`cv` of every configuration, their folds trained in one pool of ``n_jobs``
+        workers (:func:`matmap_utils.screening.cv.cv_atomsets_many`); {config: CV frame}."""
+        configs = list(configs)
+        probas: list[dict] = [{} for _ in configs]
+        frames = screening_cv.cv_atomsets_many(
+            [(mats(self.feats, c, self.trval), paper_config(c[1], **self.cfg_kw)) for c in configs],
             self.y,
             folds,
-            paper_config(config[1], **self.cfg_kw),
             n_repeats=self.n_repeats,
             seed=self.seed,
             eval_every=self.eval_every,
-            proba_out=proba,
+            proba_outs=probas,
+            n_jobs=self.n_jobs,
         )
         if scheme is not None:
-            self.records[(config, scheme)] = (cv, proba, folds)
-        return cv
+            for c, cv, proba in zip(configs, frames, probas):
+                self.records[(c, scheme)] = (cv, proba, folds)
+        return dict(zip(configs, frames))
 
 
 def kfold_table(setup: CVSetup, configs, folds, scheme: str = "kfold") -> tuple[pd.DataFrame, dict, float]:
     """k-fold summary (:func:`~matmap_utils.screening.cv.atomsets_summary`) of each configuration, one
     row per ``AS-<mode>-V<level>``; the per-configuration CV frames; the wall time (s)."""
     t0 = time.perf_counter()
-    rows, cvs = [], {}
-    for config in configs:
-        cvs[config] = cv = setup.cv(config, folds, scheme)
+    rows, cvs = [], setup.cv_many(configs, folds, scheme)
+    for config, cv in cvs.items():
         s = screening_cv.atomsets_summary(cv)
         rows.append({"model_feature": config_name(*config), **{k: v for k, v in s.items() if k != "per_fold"}})
     return pd.DataFrame(rows).set_index("model_feature"), cvs, time.perf_counter() - t0
@@ -240,8 +247,8 @@ def loco_table(setup: CVSetup, configs, folds, clusters, X_tv: np.ndarray) -> tu
     the train + validation entries; and the wall time (s)."""
     t0 = time.perf_counter()
     rows = []
-    for config in configs:
-        s = screening_cv.atomsets_summary(setup.cv(config, folds, "loco"))
+    for config, cv in setup.cv_many(configs, folds, "loco").items():
+        s = screening_cv.atomsets_summary(cv)
         for rec, cl in zip(s["per_fold"], clusters):
             rows.append({"model_feature": config_name(*config), "cluster": int(cl), **rec})
     _, lr_loco = baselines.logistic_baseline(X_tv, setup.y, folds, seed=setup.seed)
@@ -489,6 +496,7 @@ def pretraining_comparison(setup: CVSetup, folds, config, pre_mats, pre_y, pre_e
         seed=setup.seed,
         pre_epochs=pre_epochs,
         eval_every=setup.eval_every,
+        n_jobs=setup.n_jobs,
     )
 
 

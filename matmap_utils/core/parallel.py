@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from matmap_utils.core import settings
-from matmap_utils.core.backends import TaskFailure, default_n_jobs, get_backend, one_line
+from matmap_utils.core.backends import TaskFailure, default_n_jobs, get_backend, in_worker, one_line
 from matmap_utils.core.backends import start_method as _start_method
 from matmap_utils.core.progress import progress_bar
 
@@ -97,13 +97,15 @@ def parallel_map(
     """Apply ``func`` to every item; return one :class:`Outcome` per item, in order.
 
     ``func`` must be a module-level function (it is sent to worker processes).  ``n_jobs=1`` runs
-    in this process (handy for debugging and tiny inputs).  ``timeout`` is per item, in seconds.
+    in this process (handy for debugging and tiny inputs), and so does every call made inside a
+    worker (:func:`~matmap_utils.core.backends.in_worker`: a worker computes on one core and may
+    not start a pool of its own).  ``timeout`` is per item, in seconds.
     """
     items = list(items)
     keys = list(range(len(items))) if keys is None else list(keys)
     if len(keys) != len(items):
         raise ValueError(f"{len(keys)} keys for {len(items)} items")
-    n_jobs = default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
+    n_jobs = 1 if in_worker() else default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
     n_jobs = min(n_jobs, max(1, len(items)))
     pairs = list(zip(keys, items))
     bar = progress_bar(

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from matmap_utils.screening.atomsets.model import pack_sets
-from matmap_utils.screening.atomsets.training import TrainResult, pretrain, train_ensemble
+from matmap_utils.screening.atomsets.training import TrainResult, TrainTask, pretrain, train_ensembles
 from matmap_utils.screening.metrics import classification_metrics, control_metrics
 
 
@@ -74,7 +74,7 @@ def summarize(cv: pd.DataFrame, metrics: Iterable[str] = ("auc_pr", "mcc", "roc_
     return out
 
 
-def _fold_runs(
+def _fold_tasks(
     matrices: Sequence[np.ndarray],
     y: np.ndarray,
     folds,
@@ -84,61 +84,40 @@ def _fold_runs(
     data_seed: int,
     dedup: bool = True,
     validate: bool = False,
-    **train_kw,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, TrainResult]]:
-    """Per fold ``k`` (in order), one AtomSets ensemble trained on the fold's training entries:
-    members seeded ``member_seeds(k)``, minibatch order ``data_seed + k``, the validation entries
-    scored during training when ``validate`` (else never seen); ``train_kw`` go to
-    :func:`~matmap_utils.screening.atomsets.training.train_ensemble`.  Yields ``(k, train
-    indices, validation indices, TrainResult)``; ``y``: integer labels (0/1)."""
+    eval_every: int = 10,
+    init_state: dict | None = None,
+) -> Iterator[tuple[TrainTask, list[int]]]:
+    """Per fold ``k`` (in order) what its AtomSets ensemble is trained on: the fold's training
+    entries, members seeded ``member_seeds(k)``, minibatch order ``data_seed + k``, the validation
+    entries scored every ``eval_every`` epochs when ``validate`` (else never seen)."""
     for k, (tr, va) in enumerate(folds):
         train = pack_sets([matrices[i] for i in tr], dedup=dedup)
         val = pack_sets([matrices[i] for i in va], dedup=dedup) if validate else None
-        res = train_ensemble(cfg, train, y[tr], seeds=member_seeds(k), data_seed=data_seed + k, val=val, **train_kw)
-        yield k, tr, va, res
+        yield TrainTask(cfg, train, y[tr], data_seed + k, val, eval_every, init_state), member_seeds(k)
 
 
-def cv_atomsets(
-    matrices: Sequence[np.ndarray],
-    y: Sequence,
-    folds,
-    cfg,
-    *,
-    n_repeats: int = 3,
-    seed: int = 0,
-    eval_every: int = 10,
-    n_shuffles: int = 100,
-    dedup: bool = True,
-    device=None,
-    init_state: dict | None = None,
-    proba_out: dict | None = None,
-) -> pd.DataFrame:
-    """Cross-validate an AtomSets configuration: per fold, ``n_repeats`` members are trained at once
-    (one vectorized ensemble, seeds ``seed*1000 + fold*100 + r``) and the validation set is scored
-    every ``eval_every`` epochs.  One row per (fold, epoch, member) with metrics and the fold's
-    controls; summarize with :func:`atomsets_summary` (the paper's "best epoch across folds",
-    metrics averaged over repeated runs).  ``proba_out`` (a dict, filled when given):
-    ``proba_out[(fold, epoch)]`` = the members' validation probabilities (members × validation
-    entries), for bootstrap intervals.  ``init_state``: pre-trained weights (``n_repeats``
-    members, e.g. from :func:`matmap_utils.screening.atomsets.training.pretrain`); member ``r`` of every fold starts
-    from pre-trained member ``r``."""
+def _fold_runs(
+    matrices, y, folds, cfg, member_seeds, *, member_chunk=None, n_jobs=1, device=None, **task_kw
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, TrainResult]]:
+    """Per fold ``k`` (in order), the ensemble trained on :func:`_fold_tasks`' task (``task_kw``
+    go there).  With ``n_jobs`` > 1 (None: all cores) the folds train at the same time in worker
+    processes (:func:`~matmap_utils.screening.atomsets.training.train_ensembles`; the same numbers
+    as one fold after another, which keeps only one fold's sets in memory).  Yields ``(k, train
+    indices, validation indices, TrainResult)``; ``y``: integer labels (0/1)."""
+    tasks = _fold_tasks(matrices, y, folds, cfg, member_seeds, **task_kw)
+    if n_jobs == 1:
+        results = (train_ensembles([t], member_chunk=member_chunk, device=device)[0] for t in tasks)
+    else:
+        results = iter(train_ensembles(list(tasks), member_chunk=member_chunk, n_jobs=n_jobs, device=device))
+    for k, (tr, va) in enumerate(folds):
+        yield k, tr, va, next(results)
 
-    y = np.asarray(y).astype(int)
+
+def _cv_rows(y: np.ndarray, folds, results, n_repeats: int, seed: int, n_shuffles: int, proba_out) -> pd.DataFrame:
+    """One row per (fold, evaluated epoch, member): metrics and the fold's controls (see
+    :func:`cv_atomsets`); ``results``: the folds' TrainResults in order."""
     rows = []
-    runs = _fold_runs(
-        matrices,
-        y,
-        folds,
-        cfg,
-        lambda k: [seed * 1000 + k * 100 + r for r in range(n_repeats)],
-        data_seed=seed * 1000,
-        dedup=dedup,
-        validate=True,
-        eval_every=eval_every,
-        device=device,
-        init_state=init_state,
-    )
-    for k, tr, va, res in runs:
+    for k, ((tr, va), res) in enumerate(zip(folds, results)):
         ctrl = control_metrics(y[tr], y[va], n_shuffles=n_shuffles, seed=seed + k)
         epochs = [h["epoch"] for h in res.history if h.get("evaluated")]
         for ep, proba in zip(epochs, res.val_proba):
@@ -147,6 +126,76 @@ def cv_atomsets(
             for r in range(n_repeats):
                 rows.append({"fold": k, "epoch": ep, "member": r, **classification_metrics(y[va], proba[r]), **ctrl})
     return pd.DataFrame(rows)
+
+
+def cv_atomsets_many(
+    jobs: Sequence[tuple[Sequence[np.ndarray], object]],
+    y: Sequence,
+    folds,
+    *,
+    n_repeats: int = 3,
+    seed: int = 0,
+    eval_every: int = 10,
+    n_shuffles: int = 100,
+    dedup: bool = True,
+    device=None,
+    init_state: dict | None = None,
+    proba_outs: Sequence[dict | None] | None = None,
+    n_jobs: int | None = 1,
+) -> list[pd.DataFrame]:
+    """:func:`cv_atomsets` of several ``(matrices, cfg)`` configurations on the same labels and
+    folds, in order.  With ``n_jobs`` > 1 the folds of *all* configurations go to one pool of
+    workers (e.g. 16 configurations x 5 folds keep two cores busy to the end); the frames equal
+    those of one :func:`cv_atomsets` call per configuration.  ``proba_outs``: one dict (or None)
+    per configuration, filled like ``proba_out``."""
+    y = np.asarray(y).astype(int)
+    seeds = lambda k: [seed * 1000 + k * 100 + r for r in range(n_repeats)]  # noqa: E731
+    kw = dict(data_seed=seed * 1000, dedup=dedup, validate=True, eval_every=eval_every, init_state=init_state)
+    proba_outs = list(proba_outs) if proba_outs is not None else [None] * len(jobs)
+    if n_jobs == 1:
+        return [
+            _cv_rows(
+                y,
+                folds,
+                [r for *_, r in _fold_runs(m, y, folds, c, seeds, device=device, **kw)],
+                n_repeats,
+                seed,
+                n_shuffles,
+                out,
+            )  # fmt: skip
+            for (m, c), out in zip(jobs, proba_outs)
+        ]
+    tasks = [t for m, c in jobs for t in _fold_tasks(m, y, folds, c, seeds, **kw)]
+    results = train_ensembles(tasks, n_jobs=n_jobs, device=device)
+    n = len(folds)
+    return [
+        _cv_rows(y, folds, results[i * n : (i + 1) * n], n_repeats, seed, n_shuffles, out)
+        for i, out in enumerate(proba_outs)
+    ]
+
+
+def cv_atomsets(
+    matrices: Sequence[np.ndarray],
+    y: Sequence,
+    folds,
+    cfg,
+    *,
+    proba_out: dict | None = None,
+    **kw,
+) -> pd.DataFrame:
+    """Cross-validate an AtomSets configuration: per fold, ``n_repeats`` members are trained at once
+    (one vectorized ensemble, seeds ``seed*1000 + fold*100 + r``) and the validation set is scored
+    every ``eval_every`` epochs.  One row per (fold, epoch, member) with metrics and the fold's
+    controls; summarize with :func:`atomsets_summary` (the paper's "best epoch across folds",
+    metrics averaged over repeated runs).  ``proba_out`` (a dict, filled when given):
+    ``proba_out[(fold, epoch)]`` = the members' validation probabilities (members × validation
+    entries), for bootstrap intervals.  ``init_state``: pre-trained weights (``n_repeats``
+    members, e.g. from :func:`matmap_utils.screening.atomsets.training.pretrain`); member ``r`` of
+    every fold starts from pre-trained member ``r``.  ``n_jobs``: folds trained at the same time
+    (1, the default: one after another; None: all cores; the same numbers either way).  Other
+    keywords (``n_repeats=3, seed=0, eval_every=10, n_shuffles=100, dedup=True, device=None``)
+    as :func:`cv_atomsets_many`."""
+    return cv_atomsets_many([(matrices, cfg)], y, folds, proba_outs=[proba_out], **kw)[0]
 
 
 def atomsets_summary(cv: pd.DataFrame, metric: str = "auc_pr", epoch: int | None = None) -> dict:
@@ -182,6 +231,7 @@ def pretraining_effect(
     pre_epochs: int = 30,
     eval_every: int = 10,
     n_shuffles: int = 100,
+    n_jobs: int | None = 1,
 ) -> tuple[pd.DataFrame, dict]:
     """Does pre-training on a substitute task help?  Cross-validates ``cfg`` twice with the same
     folds, member seeds and data order: from random weights, and from ``n_repeats`` members
@@ -205,6 +255,7 @@ def pretraining_effect(
             eval_every=eval_every,
             n_shuffles=n_shuffles,
             init_state=init,
+            n_jobs=n_jobs,
         )
         last = int(cv["epoch"].max())
         for how, ep in (("best epoch", None), ("last epoch", last)):

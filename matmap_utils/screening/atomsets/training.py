@@ -243,6 +243,19 @@ def train_blocks_serial(task: TrainTask, blocks: list[list[int]], device) -> lis
     return parts
 
 
+def _task_arrays(task: TrainTask) -> dict:
+    """``task`` as plain arrays and JSON (what a worker process receives)."""
+    return {
+        "cfg": task.cfg.to_json(),
+        "train": _packed_arrays(task.train),
+        "y": np.asarray(task.y_train, dtype=np.float32),
+        "data_seed": int(task.data_seed),
+        "val": _packed_arrays(task.val),
+        "eval_every": task.eval_every,
+        "init_state": {k: v.detach().cpu().numpy() for k, v in task.init_state.items()} if task.init_state else None,
+    }
+
+
 def _train_block_job(item: dict) -> dict:
     """Worker of :func:`train_blocks_parallel`: one block of members on one CPU thread."""
     torch.set_num_threads(1)
@@ -266,17 +279,14 @@ def _train_block_job(item: dict) -> dict:
 def train_blocks_parallel(task: TrainTask, blocks: list[list[int]], n_jobs: int | None) -> list[tuple]:
     """Train the blocks in ``n_jobs`` worker processes of one CPU thread each (None: all cores);
     the same (parameters, history, validation probabilities) per block as :func:`train_blocks_serial`."""
-    shared = {
-        "cfg": task.cfg.to_json(),
-        "train": _packed_arrays(task.train),
-        "y": np.asarray(task.y_train, dtype=np.float32),
-        "data_seed": int(task.data_seed),
-        "val": _packed_arrays(task.val),
-        "eval_every": task.eval_every,
-        "init_state": {k: v.detach().cpu().numpy() for k, v in task.init_state.items()} if task.init_state else None,
-    }
+    return _run_block_jobs([(_task_arrays(task), b) for b in blocks], n_jobs)
+
+
+def _run_block_jobs(jobs: list[tuple[dict, list[int]]], n_jobs: int | None) -> list[tuple]:
+    """(task arrays, member seeds) per block -> (parameters, history, validation probabilities)
+    per block, in order, from worker processes of one CPU thread each."""
     outs = parallel_map(
-        _train_block_job, [{**shared, "seeds": b} for b in blocks], n_jobs=n_jobs, chunksize=1, progress=False
+        _train_block_job, [{**arrays, "seeds": b} for arrays, b in jobs], n_jobs=n_jobs, chunksize=1, progress=False
     )
     bad = [o.error for o in outs if not o.ok]
     if bad:
@@ -295,6 +305,8 @@ def merge_blocks(cfg: AtomSetsConfig, blocks: list[list[int]], parts: list[tuple
             model.params[k].copy_(torch.cat([torch.as_tensor(p[k]) for p, _, _ in parts]))
     model.to(device)
     model.eval()
+    if len(parts) == 1:  # one block: its history as it is (a size-weighted mean of one may round)
+        return TrainResult(model, [dict(rec) for rec in parts[0][1]], [np.asarray(v) for v in parts[0][2]])
     sizes = np.array([len(b) for b in blocks], float)
     history = [
         dict(rec, train_loss=float(np.dot(sizes, [h[i]["train_loss"] for _, h, _ in parts]) / sizes.sum()))
@@ -404,3 +416,38 @@ def pretrain(
         info.update({"val_auc_pr": m["auc_pr"], "val_mcc": m["mcc"], "val_positive_fraction": float(labels[va].mean())})
     state = {k: v.detach().cpu().clone() for k, v in res.model.params.items()}
     return state, info
+
+
+def train_ensembles(
+    tasks: Sequence[tuple[TrainTask, Sequence[int]]],
+    *,
+    member_chunk: int | None = None,
+    n_jobs: int | None = 1,
+    device=None,
+) -> list[TrainResult]:
+    """:func:`train_ensemble` of every ``(task, member seeds)`` (e.g. the folds of a
+    cross-validation), in order.  With ``n_jobs`` > 1 (None: all cores) on a CPU, every block of
+    every task (:func:`member_blocks`) goes to one pool of worker processes of one thread each, so
+    both cores stay busy across tasks; a member depends only on its seed and the task, so the
+    results equal those of one :func:`train_ensemble` call per task (tested)."""
+    dev = torch.device(device) if device is not None else torch_device()
+    if n_jobs == 1 or dev.type != "cpu":
+        return [
+            train_ensemble(
+                t.cfg,
+                t.train,
+                t.y_train,
+                seeds=s,
+                data_seed=t.data_seed,
+                val=t.val,
+                eval_every=t.eval_every,
+                device=dev,
+                init_state=t.init_state,
+                member_chunk=member_chunk,
+            )  # fmt: skip
+            for t, s in tasks
+        ]
+    blocks = [member_blocks([int(x) for x in s], member_chunk) for _, s in tasks]
+    jobs = [(_task_arrays(t), b) for (t, _), bs in zip(tasks, blocks) for b in bs]
+    parts = iter(_run_block_jobs(jobs, n_jobs))
+    return [merge_blocks(t.cfg, bs, [next(parts) for _ in bs], dev) for (t, _), bs in zip(tasks, blocks)]
