@@ -57,7 +57,7 @@ grid_l2 = [1e-06, 0.0001]
 use_umap = True
 knn_k = 10
 n_seeds = 5  # seed study: maps at W_map trained with seeds seed, seed+1, ... on random and grouped splits
-n_jobs = 0  # worker processes for space groups and structure matching (0: all cores)
+n_jobs = 0  # worker processes for space groups, structure matching and the trainings (0: all cores)
 torch_threads = 1  # CPU threads for torch (0: torch's default; 1 is fastest for batch-16 training)
 
 # %%
@@ -69,7 +69,7 @@ from matmap_utils.chapters import ch02_autoencoder_map as ch02
 from matmap_utils.chapters import ch02_seeds, ch02_text
 from matmap_utils.chapters.results import Timer, read_upstream, savefig, upstream_file, write_metrics, write_table
 from matmap_utils.data import datasets
-from matmap_utils.materials_map import analysis, training
+from matmap_utils.materials_map import analysis, training, training_plan
 from matmap_utils.materials_map import descriptors as D
 from matmap_utils.viz import set_style, show_plotly
 
@@ -107,8 +107,18 @@ display(Markdown(ch02.data_text(ids_all, mig, ids, Xc, Xs, y)))
 # below. Trained maps are cached by a hash of the data and settings.
 
 # %%
+# every training of the chapter (this sweep, the seed study, the grid search) first runs on all
+# cores into the caches that the calls below read (same seeds: the results are the serial ones)
+groups = training.chemical_systems(mp.loc[ids, "elements"])
+seeds = ch02_seeds.seeds_of(seed, n_seeds)
+grid_lists = (grid_batch_sizes, grid_lrs, grid_l2) if grid_search else None
+plan = training_plan.chapter02_plan(
+    len(ids), groups, Ws=Ws, W_map=W_map, seed=seed, seeds=seeds, config=config, grid=grid_lists
+)
+trainings = training_plan.fill_caches(Xc, Xs, y.to_numpy(), plan, n_jobs=jobs)
 display(Markdown(ch02_seeds.setup_text(config, Ws)))
 sweep = training.cached_sweep(Xc, Xs, y.to_numpy(), Ws=Ws, seed=seed, config=config)
+sweep.info["cached"] = training_plan.was_cached(trainings, plan[0])  # trained in this run or not
 split = pd.Series(sweep.split, index=ids, name="split")
 test = (split == "test").to_numpy()
 mt = sweep.metrics.copy()
@@ -180,8 +190,6 @@ display(Markdown(ch02.fig3_text(W_map, r2, base_c, base_s)))
 
 # %%
 display(Markdown(ch02_seeds.voronoi_note()))
-groups = training.chemical_systems(mp.loc[ids, "elements"])
-seeds = ch02_seeds.seeds_of(seed, n_seeds)
 study = training.seed_study(Xc, Xs, y.to_numpy(), groups, W=W_map, seeds=seeds, config=config)
 seed_tab = ch02_seeds.seed_table(study, seed=seed)
 display(ch02_text.seed_display(seed_tab))

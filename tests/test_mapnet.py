@@ -442,3 +442,95 @@ def test_seed_study_rows_match_separate_runs(data, tmp_path, monkeypatch):
     assert summary.loc[("grouped", "std"), "test_r2_me"] == pytest.approx(r.std(ddof=1))
     with pytest.raises(ValueError, match="unknown split kind"):
         training.seed_study(Xc, Xs, y.to_numpy(), groups, W=0.1, seeds=[0], config=cfg, kinds=("loco",))
+
+
+def _chapter02_serial(Xc, Xs, y, groups, cfg, grid):
+    """The chapter's serial calls, in its order: the W sweep, the seed study, the grid search."""
+    sweep = training.cached_sweep(Xc, Xs, y, Ws=[0.0, 0.1, 1.0], seed=0, config=cfg)
+    study = training.seed_study(Xc, Xs, y, groups, W=0.1, seeds=[0, 1], config=cfg)
+    runs = [
+        training.cached_sweep(Xc, Xs, y, Ws=[0.1], seed=s, config=cfg, split=split)
+        for _, s, split in training.seed_splits(groups, [0, 1], cfg)
+    ]
+    bs, lrs, wds = grid
+    table = training.cached_grid_search(
+        Xc, Xs, y, W=0.1, batch_sizes=bs, lrs=lrs, weight_decays=wds, seed=0, config=cfg, split=sweep.split
+    )
+    return sweep, study, runs, table
+
+
+def _assert_same_sweep(a, b):
+    pd.testing.assert_frame_equal(a.metrics, b.metrics, check_exact=True)
+    np.testing.assert_array_equal(a.history, b.history)
+    assert list(a.split) == list(b.split) and list(a.maps) == list(b.maps)
+    for W in a.maps:
+        sa, sb = a.maps[W].state_dict(), b.maps[W].state_dict()
+        assert sa.keys() == sb.keys()
+        for name in sa:
+            assert torch.equal(sa[name], sb[name]), f"W={W} {name}"
+        assert a.maps[W].axis == b.maps[W].axis
+
+
+def test_parallel_plan_fills_caches_bit_identical_to_serial(data, tmp_path, monkeypatch):
+    """Chapter 02's trainings filled in parallel workers (one torch thread each) give the serial
+    path's metrics, learning curves, parameters and grid table exactly; a warm cache retrains nothing."""
+    from matmap_utils.materials_map import training_plan
+
+    Xc, Xs, y = data
+    y = y.to_numpy()
+    groups = np.array([f"s{i % 9}" for i in range(len(y))], dtype=object)
+    cfg = autoencoder.MapConfig(**FAST)
+    grid = ([16, 32], [1e-3, 1e-4], [1e-6])
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "serial"))
+    serial = _chapter02_serial(Xc, Xs, y, groups, cfg, grid)
+    assert not serial[0].info["cached"]
+
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path / "parallel"))
+    plan = training_plan.chapter02_plan(
+        len(y), groups, Ws=[0.0, 0.1, 1.0], W_map=0.1, seed=0, seeds=[0, 1], config=cfg, grid=grid
+    )
+    assert [p.kind for p in plan] == ["sweep"] * 5 + ["grid"]
+    report = training_plan.fill_caches(Xc, Xs, y, plan, n_jobs=2)
+    assert list(report["status"]) == ["trained"] * 6 and report["tasks"].tolist() == [1] * 5 + [2]
+    assert not training_plan.was_cached(report, plan[0])
+
+    def no_training(*a, **k):
+        raise AssertionError("trained although the cache was warm")
+
+    monkeypatch.setattr(training, "_train_stacked", no_training)
+    parallel = _chapter02_serial(Xc, Xs, y, groups, cfg, grid)
+    assert parallel[0].info["cached"] and all(r.info["cached"] for r in parallel[2])
+    _assert_same_sweep(serial[0], parallel[0])
+    for a, b in zip(serial[2], parallel[2]):
+        _assert_same_sweep(a, b)
+    timing = ["wall_s"]
+    pd.testing.assert_frame_equal(serial[1].drop(columns=timing), parallel[1].drop(columns=timing), check_exact=True)
+    timing = ["seconds_batch_size_run"]
+    pd.testing.assert_frame_equal(serial[3].drop(columns=timing), parallel[3].drop(columns=timing), check_exact=True)
+    again = training_plan.fill_caches(Xc, Xs, y, plan, n_jobs=2)
+    assert list(again["status"]) == ["cached"] * 6 and again["seconds"].sum() == 0
+    assert training_plan.was_cached(again, plan[0])
+
+
+def test_failing_planned_training_is_reported_and_spares_the_others(data, tmp_path, monkeypatch):
+    from matmap_utils.materials_map import training_plan
+
+    monkeypatch.setenv("MATMAP_CACHE", str(tmp_path))
+    Xc, Xs, y = data
+    y = y.to_numpy()
+    cfg = autoencoder.MapConfig(**FAST)
+    no_val = tuple(["train"] * (len(y) - 10) + ["test"] * 10)  # no validation rows: train_maps refuses
+    plan = [
+        training_plan.PlannedTraining("good 0", "sweep", (0.1,), 0, cfg),
+        training_plan.PlannedTraining("bad", "sweep", (0.1,), 1, cfg, no_val),
+        training_plan.PlannedTraining("good grid", "grid", (0.1,), 2, cfg, None, (16, 32), (1e-3,), (1e-6,)),
+    ]
+    report = training_plan.fill_caches(Xc, Xs, y, plan, n_jobs=2).set_index("label")
+    assert report.loc["bad", "status"] == "failed"
+    assert "ValueError" in report.loc["bad", "error"] and "validation" in report.loc["bad", "error"]
+    assert report.loc["good 0", "status"] == report.loc["good grid", "status"] == "trained"
+    assert training_plan.is_cached(Xc, Xs, y, plan[0]) and training_plan.is_cached(Xc, Xs, y, plan[2])
+    assert not training_plan.is_cached(Xc, Xs, y, plan[1])
+    assert training.cached_sweep(Xc, Xs, y, Ws=[0.1], seed=0, config=cfg).info["cached"]
+    with pytest.raises(ValueError, match="unknown kind"):
+        training_plan.PlannedTraining("x", "loco", (0.1,), 0, cfg)

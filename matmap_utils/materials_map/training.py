@@ -253,6 +253,7 @@ def train_maps(
         comp_columns = list(Xc.columns) if isinstance(Xc, pd.DataFrame) else [f"c{i}" for i in range(np.shape(Xc)[1])]
     if struct_columns is None:
         struct_columns = list(Xs.columns) if isinstance(Xs, pd.DataFrame) else [f"s{i}" for i in range(np.shape(Xs)[1])]
+    columns = (list(comp_columns), list(struct_columns))
     Xc, Xs, y = _check_inputs(Xc, Xs, y)
     Ws = [float(w) for w in Ws]
     if not Ws or any(w < 0 or not np.isfinite(w) for w in Ws):
@@ -284,6 +285,19 @@ def train_maps(
             verbose=verbose,
         )
     wall = time.perf_counter() - t0
+    # the maps' axes and metrics on the training's CPU threads too: a reduction's float order
+    # depends on the thread count, and a worker process of one thread must reproduce this call
+    with _torch_threads(_resolve_device(cfg.device), cfg.threads):
+        maps, rows = _sweep_maps(params, info, Ws, cfg, (Xc, Xs, y), (tr, te), (y_mean, y_std), meta, seed, columns)
+    history = info.pop("history")
+    info["wall_time_s"] = wall
+    return SweepResult(maps=maps, split=split, metrics=pd.DataFrame(rows).set_index("W"), history=history, info=info)
+
+
+def _sweep_maps(params, info, Ws, cfg, data, parts, scale, meta, seed, columns):
+    """The :class:`MaterialsMap` of each member of a trained sweep (axes fitted on the training
+    rows) and its metrics row (test and training R², best epoch)."""
+    (Xc, Xs, y), (tr, te), (y_mean, y_std), (comp_columns, struct_columns) = data, parts, scale, columns
     maps, rows = {}, []
     for k, W in enumerate(Ws):
         m = MaterialsMap(
@@ -315,9 +329,7 @@ def train_maps(
             }
         )
         rows.append(row)
-    history = info.pop("history")
-    info["wall_time_s"] = wall
-    return SweepResult(maps=maps, split=split, metrics=pd.DataFrame(rows).set_index("W"), history=history, info=info)
+    return maps, rows
 
 
 def grid_search(
@@ -338,49 +350,65 @@ def grid_search(
 
     Selection criterion: the best validation ``Loss_all`` (the test set is not used).  For each
     batch size the learning-rate × L2 combinations are trained together as one batched model
-    (members differ only in their Adam step size and L2 penalty).  Returns one row per
-    combination with ``val_loss_all``, ``best_epoch`` and ``rank`` (1 = selected).
+    (members differ only in their Adam step size and L2 penalty; :func:`grid_rows`).  Returns one
+    row per combination with ``val_loss_all``, ``best_epoch`` and ``rank`` (1 = selected).
     """
     cfg = replace(config or MapConfig(), **overrides)
+    kw = dict(W=W, lrs=lrs, weight_decays=weight_decays, seed=seed, config=cfg, split=split)
+    return grid_table([r for bs in batch_sizes for r in grid_rows(Xc, Xs, y, batch_size=bs, **kw)])
+
+
+def grid_rows(
+    Xc, Xs, y, *, W: float, batch_size: int, lrs, weight_decays, seed: int, config: MapConfig, split=None
+) -> list[dict]:
+    """The rows of :func:`grid_search` for one batch size: its learning-rate × L2 combinations
+    trained together as one batched model (``seconds_batch_size_run``: wall time of that run, s)."""
     Xc, Xs, y = _check_inputs(Xc, Xs, y)
-    split = make_split(len(y), seed, cfg.test_frac, cfg.val_frac) if split is None else np.asarray(split, dtype=object)
+    split = (
+        make_split(len(y), seed, config.test_frac, config.val_frac)
+        if split is None
+        else np.asarray(split, dtype=object)
+    )
     tr, va = (split == "train"), (split == "val")
     fit = tr | va
     y_mean, y_std = float(y[fit].mean()), float(y[fit].std()) or 1.0
     ys = (y - y_mean) / y_std
     combos = [(lr, wd) for lr in lrs for wd in weight_decays]
-    rows = []
-    for bs in batch_sizes:
-        c = replace(cfg, batch_size=int(bs))
-        t0 = time.perf_counter()
-        with _deterministic(_resolve_device(c.device)):
-            _, info = _train_stacked(
-                Xc[tr],
-                Xs[tr],
-                ys[tr],
-                Xc[va],
-                Xs[va],
-                ys[va],
-                Ws=[float(W)] * len(combos),
-                lrs=[lr for lr, _ in combos],
-                wds=[wd for _, wd in combos],
-                cfg=c,
-                seed=seed,
-            )
-        dt = time.perf_counter() - t0
-        for k, (lr, wd) in enumerate(combos):
-            rows.append(
-                {
-                    "batch_size": int(bs),
-                    "lr": float(lr),
-                    "weight_decay": float(wd),
-                    "W": float(W),
-                    "val_loss_all": float(info["best_val_loss_all"][k]),
-                    "best_epoch": int(info["best_epoch"][k]),
-                    "epochs_run": int(info["epochs_run"]),
-                    "seconds_batch_size_run": dt,
-                }
-            )
+    c = replace(config, batch_size=int(batch_size))
+    t0 = time.perf_counter()
+    with _deterministic(_resolve_device(c.device)):
+        _, info = _train_stacked(
+            Xc[tr],
+            Xs[tr],
+            ys[tr],
+            Xc[va],
+            Xs[va],
+            ys[va],
+            Ws=[float(W)] * len(combos),
+            lrs=[lr for lr, _ in combos],
+            wds=[wd for _, wd in combos],
+            cfg=c,
+            seed=seed,
+        )
+    dt = time.perf_counter() - t0
+    return [
+        {
+            "batch_size": int(batch_size),
+            "lr": float(lr),
+            "weight_decay": float(wd),
+            "W": float(W),
+            "val_loss_all": float(info["best_val_loss_all"][k]),
+            "best_epoch": int(info["best_epoch"][k]),
+            "epochs_run": int(info["epochs_run"]),
+            "seconds_batch_size_run": dt,
+        }
+        for k, (lr, wd) in enumerate(combos)
+    ]
+
+
+def grid_table(rows: list[dict]) -> pd.DataFrame:
+    """The grid-search table of :func:`grid_rows`' rows (batch sizes in order): ranked by the
+    validation ``Loss_all`` (``rank`` 1 = selected), best first."""
     df = pd.DataFrame(rows)
     df["rank"] = df["val_loss_all"].rank(method="first").astype(int)
     return df.sort_values("rank").reset_index(drop=True)
@@ -407,8 +435,12 @@ def cached_grid_search(
 ) -> pd.DataFrame:
     """:func:`grid_search`, its table cached (parquet) under :data:`GRID_CACHE` by :func:`grid_key`."""
     kw = dict(W=W, batch_sizes=batch_sizes, lrs=lrs, weight_decays=weight_decays, seed=seed, config=config, split=split)
-    path = GRID_CACHE.path(grid_key(Xc, Xs, y, **kw), ".parquet", prefix="grid-")
-    return cached_frame(path, lambda: grid_search(Xc, Xs, y, **kw))
+    return cached_frame(grid_path(Xc, Xs, y, **kw), lambda: grid_search(Xc, Xs, y, **kw))
+
+
+def grid_path(Xc, Xs, y, **kw) -> Path:
+    """Cache file (parquet) of :func:`cached_grid_search` with the keywords of :func:`grid_key`."""
+    return GRID_CACHE.path(grid_key(Xc, Xs, y, **kw), ".parquet", prefix="grid-")
 
 
 def _map_files(folder: Path, W: float) -> Path:
@@ -435,18 +467,7 @@ def cached_sweep(
     cfg = replace(config or MapConfig(), **overrides)
     Ws = [float(w) for w in Ws]
     yv = np.asarray(y, dtype=np.float64)
-    key = SWEEP_CACHE.key(
-        np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
-        np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)),
-        yv,
-        None if split is None else [str(s) for s in split],
-        Ws,
-        cfg.to_dict(),
-        int(seed),
-        torch.__version__,
-        list(map(str, getattr(Xc, "index", []))),
-    )
-    folder = SWEEP_CACHE.path(key)
+    folder = sweep_folder(Xc, Xs, yv, Ws=Ws, seed=seed, config=cfg, split=split)
     done = folder / "info.json"
     if cache and done.exists():
         try:
@@ -474,6 +495,23 @@ def cached_sweep(
         atomic_write_json(done, res.info)
     res.info["cached"] = False
     return res
+
+
+def sweep_folder(Xc, Xs, y, *, Ws, seed: int, config: MapConfig, split=None) -> Path:
+    """Cache folder of :func:`cached_sweep` (complete when it holds ``info.json``): its key hashes
+    the descriptors, ME, split, W values, configuration, seed, torch version and row ids."""
+    key = SWEEP_CACHE.key(
+        np.ascontiguousarray(np.asarray(Xc, dtype=np.float32)),
+        np.ascontiguousarray(np.asarray(Xs, dtype=np.float32)),
+        np.asarray(y, dtype=np.float64),
+        None if split is None else [str(s) for s in split],
+        [float(w) for w in Ws],
+        config.to_dict(),
+        int(seed),
+        torch.__version__,
+        list(map(str, getattr(Xc, "index", []))),
+    )
+    return SWEEP_CACHE.path(key)
 
 
 def history_frame(res: SweepResult) -> pd.DataFrame:
@@ -550,6 +588,26 @@ def seed_study(
     """
     groups = np.asarray(groups, dtype=object)
     rows = []
+    for kind, s, split in seed_splits(groups, seeds, config, kinds):
+        res = cached_sweep(Xc, Xs, y, Ws=[float(W)], seed=s, config=config, split=split, cache=cache)
+        m = res.metrics.iloc[0]
+        rows.append(
+            {"split": kind, "seed": s}
+            | {c: float(m[c]) for c in SEED_COLUMNS}
+            | {
+                "best_epoch": int(m["best_epoch"]),
+                "n_test": int((split == "test").sum()),
+                "n_test_groups": int(len(set(groups[split == "test"]))),
+                "wall_s": float(res.info["wall_time_s"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def seed_splits(groups, seeds: Sequence[int], config: MapConfig, kinds=("random", "grouped")):
+    """``(kind, seed, split labels)`` of every run of :func:`seed_study`, in its order."""
+    groups = np.asarray(groups, dtype=object)
+    out = []
     for kind in kinds:
         if kind not in ("random", "grouped"):
             raise ValueError(f"unknown split kind {kind!r} (random, grouped)")
@@ -559,19 +617,8 @@ def seed_study(
                 if kind == "random"
                 else grouped_split(groups, int(s), config.test_frac, config.val_frac)
             )
-            res = cached_sweep(Xc, Xs, y, Ws=[float(W)], seed=int(s), config=config, split=split, cache=cache)
-            m = res.metrics.iloc[0]
-            rows.append(
-                {"split": kind, "seed": int(s)}
-                | {c: float(m[c]) for c in SEED_COLUMNS}
-                | {
-                    "best_epoch": int(m["best_epoch"]),
-                    "n_test": int((split == "test").sum()),
-                    "n_test_groups": int(len(set(groups[split == "test"]))),
-                    "wall_s": float(res.info["wall_time_s"]),
-                }
-            )
-    return pd.DataFrame(rows)
+            out.append((kind, int(s), split))
+    return out
 
 
 def seed_summary(study: pd.DataFrame) -> pd.DataFrame:
