@@ -221,7 +221,15 @@ display(Markdown(claims.claims_text(claims_tab)))
 display(Markdown(ch04.mlp_setup_text(mlp.PAPER_MLP)))
 mlp_df, num_inputs, md_inputs = ch04.mlp_inputs(table, num_cols)
 pred_sigma, m_sigma = mlp.mlp_group_cv(
-    mlp_df, TARGET, num_inputs, ch04.CAT_INPUTS, "family", max_iter=mlp_max_iter, seed=seed, max_groups=max_groups
+    mlp_df,
+    TARGET,
+    num_inputs,
+    ch04.CAT_INPUTS,
+    "family",
+    max_iter=mlp_max_iter,
+    seed=seed,
+    max_groups=max_groups,
+    n_jobs=jobs,
 )
 mape = {"log10_sigma": m_sigma["mape"]}
 fig = ch04.plot_mlp(mlp_df, pred_sigma, m_sigma)
@@ -241,7 +249,16 @@ display(Markdown(ch04.mlp_text(m_sigma, mlp_max_iter, table, md_inputs)))
 # %%
 variants = ch04.mlp_variant_inputs(num_inputs, md_inputs, table)
 var_tab, var_pred = claims.mlp_variants(
-    mlp_df, TARGET, variants, ch04.CAT_INPUTS, max_iter=mlp_max_iter, seed=seed, max_groups=max_groups, n_boot=n_boot
+    mlp_df,
+    TARGET,
+    variants,
+    ch04.CAT_INPUTS,
+    max_iter=mlp_max_iter,
+    seed=seed,
+    max_groups=max_groups,
+    n_boot=n_boot,
+    n_jobs=jobs,
+    known={tuple(num_inputs): pred_sigma},  # the σ model above: the same fits
 )
 names = list(variants)
 d_aimd = claims.mape_difference(mlp_df, TARGET, var_pred[names[0]], var_pred[names[1]], n_boot=n_boot, seed=seed)
@@ -288,7 +305,9 @@ else:
 # %%
 if md is not None:
     mf_s, static = sse_md.join_static(mf, table, [c for c in num_inputs if c != "spacegroup"])
-    md_metrics, notes = mlp.harmonic_vs_anharmonic(mf_s, vib, static=static, max_iter=mlp_max_iter, seed=seed)
+    md_metrics, notes = mlp.harmonic_vs_anharmonic(
+        mf_s, vib, static=static, max_iter=mlp_max_iter, seed=seed, n_jobs=jobs
+    )
     for note in notes:
         display(Markdown(note))
     display(Markdown(ch04.md_text(mf, md_metrics)))

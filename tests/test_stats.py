@@ -1,10 +1,13 @@
 """matmap_utils.transport.correlations against scipy on small inputs: ties, missing values, constant columns."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from matmap_utils.chapters import ch04_claims
 from matmap_utils.transport import correlations, mlp
 
 
@@ -145,3 +148,72 @@ def test_harmonic_vs_anharmonic_fits_each_target_with_and_without_vibrations():
     _, ref = mlp.mlp_group_cv(mf, "log10_D", ["temperature_K"], ["specie"], "material", max_iter=20, seed=0)
     assert out["log10_D_harmonic"] == pytest.approx(ref["mape"])
     assert all(np.isfinite(v) and v >= 0 for v in out.values())
+
+
+def _cv_table(n: int = 48, seed: int = 3) -> pd.DataFrame:
+    """Four groups of unequal size, a gap in one input, a categorical input and a linear target."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.normal(size=n),
+            "cat": rng.choice(["x", "y", "z"], size=n),
+            "g": np.repeat(["g1", "g2", "g3", "g4"], [18, 14, 10, 6]),
+        }
+    )
+    df.loc[df.index[::7], "b"] = np.nan  # median-imputed
+    df["t"] = 2 * df["a"] - df["b"].fillna(0) + 5 + 0.1 * rng.normal(size=n)
+    return df
+
+
+def test_mlp_group_cv_parallel_equals_serial_exactly():
+    df = _cv_table()
+    specs = [
+        {"df": df, "target": "t", "numeric": ["a", "b"], "categorical": ["cat"], "groups": "g"},
+        {"df": df, "target": "t", "numeric": ["a"], "groups": "g"},
+    ]
+    serial = mlp.mlp_group_cv_batch(specs, max_iter=25, seed=4, n_jobs=1)
+    par = mlp.mlp_group_cv_batch(specs, max_iter=25, seed=4, n_jobs=2)
+    for (ps, ms), (pp, mp) in zip(serial, par):
+        pd.testing.assert_series_equal(ps, pp, check_exact=True)
+        assert ms == mp and ms["n_groups"] == 4 and ms["n"] == len(df)
+    # the batch is the same as each model on its own, and each group's prediction is that of a model
+    # trained on the other groups only
+    one, _ = mlp.mlp_group_cv(df, "t", ["a", "b"], ["cat"], "g", max_iter=25, seed=4, n_jobs=2)
+    pd.testing.assert_series_equal(one, serial[0][0], check_exact=True)
+    test = (df["g"] == "g3").to_numpy()
+    model = mlp.mlp_pipeline(["a", "b"], ["cat"], max_iter=25, seed=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(df.loc[~test, ["a", "b", "cat"]], df.loc[~test, "t"])
+    np.testing.assert_allclose(one[test].to_numpy(), model.predict(df.loc[test, ["a", "b", "cat"]]), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_mlp_group_cv_failed_fit_raises_naming_the_groups(n_jobs):
+    df = _cv_table()
+    df.loc[df["g"] == "g3", "t"] = np.inf  # a training set with g3 in it cannot be scaled
+    with pytest.raises(RuntimeError) as err:
+        mlp.mlp_group_cv(df, "t", ["a", "b"], ["cat"], "g", max_iter=10, seed=0, n_jobs=n_jobs)
+    msg = str(err.value)
+    assert "3 of 4 fits failed" in msg and "\n" not in msg
+    for grp in ("g1", "g2", "g4"):
+        assert f"t with g '{grp}' held out: ValueError" in msg
+    assert "'g3' held out" not in msg
+
+
+def test_mlp_variants_batch_reuses_known_and_identical_input_sets():
+    df = _cv_table().rename(columns={"g": "family"})
+    pred_ab, _ = mlp.mlp_group_cv(df, "t", ["a", "b"], ["cat"], max_iter=20, seed=1, n_jobs=1)
+    variants = {"both": ["a", "b"], "a only": ["a"], "both again": ["b", "a"]}
+    tab, preds = ch04_claims.mlp_variants(
+        df, "t", variants, ["cat"], max_iter=20, seed=1, max_groups=None, n_boot=50, known={("a", "b"): pred_ab}
+    )
+    assert preds["both"] is pred_ab and preds["both again"] is pred_ab  # the same set: first one's fits
+    ref_a, m_a = mlp.mlp_group_cv(df, "t", ["a"], ["cat"], max_iter=20, seed=1, n_jobs=1)
+    pd.testing.assert_series_equal(preds["a only"], ref_a, check_exact=True)
+    assert tab.loc["a only", "mape"] == m_a["mape"]
+    # without ``known`` the variants are fitted, and identically
+    tab2, preds2 = ch04_claims.mlp_variants(df, "t", variants, ["cat"], max_iter=20, seed=1, max_groups=None, n_boot=50)
+    pd.testing.assert_series_equal(preds2["both"], pred_ab, check_exact=True)
+    pd.testing.assert_frame_equal(tab, tab2, check_exact=True)

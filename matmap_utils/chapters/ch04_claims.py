@@ -226,20 +226,27 @@ def mlp_variants(
     seed: int,
     max_groups: int | None,
     n_boot: int = 1000,
+    n_jobs: int | None = None,
+    known: Mapping[tuple[str, ...], pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Leave-one-family-out MAPE (Eq. 8) of the paper's MLP for each named input set, with a
     family-bootstrap 95 % CI (held-out predictions resampled by whole family).  Variants with the
-    same inputs as an earlier one reuse its predictions."""
-    rows, preds, seen = [], {}, {}
+    same inputs as an earlier one reuse its predictions, and so does a variant whose inputs (in the
+    same order) are a key of ``known``: predictions of :func:`~matmap_utils.transport.mlp.mlp_group_cv`
+    made with the same ``target``, ``categorical``, ``max_iter``, ``seed`` and ``max_groups``.  The
+    other fits of all variants run as one batch on ``n_jobs`` processes (None: all cores)."""
+    known = dict(known or {})
+    first: dict[tuple[str, ...], str] = {}  # input set -> the first variant with it
     for name, inputs in variants.items():
-        key = tuple(sorted(inputs))
-        if key in seen:
-            preds[name] = preds[seen[key]]
-        else:
-            preds[name], _ = mlp.mlp_group_cv(
-                mlp_df, target, list(inputs), categorical, "family", max_iter=max_iter, seed=seed, max_groups=max_groups
-            )
-            seen[key] = name
+        first.setdefault(tuple(sorted(inputs)), name)
+    todo = [n for n in first.values() if tuple(variants[n]) not in known]
+    specs = [{"df": mlp_df, "target": target, "numeric": list(variants[n]), "categorical": categorical} for n in todo]
+    res = mlp.mlp_group_cv_batch(specs, max_iter=max_iter, seed=seed, max_groups=max_groups, n_jobs=n_jobs)
+    fitted = {n: pred for n, (pred, _) in zip(todo, res)}
+    fitted.update({n: known[tuple(variants[n])] for n in first.values() if n not in fitted})
+    rows, preds = [], {}
+    for name, inputs in variants.items():
+        preds[name] = fitted[first[tuple(sorted(inputs))]]
         p = preds[name]
         y = mlp_df.loc[p.index, target].to_numpy(float)
         fam = mlp_df.loc[p.index, "family"].astype(str).to_numpy()
