@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
 
 from matmap_utils.benchmark import features, metrics, models, obelix
 
@@ -219,3 +222,89 @@ def test_score_table_coverage_and_reference():
     assert row["mae"] == pytest.approx(0.5)
     assert row["d_mae"] == pytest.approx(0.5 - np.mean([1.0, 1.0, 0.5, 1.0]))
     assert np.isnan(t[(t["model"] == "ref") & (t["subset"] == "cif")].iloc[0]["d_mae"])
+
+
+# ----------------------------------------------------------------------------- search budget
+
+
+def _budget_data(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    y = 2 * X[:, 0] - X[:, 1] + 0.2 * rng.normal(size=n)
+    return X, y, models.group_folds(np.arange(n) // 3, 3, seed=0)
+
+
+def _point(params) -> frozenset:
+    """A grid point as a hashable set of (name, value) pairs, whatever the order of its keys."""
+    params = ast.literal_eval(params) if isinstance(params, str) else params
+    return frozenset(params.items())
+
+
+def _points(sel: models.Selection) -> list[frozenset]:
+    return [_point(p) for p in sel.table["params"]]
+
+
+def test_select_without_budget_is_the_full_grid_search():
+    """budget None/0 reproduces GridSearchCV over the whole grid exactly (scores, choice, model)."""
+    X, y, folds = _budget_data()
+    ref = GridSearchCV(
+        models.make_estimator("rf", 0),
+        models.grid("rf", "small"),
+        cv=folds,
+        scoring="neg_mean_absolute_error",
+        n_jobs=1,
+        refit=True,
+    ).fit(X, y)
+    for budget in (None, 0):
+        sel = models.select("rf", {"x": X}, y, folds, size="small", seed=0, n_jobs=1, budget=budget)
+        assert not sel.sampled and sel.n_points == sel.grid_points == 4
+        assert sel.params == ref.best_params_
+        assert sel.cv_mae == -ref.best_score_
+        want = sorted(-ref.cv_results_["mean_test_score"])
+        assert sel.table["cv_mae"].tolist() == want
+        assert np.array_equal(sel.model.predict(X), ref.best_estimator_.predict(X))
+
+
+def test_budget_samples_n_distinct_grid_points_reproducibly():
+    X, y, folds = _budget_data()
+    everything = {_point(p) for p in ParameterGrid(models.grid("rf", "paper"))}
+    assert models.grid_points("rf", "paper") == len(everything) == 4 * 7 * 3 * 5
+
+    def run(seed, n_jobs=1):
+        return models.select("rf", {"x": X}, y, folds, size="paper", seed=seed, n_jobs=n_jobs, budget=5)
+
+    a = run(3)
+    assert a.sampled and (a.n_points, a.grid_points, a.sample_seed) == (5, 420, 3)
+    assert len(set(_points(a))) == 5 and set(_points(a)) <= everything
+    again = run(3, n_jobs=2)  # same seed, two processes: the same points and the same scores
+    assert sorted(_points(again)) == sorted(_points(a))
+    pd.testing.assert_frame_equal(again.table, a.table)
+    other = run(4)
+    assert set(_points(other)) != set(_points(a))
+
+
+def test_same_points_for_every_feature_set():
+    X, y, folds = _budget_data()
+    sel = models.select("rf", {"a": X, "b": X[:, ::-1]}, y, folds, size="paper", seed=1, n_jobs=1, budget=4)
+    by_set = sel.table.groupby("feature_set")["params"].apply(set)
+    assert len(by_set["a"]) == 4 and by_set["a"] == by_set["b"]
+
+
+def test_budget_at_or_above_the_grid_size_runs_the_full_grid():
+    X, y, folds = _budget_data()
+    for budget in (72, 500):
+        assert isinstance(models.make_search("hgb", "paper", folds, budget=budget), GridSearchCV)
+    assert isinstance(models.make_search("hgb", "paper", folds, budget=71), RandomizedSearchCV)
+    full = models.select("rf", {"x": X}, y, folds, size="small", seed=0, n_jobs=1, budget=None)
+    capped = models.select("rf", {"x": X}, y, folds, size="small", seed=0, n_jobs=1, budget=4)
+    assert not capped.sampled and capped.n_points == 4
+    pd.testing.assert_frame_equal(capped.table, full.table)
+    with pytest.raises(ValueError, match="search budget"):
+        models.make_search("rf", "small", folds, budget=-1)
+
+
+def test_search_uses_every_core_by_default_and_one_in_workers(monkeypatch):
+    assert models.search_n_jobs(3) == 3
+    assert models.search_n_jobs(None) == models.search_n_jobs(0) == models.default_n_jobs()
+    monkeypatch.setattr(models, "in_worker", lambda: True)
+    assert models.search_n_jobs(None) == models.search_n_jobs(4) == 1

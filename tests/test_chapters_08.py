@@ -8,6 +8,7 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
+from matmap_utils.benchmark import models as bmodels
 from matmap_utils.chapters import ch08_obelix_benchmark as ch08
 from matmap_utils.screening.atomsets.features import v0_embedding, v0_matrix
 
@@ -136,3 +137,25 @@ def test_gap_text_numbers_are_computed():
     summary = {"n_test": 121, "n_test_cif": 67, "n_test_censored": 8, "n_train_cif": 254}
     text = ch08.gap_text(_scores(), summary, 0.24)
     assert "0.30 log10 S/cm" in text and "24 %" in text and "7 % of the entries" in text and "254" in text
+
+
+def test_budget_text_says_which_search_ran():
+    """The chapter states, from the selections themselves, how many grid points each search saw."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    folds = bmodels.group_folds(np.arange(60) // 3, 3, seed=0)
+
+    def run(kind, budget):
+        return bmodels.select(kind, {"x": X}, y, folds, size="paper", seed=7, n_jobs=1, budget=budget)
+
+    sampled = {"median": run("median", 3), "rf": run("rf", 3)}
+    text = ch08.budget_text(sampled, 3)
+    assert "random forest: 3 of 420 grid points sampled at random (seed 7)" in text
+    assert "median" not in text  # no grid, nothing to say
+    assert "search_budget = 0" in text
+    whole = sampled["rf"].table.assign(params="p")
+    full = bmodels.Selection("hgb", "sse", {}, 1.0, 0.1, None, whole, n_points=72, grid_points=72, sample_seed=None)
+    text = ch08.budget_text({"sse_hgb": full}, 72)
+    assert "SSE boosting: the full grid of 72 points" in text and "sampled" not in text
+    assert ch08.budget_text({"sse_hgb": full}, 0).startswith("Search budget 0")

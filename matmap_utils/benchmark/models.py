@@ -13,6 +13,11 @@ Folds: :func:`group_folds` keeps every publication (DOI) in one fold, as the off
 train and test papers disjoint — a random K-fold would let near-duplicate compositions of one paper
 leak between training and validation folds and reward memorization.  The grids come in two sizes:
 ``"paper"`` (the paper's full grids) and ``"small"`` (a few points of each, for the CI profile).
+
+Search budget: :func:`select` runs the full grid (``GridSearchCV``) by default; with ``budget=n``
+it evaluates ``n`` distinct points of the same grid drawn at random without replacement
+(``RandomizedSearchCV`` seeded with ``seed``) with the same folds, scoring and refit.  A budget at
+or above the grid's size runs the full grid.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from matmap_utils.core.backends import default_n_jobs, in_worker
 
 
 class MedianRegressor(RegressorMixin, BaseEstimator):
@@ -149,6 +156,44 @@ class Selection:
     cv_std: float
     model: object
     table: pd.DataFrame
+    #: grid points evaluated per feature set, and the size of the grid they were drawn from
+    n_points: int = 0
+    grid_points: int = 0
+    #: the seed of the random draw (``None``: the full grid ran)
+    sample_seed: int | None = None
+
+    @property
+    def sampled(self) -> bool:
+        """True when a random subset of the grid was searched (a budget below the grid's size)."""
+        return self.sample_seed is not None
+
+
+def grid_points(kind: str, size: str) -> int:
+    """Number of points of the hyperparameter grid of ``kind`` at ``size`` (1 for an empty grid)."""
+    return len(ParameterGrid(grid(kind, size) or {}))
+
+
+def search_n_jobs(n_jobs: int | None) -> int:
+    """Processes for the CV searches: ``n_jobs``, or with ``None``/0 every core the project may use
+    (``MATMAP_N_JOBS`` or all cores); 1 inside a ``parallel_map`` worker (no nested pools)."""
+    if in_worker():
+        return 1
+    return default_n_jobs() if not n_jobs else max(1, int(n_jobs))
+
+
+def make_search(kind: str, size: str, folds, *, budget: int | None = None, seed: int = 0, n_jobs: int | None = None):
+    """The unfitted CV search of ``kind`` over the ``size`` grid: ``GridSearchCV`` for a ``budget``
+    of None/0 or at least the grid's size, else ``RandomizedSearchCV`` drawing ``budget`` distinct
+    grid points (without replacement, seeded with ``seed``).  MAE scoring, refit on all rows."""
+    if budget is not None and int(budget) < 0:
+        raise ValueError(f"search budget must be >= 0 (0 or None: the full grid), got {budget}")
+    g = grid(kind, size) or {}
+    common = dict(
+        cv=list(folds), scoring="neg_mean_absolute_error", n_jobs=search_n_jobs(n_jobs), refit=True, error_score="raise"
+    )
+    if not budget or int(budget) >= grid_points(kind, size):
+        return GridSearchCV(make_estimator(kind, seed), g, **common)
+    return RandomizedSearchCV(make_estimator(kind, seed), g, n_iter=int(budget), random_state=seed, **common)
 
 
 def select(
@@ -160,21 +205,18 @@ def select(
     size: str = "paper",
     seed: int = 0,
     n_jobs: int | None = None,
+    budget: int | None = None,
 ) -> Selection:
-    """Grid search of ``kind`` over every feature set of ``X_by_set`` (training rows only) with
-    the given folds and MAE; the best (feature set, hyperparameters) is refitted on all rows."""
+    """CV search of ``kind`` over every feature set of ``X_by_set`` (training rows only) with the
+    given folds and MAE; the best (feature set, hyperparameters) is refitted on all rows.
+
+    ``budget``: None/0 searches the full grid; ``n`` evaluates ``n`` grid points drawn at random
+    with ``seed`` (the same points for every feature set), see :func:`make_search`.  ``n_jobs``:
+    processes for the search (:func:`search_n_jobs`; None uses every available core)."""
     y = np.asarray(y, dtype=float)
     rows, best = [], None
     for name, X in X_by_set.items():
-        gs = GridSearchCV(
-            make_estimator(kind, seed),
-            grid(kind, size) or {},
-            cv=list(folds),
-            scoring="neg_mean_absolute_error",
-            n_jobs=n_jobs,
-            refit=True,
-            error_score="raise",
-        )
+        gs = make_search(kind, size, folds, budget=budget, seed=seed, n_jobs=n_jobs)
         gs.fit(np.asarray(X, dtype=float), y)
         res = pd.DataFrame(gs.cv_results_)
         for _, r in res.iterrows():
@@ -191,4 +233,6 @@ def select(
             std = float(res.loc[gs.best_index_, "std_test_score"])
             best = Selection(kind, name, dict(gs.best_params_), mae, std, gs.best_estimator_, pd.DataFrame())
     best.table = pd.DataFrame(rows).sort_values("cv_mae").reset_index(drop=True)
+    best.n_points, best.grid_points = len(res), grid_points(kind, size)
+    best.sample_seed = seed if isinstance(gs, RandomizedSearchCV) else None
     return best

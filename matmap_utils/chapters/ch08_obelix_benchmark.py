@@ -73,9 +73,17 @@ def baseline_inputs(task: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[s
 
 
 def fit_baselines(
-    task: pd.DataFrame, kinds: Sequence[str], *, size: str, folds, seed: int, n_jobs: int | None
+    task: pd.DataFrame,
+    kinds: Sequence[str],
+    *,
+    size: str,
+    folds,
+    seed: int,
+    n_jobs: int | None,
+    budget: int | None = None,
 ) -> dict[str, bmodels.Selection]:
-    """CV-select and refit each baseline ``kind`` on the training rows (both feature sets tried)."""
+    """CV-select and refit each baseline ``kind`` on the training rows (both feature sets tried);
+    ``budget`` grid points drawn with ``seed`` per search (None/0: the full grid)."""
     X_all, _ = baseline_inputs(task)
     train, _ = split(task)
     out = {}
@@ -83,7 +91,9 @@ def fit_baselines(
         sets = {k: v.loc[train.index] for k, v in X_all.items()}
         if kind == "median":
             sets = {"none": sets["obelix"]}
-        out[kind] = bmodels.select(kind, sets, train["target"], folds, size=size, seed=seed, n_jobs=n_jobs)
+        out[kind] = bmodels.select(
+            kind, sets, train["target"], folds, size=size, seed=seed, n_jobs=n_jobs, budget=budget
+        )
     return out
 
 
@@ -299,16 +309,27 @@ def sse_table(
 
 
 def fit_sse(
-    task: pd.DataFrame, table: pd.DataFrame, rf_pred: pd.Series, *, size: str, n_folds: int, seed: int, n_jobs
+    task: pd.DataFrame,
+    table: pd.DataFrame,
+    rf_pred: pd.Series,
+    *,
+    size: str,
+    n_folds: int,
+    seed: int,
+    n_jobs,
+    budget: int | None = None,
 ) -> tuple[pd.Series, bmodels.Selection, list[str]]:
     """Gradient boosting on the numeric SSE descriptors (missing values kept as NaN), tuned on the
-    training entries of ``table``; test entries outside ``table`` get the RF's prediction."""
+    training entries of ``table`` (``budget`` grid points, None/0: the full grid); test entries
+    outside ``table`` get the RF's prediction."""
     cols = descriptor_columns(table)
     train, test = split(task)
     tr = [i for i in train.index if i in table.index]
     X = table.loc[tr, cols].astype(float)
     folds = bmodels.group_folds(train.loc[tr, "group"], n_folds, seed)
-    sel = bmodels.select("hgb", {"sse": X}, train.loc[tr, "target"], folds, size=size, seed=seed, n_jobs=n_jobs)
+    sel = bmodels.select(
+        "hgb", {"sse": X}, train.loc[tr, "target"], folds, size=size, seed=seed, n_jobs=n_jobs, budget=budget
+    )
     te = [i for i in test.index if i in table.index]
     pred = rf_pred.reindex(test.index).copy()
     pred.loc[te] = sel.model.predict(table.loc[te, cols].astype(float).to_numpy())
@@ -544,6 +565,27 @@ def selection_text(selected: Mapping[str, bmodels.Selection]) -> str:
         f"{s.cv_mae:.2f} ± {s.cv_std:.2f} log10 S/cm"
         for k, s in selected.items()
     )
+
+
+def budget_text(selected: Mapping[str, bmodels.Selection], budget: int | None) -> str:
+    """Which search ran for each tuned model: the full grid, or ``n`` of its ``N`` points drawn at
+    random with the seed (the same points for every feature set); models without a grid are left out."""
+    parts = []
+    for k, s in selected.items():
+        if s.grid_points <= 1:
+            continue
+        how = (
+            f"{s.n_points} of {s.grid_points} grid points sampled at random (seed {s.sample_seed})"
+            if s.sampled
+            else f"the full grid of {s.grid_points} points"
+        )
+        parts.append(f"{SHORT_NAMES.get(k, k)}: {how}")
+    head = (
+        f"Search budget {int(budget)} per model and feature set"
+        if budget
+        else "Search budget 0: every model searched its full grid"
+    )
+    return f"{head} — " + "; ".join(parts) + ". `search_budget = 0` runs the full grid."
 
 
 def atomsets_cv_display(cv: pd.DataFrame):
