@@ -283,8 +283,14 @@ def _deterministic(device):
         torch.utils.deterministic.fill_uninitialized_memory = prev_fill
 
 
-def _resolve_device(pref: str):
+def resolve_device(pref: str | None) -> torch.device:
+    """The torch device a map trains on, from :attr:`MapConfig.device`.
 
+    ``pref``: ``"auto"`` or ``None`` (CUDA if available, else Apple MPS, else the CPU), or any
+    torch device string such as ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"`` (case-insensitive;
+    torch raises ``RuntimeError`` for one it does not know).  The ``MATMAP_DEVICE`` setting, when
+    set, overrides ``pref`` (e.g. to force the CPU on a GPU machine).  Returns a ``torch.device``.
+    """
     return torch_device(pref)
 
 

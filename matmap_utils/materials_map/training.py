@@ -34,10 +34,10 @@ from matmap_utils.materials_map.autoencoder import (
     _layer_dims,
     _losses,
     _member,
-    _resolve_device,
     evaluate,
     load_map,
     make_split,
+    resolve_device,
     save_map,
 )
 
@@ -166,7 +166,7 @@ def _train_stacked(
     """Train K members together (member k: weight ``Ws[k]``, learning rate ``lrs[k]``, L2 ``wds[k]``),
     all from the same seeded initial weights and on the same minibatches; returns (each member's
     best-validation parameters on the CPU, info dict with epochs, best epochs, validation history)."""
-    device = _resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     with _torch_threads(device, cfg.threads):
         K, dtype = len(Ws), torch.float32
         torch.manual_seed(seed)
@@ -207,6 +207,18 @@ def _train_stacked(
             "device": str(device),
         }
     return out, info
+
+
+def _fit_stacked(data, parts, *, Ws, lrs, wds, cfg: MapConfig, seed: int, verbose: bool = False):
+    """:func:`_train_stacked` on the training rows ``parts[0]`` with early stopping on the
+    validation rows ``parts[1]`` (boolean masks) of ``data`` = (Xc, Xs, standardized ME), in
+    torch's deterministic mode on ``cfg.device``; the one training step of :func:`train_maps` and
+    :func:`grid_rows`.  Returns what :func:`_train_stacked` returns."""
+    (Xc, Xs, ys), (tr, va) = data, parts
+    with _deterministic(resolve_device(cfg.device)):
+        return _train_stacked(
+            Xc[tr], Xs[tr], ys[tr], Xc[va], Xs[va], ys[va], Ws=Ws, lrs=lrs, wds=wds, cfg=cfg, seed=seed, verbose=verbose
+        )
 
 
 @dataclass
@@ -269,25 +281,20 @@ def train_maps(
     y_std = y_std if y_std > 0 else 1.0
     ys = (y - y_mean) / y_std
     t0 = time.perf_counter()
-    with _deterministic(_resolve_device(cfg.device)):
-        params, info = _train_stacked(
-            Xc[tr],
-            Xs[tr],
-            ys[tr],
-            Xc[va],
-            Xs[va],
-            ys[va],
-            Ws=Ws,
-            lrs=[cfg.lr] * len(Ws),
-            wds=[cfg.weight_decay] * len(Ws),
-            cfg=cfg,
-            seed=seed,
-            verbose=verbose,
-        )
+    params, info = _fit_stacked(
+        (Xc, Xs, ys),
+        (tr, va),
+        Ws=Ws,
+        lrs=[cfg.lr] * len(Ws),
+        wds=[cfg.weight_decay] * len(Ws),
+        cfg=cfg,
+        seed=seed,
+        verbose=verbose,
+    )
     wall = time.perf_counter() - t0
     # the maps' axes and metrics on the training's CPU threads too: a reduction's float order
     # depends on the thread count, and a worker process of one thread must reproduce this call
-    with _torch_threads(_resolve_device(cfg.device), cfg.threads):
+    with _torch_threads(resolve_device(cfg.device), cfg.threads):
         maps, rows = _sweep_maps(params, info, Ws, cfg, (Xc, Xs, y), (tr, te), (y_mean, y_std), meta, seed, columns)
     history = info.pop("history")
     info["wall_time_s"] = wall
@@ -376,20 +383,15 @@ def grid_rows(
     combos = [(lr, wd) for lr in lrs for wd in weight_decays]
     c = replace(config, batch_size=int(batch_size))
     t0 = time.perf_counter()
-    with _deterministic(_resolve_device(c.device)):
-        _, info = _train_stacked(
-            Xc[tr],
-            Xs[tr],
-            ys[tr],
-            Xc[va],
-            Xs[va],
-            ys[va],
-            Ws=[float(W)] * len(combos),
-            lrs=[lr for lr, _ in combos],
-            wds=[wd for _, wd in combos],
-            cfg=c,
-            seed=seed,
-        )
+    _, info = _fit_stacked(
+        (Xc, Xs, ys),
+        (tr, va),
+        Ws=[float(W)] * len(combos),
+        lrs=[lr for lr, _ in combos],
+        wds=[wd for _, wd in combos],
+        cfg=c,
+        seed=seed,
+    )
     dt = time.perf_counter() - t0
     return [
         {
