@@ -18,7 +18,8 @@ which Li pathways connect through the whole crystal, and conduction in a randoml
 polycrystal needs a 3D-connected network.  E_1D and E_2D are kept in the table (the book compares
 all three with the paper's Table 1).
 
-Oxidation states: bvlain needs them; we try pymatgen's ``BVAnalyzer`` first (as bvlain does), then
+Oxidation states: bvlain needs them; we try pymatgen's ``BVAnalyzer`` first (as bvlain does; through
+:func:`matmap_utils.data.valences.bv_decorated`, the same result faster), then
 ``Composition.oxi_state_guesses`` (common oxidation states, then all of pymatgen's oxidation
 states), and as a last resort nominal charges that are *not* charge-balanced
 (:func:`nominal_oxidation_states`; hypothetical MP compositions such as LiMg3O4, Li2SnO6 or LiSO4
@@ -57,11 +58,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from bvlain import Lain
-from pymatgen.analysis.bond_valence import BVAnalyzer
 from scipy.stats import spearmanr
 
 from matmap_utils.core.cache import CacheKind, atomic_write_json
 from matmap_utils.core.parallel import ItemTimeout, parallel_map
+from matmap_utils.data.valences import bv_decorated
 from matmap_utils.materials_map import bvse_fast
 
 VERSION = "1"
@@ -148,7 +149,7 @@ def assign_oxidation_states(structure, nominal_fallback: bool = True):
     st = structure.copy()
     st.remove_oxidation_states()
     try:
-        dec = BVAnalyzer(forbidden_species=["O-", "P3-"]).get_oxi_state_decorated_structure(st)
+        dec = bv_decorated(st, forbidden_species=["O-", "P3-"])
         method = "BVAnalyzer"
     except Exception as exc:  # noqa: BLE001 - fall back to composition guesses
         if isinstance(exc, ItemTimeout):  # the per-structure time limit is not a BVAnalyzer failure

@@ -7,7 +7,8 @@ Al, negative ones to S and 0 to Mg.  Public CIFs (OBELiX, MP) carry no oxidation
 1. ``"structure"`` — oxidation states stored on the species (a CIF with
    ``_atom_type_oxidation_number``, or a structure decorated by the user), per site;
 2. ``"bond valence"`` — pymatgen's :class:`~pymatgen.analysis.bond_valence.BVAnalyzer` (bond-valence
-   sums, O'Keeffe & Brese 1991) for ordered structures, per site;
+   sums, O'Keeffe & Brese 1991) for ordered structures, per site, through
+   :func:`matmap_utils.data.valences.bv_valences` (same result, without its O(N²) site lookup);
 3. ``"composition guess"`` — for disordered structures, and for ordered ones where the
    bond-valence analysis finds no assignment: :func:`composition_signs`, a charge-balanced choice of
    each element's oxidation state among its ICSD oxidation states (pymatgen ``icsd_oxidation_states``),
@@ -15,7 +16,7 @@ Al, negative ones to S and 0 to Mg.  Public CIFs (OBELiX, MP) carry no oxidation
 4. otherwise :class:`OxidationStateError` (a structure with no valid assignment — typically an
    intermetallic such as Li15Au4 — is reported, not forced through an electronegativity rule).
 
-Results are cached per structure (:data:`CACHE`), since the bond-valence analysis costs ~0.05 s
+Results are cached per structure (:data:`CACHE`), since the bond-valence analysis costs ~0.03 s
 per structure on the 21,755-compound pool (seconds for a few large cells).
 """
 
@@ -25,10 +26,10 @@ import itertools
 import json
 
 import numpy as np
-from pymatgen.analysis.bond_valence import BVAnalyzer
 from pymatgen.core import Composition, DummySpecies, Element, Species, Structure
 
 from matmap_utils.core.cache import CacheKind, atomic_write_json, structure_fingerprint
+from matmap_utils.data.valences import bv_valences
 
 #: Settings of the assignment (hashed into the cache key).
 SETTINGS = {"bv_max_permutations": 1000, "max_combinations": 2_000_000, "tol": 1e-3, "rel_tol": 0.05}
@@ -138,7 +139,7 @@ def _species_signs(structure: Structure) -> list[dict] | None:
 def _bond_valence_signs(structure: Structure, max_permutations: int) -> list[dict] | None:
     """Per-site signs from pymatgen's BVAnalyzer (ordered structures), or None when it fails."""
     try:
-        valences = BVAnalyzer(max_permutations=max_permutations).get_valences(structure)
+        valences = bv_valences(structure, max_permutations=max_permutations)
     except Exception:  # noqa: BLE001 - "Valences cannot be assigned", elements without BV parameters
         return None
     return [{element_symbol(site.specie): _sign(float(v))} for site, v in zip(structure, valences)]
