@@ -116,7 +116,7 @@ display(Markdown(ch08.selection_text(selected)))
 # A structure is the set of its sites' MEGNet features (V0: the elemental embedding; V1–V3: the
 # outputs of the first three graph convolutions of the pretrained formation-energy model), passed
 # through per-site dense layers, a permutation-invariant readout and dense layers to one number,
-# trained here on log10 σ (L1 loss; `matmap_utils.chapters.ch08_obelix_benchmark.AtomSetsRegressor` — the
+# trained here on log10 σ (L1 loss; `matmap_utils.chapters.ch08_atomsets.AtomSetsRegressor` — the
 # screening room's AtomSets network, trained as a regressor).  **Entries without a CIF** have no structure: their V0 set is one
 # embedding row per element weighted by its amount in the cell composition, which is what a fully
 # ordered structure's V0 set reduces to.  V1–V3 exist only where a CIF exists, so the structure
@@ -134,7 +134,7 @@ as_params = dict(
     lr=atomsets_lr,
     seed=seed,
 )
-as_preds, as_cv, best_layer = ch08.fit_atomsets(task, sets, as_params, n_folds=n_folds, seed=seed)
+as_preds, as_cv, best_layer = ch08.fit_atomsets(task, sets, as_params, n_folds=n_folds, seed=seed, n_jobs=n_jobs)
 preds.update(as_preds)
 t_atomsets = as_timer.elapsed
 display(ch08.atomsets_cv_display(as_cv))

@@ -321,3 +321,22 @@ def test_parallel_map_inside_a_worker_runs_serially_in_that_worker():
     for o in outs:
         pid, inner = o.value
         assert inner == {pid}
+
+
+def _effective_of(n_jobs):
+    return backends.effective_n_jobs(n_jobs)
+
+
+def test_effective_n_jobs_is_the_rule_of_every_pool(monkeypatch):
+    """One rule for parallel_map and the CV searches: n_jobs as given, None/0 every core the
+    project may use (MATMAP_N_JOBS, else the cores of this process), 1 inside a worker."""
+    monkeypatch.delenv("MATMAP_N_JOBS", raising=False)
+    assert backends.effective_n_jobs(3) == 3 and backends.effective_n_jobs(-2) == 1
+    cores = len(os.sched_getaffinity(0))
+    assert backends.effective_n_jobs(None) == backends.effective_n_jobs(0) == cores
+    monkeypatch.setenv("MATMAP_N_JOBS", "2")
+    assert backends.effective_n_jobs(None) == backends.effective_n_jobs(0) == 2
+    assert dict(LocalBackend(2).imap(_effective_of, [None, 0, 4])) == {0: 1, 1: 1, 2: 1}
+    # parallel_map follows it: n_jobs=0 is a pool of MATMAP_N_JOBS workers, not this process
+    pids = {o.value for o in parallel_map(_pid_of, range(4), n_jobs=0, progress=False)}
+    assert os.getpid() not in pids

@@ -10,6 +10,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
 
 from matmap_utils.benchmark import features, metrics, models, obelix
+from matmap_utils.core import backends
 
 # ----------------------------------------------------------------------------- target and split
 
@@ -304,7 +305,13 @@ def test_budget_at_or_above_the_grid_size_runs_the_full_grid():
 
 
 def test_search_uses_every_core_by_default_and_one_in_workers(monkeypatch):
-    assert models.search_n_jobs(3) == 3
-    assert models.search_n_jobs(None) == models.search_n_jobs(0) == models.default_n_jobs()
-    monkeypatch.setattr(models, "in_worker", lambda: True)
-    assert models.search_n_jobs(None) == models.search_n_jobs(4) == 1
+    """The CV searches follow parallel_map's rule (core.backends.effective_n_jobs): n_jobs as
+    given, None/0 every core the project may use, 1 inside a worker."""
+    folds = models.group_folds(np.arange(30) // 3, 3, seed=0)
+    monkeypatch.setenv("MATMAP_N_JOBS", "3")
+    assert models.make_search("rf", "small", folds, n_jobs=2).n_jobs == 2
+    assert models.make_search("rf", "small", folds, n_jobs=None).n_jobs == 3
+    assert models.make_search("rf", "small", folds, n_jobs=0).n_jobs == 3
+    monkeypatch.setitem(backends._WORKER, "is", True)
+    assert models.make_search("rf", "small", folds, n_jobs=None).n_jobs == 1
+    assert models.make_search("rf", "small", folds, n_jobs=4).n_jobs == 1

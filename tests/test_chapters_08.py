@@ -9,8 +9,11 @@ import torch
 from pymatgen.core import Lattice, Structure
 
 from matmap_utils.benchmark import models as bmodels
+from matmap_utils.benchmark import obelix
 from matmap_utils.chapters import ch08_obelix_benchmark as ch08
 from matmap_utils.screening.atomsets.features import v0_embedding, v0_matrix
+
+OBELIX_TRAIN = 90  # training entries of the real test subset (every 5th of the file)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +82,47 @@ def test_cv_atomsets_table():
     folds = [(np.arange(20, 40), np.arange(20)), (np.arange(20), np.arange(20, 40))]
     cv = ch08.cv_atomsets({0: data, 2: data}, ys, folds, dict(n_members=1, epochs=2, hidden=8))
     assert cv["layer"].tolist() == [0, 2] and (cv["cv_mae"] > 0).all()
+
+
+@pytest.fixture(scope="module")
+def obelix_subset(table):
+    """A small real OBELiX task: every 5th training entry and every 4th test entry, with their V0
+    sets as chapter 08 builds them (the structure's sites where a CIF exists, else the composition)."""
+    task = obelix.task_frame()
+    train, test = obelix.split(task)
+    task = task.loc[[*train.index[::5][:OBELIX_TRAIN], *test.index[::4]]]
+    has_structure = task["cif_subset"] & task["structure"].notna()
+    mats, wts, route = {}, {}, {}
+    for i in task.index:
+        if has_structure[i]:
+            mats[i] = v0_matrix(task.at[i, "structure"], table)
+            wts[i], route[i] = np.ones(len(mats[i]), np.float32), "structure"
+        else:
+            mats[i], wts[i] = ch08.composition_set(task.at[i, "True Composition"], table)
+            route[i] = "composition"
+    v0 = ch08.SetData(pd.Series(mats), pd.Series(wts), pd.Series(route))
+    return task, {0: v0, 1: v0.subset(has_structure.index[has_structure])}
+
+
+def test_parallel_atomsets_fits_equal_the_serial_ones_exactly(obelix_subset):
+    """The layers x folds fits and the refits in two worker processes give the serial CV tables and
+    test predictions bit for bit (each fit seeded by itself, one torch thread everywhere)."""
+    task, sets = obelix_subset
+    train, _ = obelix.split(task)
+    params = dict(readout="set2set", hidden=8, n_members=2, epochs=3, batch_size=16, seed=3)
+    y = train["target"].loc[train.index.intersection(sets[1].matrices.index)]  # entries with a CIF
+    folds = bmodels.group_folds(train.loc[y.index, "group"], 3, seed=0)
+    cv = [ch08.cv_atomsets(sets, y, folds, params, n_jobs=n) for n in (1, 2)]
+    pd.testing.assert_frame_equal(cv[0], cv[1], check_exact=True)
+    assert cv[0]["layer"].tolist() == [0, 1] and (cv[0]["cv_mae"] > 0).all()
+    (p1, cv1, best1), (p2, cv2, best2) = (
+        ch08.fit_atomsets(task, sets, params, n_folds=3, seed=0, n_jobs=n) for n in (1, 2)
+    )
+    pd.testing.assert_frame_equal(cv1, cv2, check_exact=True)
+    assert best1 == best2 and list(p1) == list(p2) == ["atomsets_v0", "atomsets_struct"]
+    for k in p1:
+        pd.testing.assert_series_equal(p1[k], p2[k], check_exact=True)
+        assert p1[k].notna().all()
 
 
 def _scores():

@@ -34,7 +34,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from matmap_utils.core.backends import default_n_jobs, in_worker
+from matmap_utils.core.backends import effective_n_jobs
 
 
 class MedianRegressor(RegressorMixin, BaseEstimator):
@@ -173,14 +173,6 @@ def grid_points(kind: str, size: str) -> int:
     return len(ParameterGrid(grid(kind, size) or {}))
 
 
-def search_n_jobs(n_jobs: int | None) -> int:
-    """Processes for the CV searches: ``n_jobs``, or with ``None``/0 every core the project may use
-    (``MATMAP_N_JOBS`` or all cores); 1 inside a ``parallel_map`` worker (no nested pools)."""
-    if in_worker():
-        return 1
-    return default_n_jobs() if not n_jobs else max(1, int(n_jobs))
-
-
 def make_search(kind: str, size: str, folds, *, budget: int | None = None, seed: int = 0, n_jobs: int | None = None):
     """The unfitted CV search of ``kind`` over the ``size`` grid: ``GridSearchCV`` for a ``budget``
     of None/0 or at least the grid's size, else ``RandomizedSearchCV`` drawing ``budget`` distinct
@@ -189,7 +181,11 @@ def make_search(kind: str, size: str, folds, *, budget: int | None = None, seed:
         raise ValueError(f"search budget must be >= 0 (0 or None: the full grid), got {budget}")
     g = grid(kind, size) or {}
     common = dict(
-        cv=list(folds), scoring="neg_mean_absolute_error", n_jobs=search_n_jobs(n_jobs), refit=True, error_score="raise"
+        cv=list(folds),
+        scoring="neg_mean_absolute_error",
+        n_jobs=effective_n_jobs(n_jobs),
+        refit=True,
+        error_score="raise",
     )
     if not budget or int(budget) >= grid_points(kind, size):
         return GridSearchCV(make_estimator(kind, seed), g, **common)
@@ -212,7 +208,8 @@ def select(
 
     ``budget``: None/0 searches the full grid; ``n`` evaluates ``n`` grid points drawn at random
     with ``seed`` (the same points for every feature set), see :func:`make_search`.  ``n_jobs``:
-    processes for the search (:func:`search_n_jobs`; None uses every available core)."""
+    processes for the search (:func:`~matmap_utils.core.backends.effective_n_jobs`: None/0 uses every
+    available core, 1 inside a ``parallel_map`` worker)."""
     y = np.asarray(y, dtype=float)
     rows, best = [], None
     for name, X in X_by_set.items():

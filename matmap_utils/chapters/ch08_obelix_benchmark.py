@@ -5,35 +5,29 @@ MEGNet V0–V3 site features and the AtomSets set model of :mod:`matmap_utils.sc
 descriptor table of :mod:`matmap_utils.transport` (with MEGNet's band gap, formation energy and
 elastic moduli joined, as chapter 04 does).
 
-AtomSets *regression*: :mod:`matmap_utils.screening.atomsets` trains classifiers (BCE on a logit).
-The network itself (:class:`~matmap_utils.screening.atomsets.model.AtomSetsEnsemble`) returns
-that pre-sigmoid output, which is a regression head as it is; :class:`AtomSetsRegressor` trains it
-on standardized log10 sigma with an L1 loss (the benchmark's metric is the MAE) and Adam, and
-averages the ensemble members.  Nothing in ``screening/`` changes; a ``loss="l1"`` option of
-``screening.atomsets.training.train_block`` would let the room do this itself.
-
-Entries without a CIF (278 of 599) have no structure, so no graph and no V1–V3.  Their V0 set is
-built from the composition: one row per element (its MEGNet embedding) weighted by its amount in
-the reduced formula — exactly what a structure's V0 set reduces to when every site is fully
-occupied, since AtomSets' weighted readouts see a set of identical rows as one row with a weight.
+The AtomSets models (MEGNet sets of the entries, AtomSets regression, their cross-validation in
+parallel processes) live in :mod:`matmap_utils.chapters.ch08_atomsets` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
-from pymatgen.core import Element
 
 from matmap_utils.benchmark import features as bfeat
 from matmap_utils.benchmark import metrics as bmetrics
 from matmap_utils.benchmark import models as bmodels
 from matmap_utils.benchmark.obelix import split
-from matmap_utils.screening.atomsets.features import featurize, v0_embedding
-from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, pack_sets
+from matmap_utils.chapters.ch08_atomsets import (  # noqa: F401 - re-exported: the chapter's public names
+    AtomSetsRegressor,
+    SetData,
+    composition_set,
+    cv_atomsets,
+    fit_atomsets,
+    megnet_sets,
+)
 from matmap_utils.screening.megnet.pool import pool_predictions
 from matmap_utils.screening.megnet.properties import pool_properties
 from matmap_utils.transport.elastic import elastic_descriptors
@@ -106,180 +100,6 @@ def predict_baselines(task: pd.DataFrame, sel: Mapping[str, bmodels.Selection]) 
         X = X_all["obelix" if s.feature_set == "none" else s.feature_set].loc[test.index]
         preds[kind] = pd.Series(s.model.predict(np.asarray(X, float)), index=test.index)
     return preds
-
-
-# ----------------------------------------------------------------------------- MEGNet sets
-
-
-@dataclass
-class SetData:
-    """Per-entry AtomSets inputs: site-feature ``matrices`` and site ``weights`` (index = entries)
-    and the ``route`` of each entry ("structure" or "composition")."""
-
-    matrices: pd.Series
-    weights: pd.Series
-    route: pd.Series
-
-    def subset(self, ids) -> SetData:
-        return SetData(self.matrices.loc[ids], self.weights.loc[ids], self.route.loc[ids])
-
-
-def composition_set(formula: str, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """V0 set of a formula: one row per element (its MEGNet embedding, ``table[Z]``), weighted by
-    the element's amount.  Raises ``ValueError`` for an element without an embedding."""
-    amounts = bfeat.element_amounts(formula)
-    rows, weights = [], []
-    for el, amt in amounts.items():
-        z = Element(el).Z
-        if not 1 <= z < len(table):
-            raise ValueError(f"{formula}: element {el} has no MEGNet embedding")
-        rows.append(table[z])
-        weights.append(amt)
-    return np.asarray(rows, np.float32), np.asarray(weights, np.float32)
-
-
-def megnet_sets(
-    task: pd.DataFrame, layers: Sequence[int], *, mode: str = "CAMN", n_jobs: int | None = None
-) -> tuple[dict[int, SetData], pd.DataFrame]:
-    """AtomSets inputs of every entry per MEGNet layer.
-
-    Entries with a CIF: the site features ``V<layer>`` of the structure simplified by ``mode``
-    (``CAMN``: as it is; :func:`matmap_utils.screening.atomsets.features.featurize`).  Layer 0 of an
-    entry without a CIF (or whose structure failed) comes from its composition
-    (:func:`composition_set`); layers 1–3 exist only for structures.  Returns ``(sets, failures)``.
-    """
-    layers = sorted({0, *(int(k) for k in layers)})
-    structs = task.loc[task["cif_subset"] & task["structure"].notna(), "structure"]
-    feats, fails = featurize(structs, modes=(mode,), layers=tuple(layers), n_jobs=n_jobs)
-    table = v0_embedding()
-    out = {}
-    for layer in layers:
-        got = feats[(mode, layer)]
-        mats, wts, route = {}, {}, {}
-        for i in task.index:
-            if i in got:
-                mats[i], wts[i], route[i] = got[i], np.ones(len(got[i]), np.float32), "structure"
-            elif layer == 0:
-                mats[i], wts[i] = composition_set(task.at[i, "True Composition"], table)
-                route[i] = "composition"
-        ids = list(mats)
-        out[layer] = SetData(pd.Series(mats, index=ids), pd.Series(wts, index=ids), pd.Series(route, index=ids))
-    return out, fails
-
-
-class AtomSetsRegressor:
-    """AtomSets ensemble trained as a regressor of standardized log10 sigma (module docstring).
-
-    Site features are standardized with the (site-weighted) training statistics; ``n_members``
-    members with their own seeds are trained together (L1 loss, Adam, minibatches of
-    ``batch_size`` sets, ``epochs`` epochs) and their predictions averaged.
-    """
-
-    def __init__(
-        self,
-        *,
-        readout: str = "mean",
-        hidden: int = 64,
-        n_members: int = 4,
-        epochs: int = 100,
-        lr: float = 1e-3,
-        batch_size: int = 32,
-        dropout: float = 0.0,
-        seed: int = 0,
-    ):
-        self.kw = dict(readout=readout, hidden=hidden, n_members=n_members, epochs=epochs, lr=lr)
-        self.batch_size, self.dropout, self.seed = batch_size, dropout, seed
-
-    def _pack(self, data: SetData):
-        mats = [(np.asarray(m, np.float64) - self.mu_) / self.sd_ for m in data.matrices]
-        return pack_sets(mats, list(data.weights))
-
-    def fit(self, data: SetData, y) -> AtomSetsRegressor:
-        rows = np.concatenate([np.asarray(m, np.float64) for m in data.matrices])
-        w = np.concatenate([np.asarray(v, np.float64) for v in data.weights])[:, None]
-        self.mu_ = (rows * w).sum(0) / w.sum()
-        self.sd_ = np.sqrt(((rows - self.mu_) ** 2 * w).sum(0) / w.sum()) + 1e-6
-        y = np.asarray(y, np.float64)
-        self.y_mu_, self.y_sd_ = float(y.mean()), float(y.std() + 1e-9)
-        h, kw = self.kw["hidden"], self.kw
-        cfg = AtomSetsConfig(
-            input_dim=rows.shape[1],
-            n_neurons=(h, h),
-            n_neurons_final=(h, h),
-            readout=kw["readout"],
-            set2set_hidden=h,
-            dropout_final=self.dropout,
-            epochs=kw["epochs"],
-            batch_size=self.batch_size,
-        )
-        torch.manual_seed(self.seed)
-        self.model_ = AtomSetsEnsemble(cfg, [self.seed * 1000 + k for k in range(kw["n_members"])])
-        packed = self._pack(data)
-        yt = torch.as_tensor((y - self.y_mu_) / self.y_sd_, dtype=torch.float32)
-        opt = torch.optim.Adam(self.model_.parameters(), lr=kw["lr"])
-        rng = np.random.default_rng(self.seed)
-        self.model_.train()
-        for _ in range(kw["epochs"]):
-            order = rng.permutation(packed.n_sets)
-            for s in range(0, packed.n_sets, self.batch_size):
-                ids = order[s : s + self.batch_size]
-                out = self.model_(packed.subset(ids))
-                loss = (out - yt[torch.as_tensor(ids)]).abs().mean(1).sum()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-        self.model_.eval()
-        return self
-
-    def predict(self, data: SetData) -> np.ndarray:
-        """Ensemble-mean prediction of log10 sigma for every set of ``data``."""
-        packed = self._pack(data)
-        outs = []
-        with torch.inference_mode():
-            for s in range(0, packed.n_sets, 256):
-                outs.append(self.model_(packed.subset(np.arange(s, min(s + 256, packed.n_sets)))))
-        return torch.cat(outs, dim=1).mean(0).numpy() * self.y_sd_ + self.y_mu_
-
-
-def cv_atomsets(sets: Mapping[int, SetData], y: pd.Series, folds, params: Mapping) -> pd.DataFrame:
-    """Validation MAE of an :class:`AtomSetsRegressor` per layer of ``sets`` (rows of ``y`` only)."""
-    rows = []
-    for layer, data in sets.items():
-        d = data.subset(y.index)
-        maes = []
-        for tr, va in folds:
-            m = AtomSetsRegressor(**params).fit(d.subset(y.index[tr]), y.iloc[tr])
-            maes.append(bmetrics.mae(y.iloc[va], m.predict(d.subset(y.index[va]))))
-        rows.append({"layer": int(layer), "cv_mae": float(np.mean(maes)), "cv_std": float(np.std(maes))})
-    return pd.DataFrame(rows)
-
-
-def fit_atomsets(
-    task: pd.DataFrame, sets: Mapping[int, SetData], params: Mapping, *, n_folds: int, seed: int
-) -> tuple[dict[str, pd.Series], pd.DataFrame, int]:
-    """The two AtomSets models, each selected on the training split and scored once on the test set.
-
-    ``atomsets_v0``: V0 sets of all training entries (structure or composition).
-    ``atomsets_struct``: the layer with the lowest CV MAE among ``sets`` on the training entries
-    with a CIF, refitted there; test entries without a CIF get ``atomsets_v0``'s prediction.
-    Returns ``(predictions, cv_table, best_layer)``.
-    """
-    train, test = split(task)
-    y = train["target"]
-    folds = bmodels.group_folds(train["group"], n_folds, seed)
-    cv0 = cv_atomsets({0: sets[0]}, y, folds, params).assign(model="atomsets_v0")
-    v0 = AtomSetsRegressor(**params).fit(sets[0].subset(y.index), y)
-    p0 = pd.Series(v0.predict(sets[0].subset(test.index)), index=test.index)
-    ys = y[train["cif_subset"] & train.index.isin(sets[max(sets)].matrices.index)]
-    struct_sets = dict(sets)
-    folds_s = bmodels.group_folds(train.loc[ys.index, "group"], n_folds, seed)
-    cvs = cv_atomsets(struct_sets, ys, folds_s, params).assign(model="atomsets_struct")
-    best = int(cvs.sort_values("cv_mae").iloc[0]["layer"])
-    ms = AtomSetsRegressor(**params).fit(struct_sets[best].subset(ys.index), ys)
-    test_s = [i for i in test.index if test.at[i, "cif_subset"] and i in struct_sets[best].matrices.index]
-    ps = p0.copy()
-    ps.loc[test_s] = ms.predict(struct_sets[best].subset(test_s))
-    return {"atomsets_v0": p0, "atomsets_struct": ps}, pd.concat([cv0, cvs], ignore_index=True), best
 
 
 # ----------------------------------------------------------------------------- SSE descriptors

@@ -90,6 +90,16 @@ def in_worker() -> bool:
     return _WORKER["is"]
 
 
+def effective_n_jobs(n_jobs: int | None) -> int:
+    """Processes a parallel call may start: 1 inside a worker (:func:`in_worker`: no nested pools,
+    one core each), else ``n_jobs``, with ``None`` or 0 meaning :func:`default_n_jobs`
+    (``MATMAP_N_JOBS`` or every available core).  The one rule of :func:`~matmap_utils.core.parallel.parallel_map`
+    and of the CV searches of :mod:`matmap_utils.benchmark.models`."""
+    if in_worker():
+        return 1
+    return default_n_jobs() if not n_jobs else max(1, int(n_jobs))
+
+
 def _init_worker(shared: Any = None, has_shared: bool = False) -> None:  # pragma: no cover - in workers
     """Worker start: mark the process (:func:`in_worker`), one torch thread, the shared value."""
     _WORKER["is"] = True

@@ -25,11 +25,19 @@ from typing import Any
 import pandas as pd
 
 from matmap_utils.core import settings
-from matmap_utils.core.backends import TaskFailure, default_n_jobs, get_backend, in_worker, one_line
+from matmap_utils.core.backends import TaskFailure, default_n_jobs, effective_n_jobs, get_backend, one_line
 from matmap_utils.core.backends import start_method as _start_method
 from matmap_utils.core.progress import progress_bar
 
-__all__ = ["ItemTimeout", "Outcome", "default_n_jobs", "failures_frame", "parallel_map", "_start_method"]
+__all__ = [
+    "ItemTimeout",
+    "Outcome",
+    "default_n_jobs",
+    "effective_n_jobs",
+    "failures_frame",
+    "parallel_map",
+    "_start_method",
+]
 
 
 class ItemTimeout(Exception):
@@ -96,7 +104,9 @@ def parallel_map(
 ) -> list[Outcome]:
     """Apply ``func`` to every item; return one :class:`Outcome` per item, in order.
 
-    ``func`` must be a module-level function (it is sent to worker processes).  ``n_jobs=1`` runs
+    ``func`` must be a module-level function (it is sent to worker processes).  Processes:
+    :func:`~matmap_utils.core.backends.effective_n_jobs` of ``n_jobs`` (None or 0: every core the
+    project may use), at most one per item.  ``n_jobs=1`` runs
     in this process (handy for debugging and tiny inputs), and so does every call made inside a
     worker (:func:`~matmap_utils.core.backends.in_worker`: a worker computes on one core and may
     not start a pool of its own).  ``timeout`` is per item, in seconds.
@@ -105,7 +115,7 @@ def parallel_map(
     keys = list(range(len(items))) if keys is None else list(keys)
     if len(keys) != len(items):
         raise ValueError(f"{len(keys)} keys for {len(items)} items")
-    n_jobs = 1 if in_worker() else default_n_jobs() if n_jobs is None else max(1, int(n_jobs))
+    n_jobs = effective_n_jobs(n_jobs)
     n_jobs = min(n_jobs, max(1, len(items)))
     pairs = list(zip(keys, items))
     bar = progress_bar(
