@@ -14,19 +14,16 @@ must).  Writes ``benchmarks/results/cv.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import statistics
 import time
-from pathlib import Path
+
+from _paired import summary, write
 
 from matmap_utils.chapters import ch06_atomsets_screening as ch06
 from matmap_utils.data.datasets import load_mchaffie
 from matmap_utils.screening import splits
 from matmap_utils.screening.atomsets import configs, features
-
-OUT = Path(__file__).resolve().parent / "results"
 
 
 def _setup(config_list, epochs: int, n_jobs: int):
@@ -62,14 +59,8 @@ def main() -> None:
             frames[n_jobs] = setup.cv_many(config_list, folds)
             walls[n_jobs].append(time.perf_counter() - t0)
     res["n_entries"], res["n_folds"] = int(len(trval)), len(folds)
-    res["serial_wall_s"] = statistics.median(walls[1])
-    res["parallel_wall_s"] = statistics.median(walls[2])
-    res["speedup"] = res["serial_wall_s"] / res["parallel_wall_s"]
-    res["walls"] = {str(k): v for k, v in walls.items()}
+    res.update(summary(walls, 1, 2))
     res["identical"] = all(frames[1][c].equals(frames[2][c]) for c in config_list)
-    res["load_average_1min_end"] = os.getloadavg()[0]
-    OUT.mkdir(exist_ok=True)
-    (OUT / "cv.json").write_text(json.dumps(res, indent=2))
     md = (
         f"| chapter 06 CV ({args.scheme}, {len(config_list)} configurations x {len(folds)} folds, "
         f"{args.epochs} epochs) | wall (s, median of {args.repeats}) |\n|---|---|\n"
@@ -78,8 +69,7 @@ def main() -> None:
         f"Speed-up {res['speedup']:.2f}x; identical CV frames: {res['identical']}; load average "
         f"{res['load_average_1min_start']:.1f} at the start, {res['load_average_1min_end']:.1f} at the end.\n"
     )
-    (OUT / "cv.md").write_text(md)
-    print(md)
+    write("cv", res, md)
 
 
 if __name__ == "__main__":

@@ -15,17 +15,13 @@ Writes ``benchmarks/results/obelix_atomsets.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import statistics
-import time
-from pathlib import Path
+
+from _paired import alternate, summary, write
 
 from matmap_utils.benchmark import obelix
 from matmap_utils.chapters import ch08_obelix_benchmark as ch08
-
-OUT = Path(__file__).resolve().parent / "results"
 
 
 def _same(a, b) -> bool:
@@ -46,22 +42,12 @@ def main() -> None:
     res = {"machine": platform.machine(), "cpu_count": os.cpu_count(), "epochs": args.epochs}
     res.update(members=args.members, repeats=args.repeats, n_jobs=args.n_jobs)
     res["load_average_1min_start"] = os.getloadavg()[0]
-    walls: dict[int, list[float]] = {1: [], args.n_jobs: []}
-    out = {}
-    for _ in range(args.repeats):
-        for n_jobs in walls:
-            t0 = time.perf_counter()
-            out[n_jobs] = ch08.fit_atomsets(task, sets, params, n_folds=5, seed=0, n_jobs=n_jobs)
-            walls[n_jobs].append(time.perf_counter() - t0)
-    res["serial_wall_s"] = statistics.median(walls[1])
-    res["parallel_wall_s"] = statistics.median(walls[args.n_jobs])
-    res["speedup"] = res["serial_wall_s"] / res["parallel_wall_s"]
-    res["walls"] = {str(k): v for k, v in walls.items()}
+    walls, out = alternate(
+        lambda n: ch08.fit_atomsets(task, sets, params, n_folds=5, seed=0, n_jobs=n), (1, args.n_jobs), args.repeats
+    )
+    res.update(summary(walls, 1, args.n_jobs))
     res["identical"] = _same(out[1], out[args.n_jobs])
     res["best_layer"] = out[1][2]
-    res["load_average_1min_end"] = os.getloadavg()[0]
-    OUT.mkdir(exist_ok=True)
-    (OUT / "obelix_atomsets.json").write_text(json.dumps(res, indent=2))
     md = (
         f"| chapter 08 AtomSets fits (26 in the pool + 1 refit; {args.members} members, {args.epochs} epochs) "
         f"| wall (s, median of {args.repeats}) |\n|---|---|\n"
@@ -71,8 +57,7 @@ def main() -> None:
         f"{res['load_average_1min_start']:.1f} at the start, {res['load_average_1min_end']:.1f} at the end "
         f"({res['cpu_count']} cores).\n"
     )
-    (OUT / "obelix_atomsets.md").write_text(md)
-    print(md)
+    write("obelix_atomsets", res, md)
 
 
 if __name__ == "__main__":

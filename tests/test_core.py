@@ -244,3 +244,21 @@ def test_override_sets_a_variable_for_child_processes_and_restores_it(monkeypatc
     with pytest.raises(KeyError, match="not a declared"):
         with settings.override("MATMAP_NOT_A_SETTING", "1"):
             pass
+
+
+def test_torch_threads_sets_and_restores_the_count():
+    import torch
+
+    from matmap_utils.core.runtime import torch_threads
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    with torch_threads(target):
+        assert torch.get_num_threads() == target
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(target):
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == before  # restored on an exception too
+    for noop in (torch_threads(0), torch_threads(target, torch.device("meta"))):  # 0 / not a CPU: untouched
+        with noop:
+            assert torch.get_num_threads() == before

@@ -22,8 +22,7 @@ tables and predictions are bit-identical for every ``n_jobs`` (tested).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +35,7 @@ from matmap_utils.benchmark import metrics as bmetrics
 from matmap_utils.benchmark import models as bmodels
 from matmap_utils.benchmark.obelix import split
 from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.runtime import torch_threads
 from matmap_utils.screening.atomsets.features import featurize, v0_embedding
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, pack_sets
 
@@ -46,21 +46,7 @@ __all__ = [
     "cv_atomsets",
     "fit_atomsets",
     "megnet_sets",
-    "one_torch_thread",
 ]
-
-
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """``torch.set_num_threads(1)`` inside, the previous value restored after: a fit computes the
-    same bits in this process and in a pool worker (which runs on one thread anyway), and the many
-    small batched products of AtomSets gain nothing from more threads."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @dataclass
@@ -125,7 +111,7 @@ class AtomSetsRegressor:
     Site features are standardized with the (site-weighted) training statistics; ``n_members``
     members with their own seeds are trained together (L1 loss, Adam, minibatches of
     ``batch_size`` sets, ``epochs`` epochs) and their predictions averaged.  Training and prediction
-    run on one torch thread (:func:`one_torch_thread`).
+    run on one torch thread (:func:`matmap_utils.core.runtime.torch_threads`).
     """
 
     def __init__(
@@ -149,7 +135,7 @@ class AtomSetsRegressor:
 
     def fit(self, data: SetData, y) -> AtomSetsRegressor:
         """Train on the sets of ``data`` and their targets ``y`` (log10 S/cm)."""
-        with one_torch_thread():
+        with torch_threads(1):
             return self._fit(data, y)
 
     def _fit(self, data: SetData, y) -> AtomSetsRegressor:
@@ -193,7 +179,7 @@ class AtomSetsRegressor:
         """Ensemble-mean prediction of log10 sigma for every set of ``data``."""
         packed = self._pack(data)
         outs = []
-        with one_torch_thread(), torch.inference_mode():
+        with torch_threads(1), torch.inference_mode():
             for s in range(0, packed.n_sets, 256):
                 outs.append(self.model_(packed.subset(np.arange(s, min(s + 256, packed.n_sets)))))
         return torch.cat(outs, dim=1).mean(0).numpy() * self.y_sd_ + self.y_mu_

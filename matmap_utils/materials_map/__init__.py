@@ -21,7 +21,7 @@ is re-exported here):
   ``migration_table`` (E_1D, E_2D, E_3D, ME = E_3D in eV), oxidation states,
   ``compare_with_paper`` and ``PAPER_TABLE1`` (the paper's Table 1 MEs).
 * :mod:`~matmap_utils.materials_map.autoencoder` — the model (Eqs. 1–4): ``MapConfig``,
-  ``MaterialsMap`` (encode, decode, predict ME, map axes), ``make_split``, ``resolve_device``, ``evaluate``,
+  ``MaterialsMap`` (encode, decode, predict ME, map axes), ``make_split``, ``evaluate``,
   ``r2_flat``, ``save_map``/``load_map``, ``synthetic_descriptors``.
 * :mod:`~matmap_utils.materials_map.training` — the batched sweep over the loss weight W
   (``train_maps``, ``cached_sweep``, ``SweepResult``, ``history_frame``) and the paper's grid

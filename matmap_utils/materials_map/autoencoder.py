@@ -69,7 +69,6 @@ import torch
 import torch.nn.functional as F
 
 from matmap_utils.core.cache import atomic_write_bytes, atomic_write_json
-from matmap_utils.core.runtime import torch_device
 
 #: Default W values of the paper's sweep (Fig. 2).
 PAPER_WS = (0.0, 0.01, 0.1, 1.0)
@@ -281,17 +280,6 @@ def _deterministic(device):
     finally:
         torch.use_deterministic_algorithms(prev, warn_only=prev_warn)
         torch.utils.deterministic.fill_uninitialized_memory = prev_fill
-
-
-def resolve_device(pref: str | None) -> torch.device:
-    """The torch device a map trains on, from :attr:`MapConfig.device`.
-
-    ``pref``: ``"auto"`` or ``None`` (CUDA if available, else Apple MPS, else the CPU), or any
-    torch device string such as ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"`` (case-insensitive;
-    torch raises ``RuntimeError`` for one it does not know).  The ``MATMAP_DEVICE`` setting, when
-    set, overrides ``pref`` (e.g. to force the CPU on a GPU machine).  Returns a ``torch.device``.
-    """
-    return torch_device(pref)
 
 
 class MaterialsMap:

@@ -6,7 +6,6 @@ import json
 import math
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from matmap_utils.core.cache import (
     cached_frame,
     load_npz,
 )
+from matmap_utils.core.runtime import torch_device, torch_threads
 from matmap_utils.materials_map.autoencoder import (
     _PARTS,
     PAPER_WS,
@@ -37,7 +37,6 @@ from matmap_utils.materials_map.autoencoder import (
     evaluate,
     load_map,
     make_split,
-    resolve_device,
     save_map,
 )
 
@@ -46,21 +45,6 @@ SWEEP_CACHE = CacheKind("mapnet_sweep", folder="mapnet", version=3, salt="mapnet
 #: Grid-search tables (one parquet per grid).  Version 3: the key now covers every input (until
 #: version 2 a notebook comment swallowed Xs, y, the seed and the grid lists).
 GRID_CACHE = CacheKind("mapnet_grid", folder="mapnet", version=3, salt="grid")
-
-
-@contextmanager
-def _torch_threads(device: torch.device, threads: int):
-    """Run with ``threads`` CPU threads for torch (restored afterwards); no change on an
-    accelerator or when ``threads`` is 0 or already the current count."""
-    if device.type != "cpu" or not threads or threads == torch.get_num_threads():
-        yield
-        return
-    prev = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 class _StackedAdam:
@@ -166,8 +150,8 @@ def _train_stacked(
     """Train K members together (member k: weight ``Ws[k]``, learning rate ``lrs[k]``, L2 ``wds[k]``),
     all from the same seeded initial weights and on the same minibatches; returns (each member's
     best-validation parameters on the CPU, info dict with epochs, best epochs, validation history)."""
-    device = resolve_device(cfg.device)
-    with _torch_threads(device, cfg.threads):
+    device = torch_device(cfg.device)
+    with torch_threads(cfg.threads, device):
         K, dtype = len(Ws), torch.float32
         torch.manual_seed(seed)
         dims = _layer_dims(Xc_tr.shape[1], Xs_tr.shape[1], cfg)
@@ -215,7 +199,7 @@ def _fit_stacked(data, parts, *, Ws, lrs, wds, cfg: MapConfig, seed: int, verbos
     torch's deterministic mode on ``cfg.device``; the one training step of :func:`train_maps` and
     :func:`grid_rows`.  Returns what :func:`_train_stacked` returns."""
     (Xc, Xs, ys), (tr, va) = data, parts
-    with _deterministic(resolve_device(cfg.device)):
+    with _deterministic(torch_device(cfg.device)):
         return _train_stacked(
             Xc[tr], Xs[tr], ys[tr], Xc[va], Xs[va], ys[va], Ws=Ws, lrs=lrs, wds=wds, cfg=cfg, seed=seed, verbose=verbose
         )
@@ -294,7 +278,7 @@ def train_maps(
     wall = time.perf_counter() - t0
     # the maps' axes and metrics on the training's CPU threads too: a reduction's float order
     # depends on the thread count, and a worker process of one thread must reproduce this call
-    with _torch_threads(resolve_device(cfg.device), cfg.threads):
+    with torch_threads(cfg.threads, torch_device(cfg.device)):
         maps, rows = _sweep_maps(params, info, Ws, cfg, (Xc, Xs, y), (tr, te), (y_mean, y_std), meta, seed, columns)
     history = info.pop("history")
     info["wall_time_s"] = wall

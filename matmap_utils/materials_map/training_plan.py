@@ -24,8 +24,9 @@ import pandas as pd
 
 from matmap_utils.core.cache import atomic_write_parquet
 from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.runtime import torch_device
 from matmap_utils.materials_map import training
-from matmap_utils.materials_map.autoencoder import MapConfig, make_split, resolve_device
+from matmap_utils.materials_map.autoencoder import MapConfig, make_split
 
 #: Columns of the table returned by :func:`fill_caches`.
 REPORT_COLUMNS = ("label", "kind", "status", "tasks", "seconds", "error")
@@ -155,7 +156,7 @@ def _train_task(item) -> dict:
 def _parallel_ok(plan: Sequence[PlannedTraining]) -> bool:
     """Worker processes compute on one torch thread on the CPU: the serial results are reproduced
     bit for bit only when the serial path also trains on one CPU thread."""
-    return all(p.config.threads == 1 and resolve_device(p.config.device).type == "cpu" for p in plan)
+    return all(p.config.threads == 1 and torch_device(p.config.device).type == "cpu" for p in plan)
 
 
 def fill_caches(Xc, Xs, y, plan: Sequence[PlannedTraining], n_jobs: int | None = None) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from matmap_utils.core.parallel import parallel_map
-from matmap_utils.core.runtime import torch_device
+from matmap_utils.core.runtime import torch_device, torch_threads
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, PackedSets, pack_sets
 from matmap_utils.screening.metrics import classification_metrics
 
@@ -138,21 +138,6 @@ def _packed_from_arrays(d: dict | None) -> PackedSets | None:
     return PackedSets(torch.from_numpy(d["x"]), torch.from_numpy(d["w"]), d["offsets"], d["n_rows_original"])
 
 
-class _torch_threads:
-    """Context manager: ``torch.set_num_threads(n)`` inside, the previous value restored after."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        self.old = torch.get_num_threads()
-        if self.n:
-            torch.set_num_threads(int(self.n))
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.old)
-
-
 def member_blocks(seeds: Sequence[int], member_chunk: int | None, callback=None) -> list[list[int]]:
     """The seeds split into blocks of ``member_chunk`` stacked members (the last one shorter); one
     block of all seeds when ``member_chunk`` is unset or not smaller, or when a ``callback`` must
@@ -238,7 +223,7 @@ def train_blocks_serial(task: TrainTask, blocks: list[list[int]], device) -> lis
     """Train the blocks one after another in this process (one torch thread each on a CPU)."""
     parts = []
     for b in blocks:
-        with _torch_threads(1 if device.type == "cpu" else None):
+        with torch_threads(1, device):
             parts.append(_block_part(train_block(task, b, device)))
     return parts
 
@@ -354,7 +339,7 @@ def train_ensemble(
     dev = torch.device(device) if device is not None else torch_device()
     task = TrainTask(cfg, train, y_train, data_seed, val, eval_every, init_state)
     blocks = member_blocks(seeds, member_chunk, callback)
-    with _torch_threads(cpu_threads if dev.type == "cpu" else None):
+    with torch_threads(cpu_threads, dev):
         if len(blocks) == 1:
             return train_block(task, blocks[0], dev, callback)
         if n_jobs != 1 and dev.type == "cpu":
