@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,21 @@ def fake_repo(tmp_path, monkeypatch):
     yield add
     registry.registry.cache_clear()
     registry.sources.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def private_ray():
+    """A private Ray instance on 127.0.0.1 with 2 CPUs for one test module, stopped by this
+    fixture's own handle (``MATMAP_RAY_ADDRESS`` is set aside meanwhile)."""
+    pytest.importorskip("ray")
+    from matmap_utils.core.backends import ray_session
+
+    saved = os.environ.pop("MATMAP_RAY_ADDRESS", None)
+    session = ray_session(None, num_cpus=2)
+    session.__enter__()
+    try:
+        yield session
+    finally:
+        session.__exit__(None, None, None)
+        if saved is not None:
+            os.environ["MATMAP_RAY_ADDRESS"] = saved

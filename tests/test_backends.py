@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from matmap_utils.core import backends
-from matmap_utils.core.backends import LocalBackend, TaskFailure, ray_session, use_backend
+from matmap_utils.core.backends import LocalBackend, TaskFailure, use_backend
 from matmap_utils.core.cache import KINDS, CacheKind, hash_key
 from matmap_utils.core.chunked import concat_chunks, run_chunked
 from matmap_utils.core.parallel import parallel_map
@@ -66,21 +66,12 @@ def chunks_of(triples, size=8):
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A private Ray instance on 127.0.0.1 with 2 CPUs, stopped by this fixture's own handle."""
-    pytest.importorskip("ray")
+def ray_cluster(private_ray):
+    """The private Ray instance of ``conftest.private_ray``, with this module sent by value."""
     import ray
 
-    saved = os.environ.pop("MATMAP_RAY_ADDRESS", None)
-    session = ray_session(None, num_cpus=2)
-    session.__enter__()
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
-        yield session
-    finally:
-        session.__exit__(None, None, None)
-        if saved is not None:
-            os.environ["MATMAP_RAY_ADDRESS"] = saved
+    yield private_ray
 
 
 def run(backend, triples, shared="ctx", func=fake_screen, size=8):

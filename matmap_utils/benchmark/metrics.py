@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, matthews_corrcoef
 
 from matmap_utils.benchmark.obelix import SUPERIONIC_LOG10
+from matmap_utils.core import metrics as core_metrics
 from matmap_utils.core.bootstrap import bootstrap_ci
 
 
@@ -29,7 +29,7 @@ def auc_pr(y, pred, threshold: float = SUPERIONIC_LOG10) -> float:
     lab = np.asarray(y, float) >= threshold
     if lab.all() or not lab.any():
         return float("nan")
-    return float(average_precision_score(lab, np.asarray(pred, float)))
+    return core_metrics.average_precision(lab, np.asarray(pred, float))
 
 
 def mcc(y, pred, threshold: float = SUPERIONIC_LOG10) -> float:
@@ -37,7 +37,7 @@ def mcc(y, pred, threshold: float = SUPERIONIC_LOG10) -> float:
     lab = np.asarray(y, float) >= threshold
     if lab.all() or not lab.any():
         return float("nan")
-    return float(matthews_corrcoef(lab, np.asarray(pred, float) >= threshold))
+    return core_metrics.mcc(lab, np.asarray(pred, float), threshold)
 
 
 def score(y, pred, *, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:

@@ -23,6 +23,7 @@ from pymatgen.core import Composition
 from scipy.stats import binom
 
 from matmap_utils.core.bootstrap import bootstrap_ci
+from matmap_utils.core.metrics import average_precision, mcc
 from matmap_utils.screening import cv as screening_cv
 from matmap_utils.screening import filters
 from matmap_utils.screening.atomsets.configs import config_name, paper_config
@@ -30,32 +31,7 @@ from matmap_utils.screening.atomsets.model import pack_sets
 from matmap_utils.screening.hpo import HPO_SPACE
 from matmap_utils.screening.metrics import classification_metrics
 
-
-# ---- fast metrics (equal to sklearn's; tested) -------------------------------------------------
-def average_precision(y: np.ndarray, p: np.ndarray) -> float:
-    """sklearn's ``average_precision_score`` (step-wise PR area, ties as one threshold); NaN for one class."""
-    y = np.asarray(y, dtype=float)
-    if not 0 < y.sum() < len(y):
-        return float("nan")
-    order = np.argsort(-np.asarray(p, dtype=float), kind="mergesort")
-    ps, ys = np.asarray(p)[order], y[order]
-    tp, fp = np.cumsum(ys), np.cumsum(1 - ys)
-    last = np.r_[np.diff(ps) != 0, True]
-    tp, fp = tp[last], fp[last]
-    prec, rec = tp / (tp + fp), tp / tp[-1]
-    return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
-
-
-def mcc(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    """Matthews correlation coefficient at ``threshold`` (0 when undefined, as sklearn)."""
-    y = np.asarray(y, dtype=bool)
-    q = np.asarray(p) >= threshold
-    tp, tn = float((y & q).sum()), float((~y & ~q).sum())
-    fp, fn = float((~y & q).sum()), float((y & ~q).sum())
-    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return float((tp * tn - fp * fn) / den) if den > 0 else 0.0
-
-
+# ---- the interval metrics (numpy, equal to sklearn's; core.metrics) ------------------------------
 METRICS = {"auc_pr": average_precision, "mcc": mcc}
 
 

@@ -107,9 +107,17 @@ def _search_data(matrices, y, train_idx, val_idx, *, input_dim: int, epochs: int
     }
 
 
-def _tune_trials(data: dict, space: dict, *, num_samples, grace_period, max_concurrent, seed, address, num_cpus):
+def _tune_trials(
+    data: dict, space: dict, *, num_samples, grace_period, max_concurrent, seed, address, num_cpus, reuse_actors=True
+):  # fmt: skip
     """Run the Ray Tune search (HyperOpt TPE seeded with ``seed``, ASHA on the validation AUC-PR,
-    one CPU per trial); one :func:`trial_row` per trial, in the order of the results grid."""
+    one CPU per trial); one :func:`trial_row` per trial, in the order of the results grid.
+
+    ``reuse_actors``: a finished trial's worker process runs the next trial (Ray's default starts a
+    fresh process per trial, and importing torch and this package in it cost more than a trial's
+    training: 54 -> 24 s for 12 trials on one LOCO cluster, ``benchmarks/bench_hpo.py``).  A trial
+    keeps no state between runs (:func:`_hpo_trainable` builds everything from its arguments), so
+    the trials are the same either way (tested with ``max_concurrent=1``)."""
     try:  # lazy: Ray Tune and HyperOpt are the optional `hpo` extra, slow to import
         from ray import tune
         from ray.tune.schedulers import AsyncHyperBandScheduler
@@ -133,7 +141,12 @@ def _tune_trials(data: dict, space: dict, *, num_samples, grace_period, max_conc
             tune.with_resources(tune.with_parameters(_hpo_trainable, data=data), {"cpu": 1}),
             param_space=param_space,
             tune_config=tune.TuneConfig(
-                metric="val_pr_auc", mode="max", search_alg=search, scheduler=sched, num_samples=int(num_samples)
+                metric="val_pr_auc",
+                mode="max",
+                search_alg=search,
+                scheduler=sched,
+                num_samples=int(num_samples),
+                reuse_actors=bool(reuse_actors),
             ),
             run_config=tune.RunConfig(
                 name="atomsets_hpo", storage_path=storage, verbose=0, failure_config=tune.FailureConfig(max_failures=0)
@@ -196,6 +209,7 @@ def hpo_search(
     epochs: int = 500,
     grace_period: int = 40,
     max_concurrent: int | None = None,
+    reuse_actors: bool = True,
     seed: int = 42,
     eval_every: int = 1,
     address: str | None = None,
@@ -226,6 +240,7 @@ def hpo_search(
         num_samples=num_samples,
         grace_period=grace_period,
         max_concurrent=max_concurrent,
+        reuse_actors=reuse_actors,
         seed=seed,
         address=address,
         num_cpus=num_cpus,
