@@ -17,12 +17,7 @@ def average_precision(y, score) -> float:
     y = np.asarray(y, dtype=float)
     if not 0 < y.sum() < len(y):
         return float("nan")
-    score = np.asarray(score, dtype=float)
-    order = np.argsort(-score, kind="mergesort")
-    ps, ys = score[order], y[order]
-    tp, fp = np.cumsum(ys), np.cumsum(1 - ys)
-    last = np.r_[np.diff(ps) != 0, True]
-    tp, fp = tp[last], fp[last]
+    tp, fp = _curve(y, score)
     prec, rec = tp / (tp + fp), tp / tp[-1]
     return float(np.sum(np.diff(np.r_[0.0, rec]) * prec))
 
