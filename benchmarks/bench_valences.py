@@ -1,8 +1,9 @@
 """Benchmark: bond-valence oxidation states, pymatgen's ``BVAnalyzer`` against :mod:`matmap_utils.data.valences`.
 
 ``--n`` MP Li structures (the chapter-06 pool, seeded sample), each analysed by the plain
-``BVAnalyzer().get_valences`` and by :func:`~matmap_utils.data.valences.bv_valences` with the
-settings of chapter 06 (``max_permutations`` of :data:`matmap_utils.screening.oxidation.SETTINGS`),
+``BVAnalyzer().get_valences`` and by :func:`~matmap_utils.data.valences.bv_valences` (for ordered
+structures :func:`matmap_utils.data.bv_ordered.ordered_valences`) with the settings of chapter 06
+(``max_permutations`` of :data:`matmap_utils.screening.oxidation.SETTINGS`),
 one after the other per structure, in one process.  Reported: the total CPU time of each path,
 their ratio, the median per-structure ratio, the load average, and whether every result (valences
 or the error message) is the same.

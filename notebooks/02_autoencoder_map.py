@@ -250,7 +250,7 @@ plt.show()
 
 # %%
 display(Markdown(ch02_seeds.family_rule_text()))
-fam = ch02.families(mp["structure"], ids)
+fam = ch02.families(mp["structure"], ids, n_jobs=jobs)
 fam_counts = ch02.family_counts(fam)
 display(ch02_text.family_display(fam_counts))
 fig = ch02.fig6_families(maps_xy, fam, W_map)

@@ -534,3 +534,28 @@ def test_failing_planned_training_is_reported_and_spares_the_others(data, tmp_pa
     assert training.cached_sweep(Xc, Xs, y, Ws=[0.1], seed=0, config=cfg).info["cached"]
     with pytest.raises(ValueError, match="unknown kind"):
         training_plan.PlannedTraining("x", "loco", (0.1,), 0, cfg)
+
+
+def test_family_members_known_frameworks_serial_equals_parallel():
+    """Li-free framework matching (Fig. 6 families) on real MP structures: Li-stuffed and
+    substituted garnets / NASICONs join their prototype's family, a plain oxide joins none, and two
+    worker processes give exactly the serial table."""
+    from matmap_utils.data import datasets
+
+    proto = analysis.PAPER_TABLE1["structure_type"].to_dict()
+    protos = ["mp-761986", "mp-942733", "mp-10499", "mp-759280", "mp-768320"]
+    members = {
+        "mp-1198622": "Garnet",  # Li7La3Hf2O12
+        "mp-1198740": "Garnet",  # Li7Nd3Zr2O12
+        "mp-18640": "NASICON",  # LiTi2(PO4)3
+        "mp-14488": "NASICON",  # Li3In2(PO4)3
+        "mp-1177671": "Perovskite",  # Li3La5Ti8O24
+    }
+    others = ["mp-1960", "mp-13725", "mp-772157"]  # Li2O, Li3PO4, Li4Ti5Nb3O16: no family
+    mp = datasets.load_mp_li(ids=protos + list(members) + others)
+    serial = analysis.family_members(mp["structure"], {p: proto[p] for p in protos}, n_jobs=1)
+    parallel = analysis.family_members(mp["structure"], {p: proto[p] for p in protos}, n_jobs=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert serial.loc[list(members), "family"].to_dict() == members
+    assert (serial.loc[others, "family"] == "").all()
+    assert (serial.loc[protos, "matched_prototype"] == protos).all()

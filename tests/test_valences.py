@@ -1,4 +1,4 @@
-"""Bond-valence oxidation states without pymatgen's O(N²) site lookup: the same answers as BVAnalyzer."""
+"""Bond-valence oxidation states (matmap_utils.data.valences, .bv_ordered): the same answers as pymatgen's BVAnalyzer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from pymatgen.analysis.bond_valence import BVAnalyzer
 from pymatgen.core import PeriodicSite
 
-from matmap_utils.data import datasets, valences
+from matmap_utils.data import bv_ordered, datasets, valences
 
 
 @pytest.fixture(scope="module")
@@ -83,5 +83,54 @@ def test_key_error_falls_back_to_plain_analysis(mp_structures, monkeypatch):
         return real(self, structure)
 
     monkeypatch.setattr(BVAnalyzer, "get_valences", flaky)
-    assert [int(v) for v in valences.bv_valences(s)] == expected
+    assert [int(v) for v in valences.pymatgen_valences(s)] == expected
     assert calls == [True, False]
+
+
+def _ordered(structure, **kw):
+    try:
+        return bv_ordered.ordered_valences(structure, **kw)
+    except ValueError as exc:
+        return str(exc)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"max_permutations": 1000},  # chapter 06's setting
+        {"forbidden_species": ["O-", "P3-"], "max_permutations": 1000},  # chapter 01's BVSE decoration
+        {"symm_tol": 0, "max_permutations": 1000},  # every site its own class
+        {"max_radius": 3.0, "distance_scale_factor": 1.0, "max_permutations": 1000},
+    ],
+)
+def test_ordered_reimplementation_equals_bvanalyzer(mp_structures, kw):
+    """Valences, and the error message where none can be assigned, exactly as BVAnalyzer's."""
+    got = [_ordered(s, **kw) for s in mp_structures]
+    want = [_plain(s, **kw) for s in mp_structures]
+    assert got == want
+    assert sum(isinstance(w, list) for w in want) >= 20 and any(isinstance(w, str) for w in want)
+
+
+def test_truncated_search_visits_nodes_in_pymatgen_order(mp_structures):
+    """With a small ``max_permutations`` the answer depends on the order and the count of the
+    visited nodes (pruned branches included): the reimplementation must stop where pymatgen stops."""
+    changed = 0
+    for s in mp_structures:
+        full = _plain(s, max_permutations=1000)
+        for cap in (0, 1, 3, 10):
+            want = _plain(s, max_permutations=cap)
+            assert _ordered(s, max_permutations=cap) == want, (s.composition.reduced_formula, cap)
+            changed += want != full
+    assert changed > 0  # the small caps do cut some searches short
+
+
+def test_unknown_element_and_disorder(mp_structures):
+    s = mp_structures[0].copy()
+    s.replace(0, "Xe")  # no bond-valence parameters
+    assert _ordered(s) == _plain(s) and "not in set of BV parameters" in _ordered(s)
+    disordered = mp_structures[0].copy()
+    disordered.replace(0, {"Li": 0.5, "Na": 0.5})
+    with pytest.raises(bv_ordered.NotReproduced):
+        bv_ordered.ordered_valences(disordered)
+    assert valences._ordered_fast(disordered, {}) is None  # pymatgen's own analysis takes it
+    assert valences._ordered_fast(mp_structures[1], {"charge_neutrality_tolerance": 1e-3}) is not None

@@ -304,11 +304,11 @@ def fig5_fractions(xy: pd.DataFrame):
 # -- Fig. 6 ----------------------------------------------------------------------------------
 
 
-def families(structures: pd.Series, ids: pd.Index) -> pd.DataFrame:
+def families(structures: pd.Series, ids: pd.Index, n_jobs: int | None = None) -> pd.DataFrame:
     """Structure family of each training material (:func:`~matmap_utils.materials_map.analysis.family_members`
-    with the paper's Table 1 materials as prototypes)."""
+    with the paper's Table 1 materials as prototypes; ``n_jobs`` processes, None: all cores)."""
     proto = analysis.PAPER_TABLE1["structure_type"].to_dict()
-    fam = analysis.family_members(structures, proto)
+    fam = analysis.family_members(structures, proto, n_jobs=n_jobs)
     return fam.loc[fam.index.intersection(ids)]
 
 

@@ -20,6 +20,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.preprocessing import StandardScaler
 
+from matmap_utils.core.parallel import parallel_map
 from matmap_utils.materials_map import descriptors as desc
 from matmap_utils.materials_map.autoencoder import MaterialsMap, _check_inputs, load_map, r2_flat
 
@@ -193,7 +194,13 @@ def _framework(structure, remove: str = "Li"):
 
 
 def family_members(
-    structures: pd.Series, prototypes: dict[str, str], *, ltol: float = 0.3, stol: float = 0.5, angle_tol: float = 10.0
+    structures: pd.Series,
+    prototypes: dict[str, str],
+    *,
+    ltol: float = 0.3,
+    stol: float = 0.5,
+    angle_tol: float = 10.0,
+    n_jobs: int | None = 1,
 ) -> pd.DataFrame:
     """Assign structure families (garnet, NASICON, perovskite, ...) by framework matching.
 
@@ -203,13 +210,12 @@ def family_members(
     of F (``prototypes``: material_id → family; the prototypes themselves are members).
     Removing Li makes Li-stuffed and Li-poor variants (Li5 vs Li7 garnets) comparable and
     anonymous matching makes La3Nb2O12 ≅ La3Zr2O12.  Candidates are pre-filtered by the
-    anonymized reduced formula of their framework (a match is impossible otherwise).
-    Returns ``family`` ("" if none) and ``matched_prototype`` for every material.
+    anonymized reduced formula of their framework (a match is impossible otherwise); the first
+    matching prototype, in the order of ``prototypes``, wins.  The matching runs in ``n_jobs``
+    processes (:func:`~matmap_utils.core.parallel.parallel_map`; None/0: all cores) with the same
+    result as one.  Returns ``family`` ("" if none) and ``matched_prototype`` for every material.
     """
 
-    sm = StructureMatcher(
-        ltol=ltol, stol=stol, angle_tol=angle_tol, primitive_cell=True, scale=True, attempt_supercell=False
-    )
     proto_frames = {}
     for pid, fam in prototypes.items():
         if pid not in structures.index:
@@ -220,6 +226,8 @@ def family_members(
     out = pd.DataFrame({"family": "", "matched_prototype": ""}, index=structures.index)
     for pid, (fam, _, _) in proto_frames.items():
         out.loc[pid, ["family", "matched_prototype"]] = [fam, pid]
+    tolerances = {"ltol": ltol, "stol": stol, "angle_tol": angle_tol}
+    keys, items = [], []
     for mid, s in structures.items():
         if out.loc[mid, "family"]:
             continue
@@ -227,17 +235,29 @@ def family_members(
         if f is None:
             continue
         anon = f.composition.reduced_composition.anonymized_formula
-        for pid, (fam, pf, panon) in proto_frames.items():
-            if anon != panon:
-                continue
-            try:
-                ok = sm.fit_anonymous(f, pf)
-            except Exception:  # noqa: BLE001 - a matcher failure is "no match"
-                ok = False
-            if ok:
-                out.loc[mid, ["family", "matched_prototype"]] = [fam, pid]
-                break
+        cands = [(pid, fam, pf) for pid, (fam, pf, panon) in proto_frames.items() if panon == anon]
+        if cands:
+            keys.append(mid)
+            items.append((f, cands, tolerances))
+    for o in parallel_map(_first_match, items, keys=keys, n_jobs=n_jobs, desc="family matching"):
+        if o.ok and o.value is not None:  # a worker failure is "no match", as a matcher failure is
+            out.loc[o.key, ["family", "matched_prototype"]] = list(o.value)
     return out
+
+
+def _first_match(item) -> tuple[str, str] | None:
+    """Worker of :func:`family_members`: ``(family, prototype id)`` of the first candidate
+    prototype whose framework matches the framework ``f``, else None."""
+    f, candidates, tolerances = item
+    sm = StructureMatcher(**tolerances, primitive_cell=True, scale=True, attempt_supercell=False)
+    for pid, fam, pf in candidates:
+        try:
+            ok = sm.fit_anonymous(f, pf)
+        except Exception:  # noqa: BLE001 - a matcher failure is "no match"
+            ok = False
+        if ok:
+            return fam, pid
+    return None
 
 
 def knn_r2(train_coords, y_train, test_coords, y_test, k: int = 10) -> float:
