@@ -494,3 +494,47 @@ def test_ch02_setup_and_rule_texts_follow_the_code():
     assert "ltol 0.3, stol 0.5, angle 10°" in ch02_seeds.family_rule_text()
     note = ch02_seeds.voronoi_note()
     assert f"version {D.VERSION} (frozen)" in note and "the split it was then evaluated on" in note
+
+
+def test_ch02_grid_budget_caps_the_grid_only_and_reports_capped_candidates():
+    from matmap_utils.materials_map import training_plan
+
+    config = autoencoder.MapConfig(max_epochs=3000, patience=80)
+    assert ch02_seeds.grid_config(config, 0) is config and ch02_seeds.grid_config(config, 5000) is config
+    capped = ch02_seeds.grid_config(config, 500)
+    assert capped.max_epochs == 500 and capped.patience == 80 and capped.lr == config.lr
+    with pytest.raises(ValueError, match="grid_max_epochs"):
+        ch02_seeds.grid_config(config, -1)
+    groups = np.array([f"s{i % 7}" for i in range(60)], dtype=object)
+    plan = training_plan.chapter02_plan(
+        60,
+        groups,
+        Ws=[0.1],
+        W_map=0.1,
+        seed=0,
+        seeds=[0],
+        config=config,
+        grid=([16], [1e-3], [1e-6]),
+        grid_config=capped,
+    )
+    assert [p.config.max_epochs for p in plan] == [3000, 3000, 3000, 500]  # the sweep and seed study keep theirs
+    # batch 16 ran into the cap (500 epochs): its members still improving within patience were cut
+    grid = pd.DataFrame(
+        {
+            "batch_size": [32, 16, 16],
+            "lr": [1e-3, 3e-4, 1e-3],
+            "weight_decay": [1e-6, 1e-6, 1e-6],
+            "val_loss_all": [1.0, 2.0, 3.0],
+            "best_epoch": [474, 470, 300],
+            "epochs_run": [480, 500, 500],
+        }
+    )
+    assert ch02_seeds.stopped_by_cap(grid, capped).tolist() == [False, True, False]
+    m = ch02_seeds.grid_budget_metrics(grid, capped, config)
+    assert m == {"max_epochs_per_candidate": 500, "n_stopped_by_cap": 1, "selected_stopped_by_cap": False}
+    text = ch02_seeds.grid_budget_text(grid, capped, config)
+    assert "at most 500 epochs" in text and "stopped 1 of 3" in text and "stopped on its own" in text
+    full = ch02_seeds.grid_budget_metrics(grid, config, config)
+    assert full["max_epochs_per_candidate"] is None and full["n_stopped_by_cap"] == 0
+    assert "as the maps" in ch02_seeds.grid_budget_text(grid, config, config)
+    assert ch02_seeds.grid_budget_text(None, capped, config) == ""

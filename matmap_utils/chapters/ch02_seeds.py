@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -218,3 +219,53 @@ def metrics(study: pd.DataFrame, table: pd.DataFrame, W_map: float) -> dict:
         "seed_study": out,
         "headline": {"split": head} | {k: out[head][k]["mean"] for k in ("r2_comp", "r2_struct", "r2_me")},
     }
+
+
+# -- the grid search's budget (issue 19) -------------------------------------------------------
+
+
+def grid_config(config: MapConfig, grid_max_epochs: int) -> MapConfig:
+    """The grid search's training settings: ``config`` with each candidate stopped after at most
+    ``grid_max_epochs`` epochs (early stopping as usual); 0, or a cap not below
+    ``config.max_epochs``, leaves ``config`` as it is (the full budget)."""
+    cap = int(grid_max_epochs or 0)
+    if cap < 0:
+        raise ValueError(f"grid_max_epochs must be >= 0 (0: no cap), got {grid_max_epochs}")
+    return config if cap == 0 or cap >= config.max_epochs else replace(config, max_epochs=cap)
+
+
+def stopped_by_cap(grid: pd.DataFrame, grid_cfg: MapConfig) -> pd.Series:
+    """Per grid row, whether the epoch cap stopped the candidate while it was still improving: the
+    run of its batch size reached ``grid_cfg.max_epochs`` and its best epoch is within
+    ``grid_cfg.patience`` epochs of the end (early stopping would have let it go on)."""
+    cap = grid_cfg.max_epochs
+    return (grid["epochs_run"] >= cap) & (grid["best_epoch"] > cap - grid_cfg.patience)
+
+
+def grid_budget_metrics(grid: pd.DataFrame, grid_cfg: MapConfig, config: MapConfig) -> dict:
+    """``metrics.json`` entries of the grid's budget: the epoch cap per candidate (``None``: the
+    maps' own budget) and the candidates it stopped while still improving."""
+    capped = grid_cfg.max_epochs < config.max_epochs
+    return {
+        "max_epochs_per_candidate": int(grid_cfg.max_epochs) if capped else None,
+        "n_stopped_by_cap": int(stopped_by_cap(grid, grid_cfg).sum()) if capped else 0,
+        "selected_stopped_by_cap": bool(stopped_by_cap(grid, grid_cfg).iloc[0]) if capped else False,
+    }
+
+
+def grid_budget_text(grid: pd.DataFrame | None, grid_cfg: MapConfig, config: MapConfig) -> str:
+    """Which budget the grid search ran with, and what the cap did to the table."""
+    if grid is None:
+        return ""
+    if grid_cfg.max_epochs >= config.max_epochs:
+        return f"Budget: every candidate trained to early stopping within {config.max_epochs} epochs, as the maps."
+    m = grid_budget_metrics(grid, grid_cfg, config)
+    text = (
+        f"Budget: each candidate trained at most {grid_cfg.max_epochs} epochs (`grid_max_epochs`; the maps "
+        f"train up to {config.max_epochs} with early stopping, and `grid_max_epochs = 0` runs the grid the same "
+        f"way). The cap stopped {m['n_stopped_by_cap']} of {len(grid)} candidates while their validation "
+        "Loss_all was still improving; their losses are upper bounds"
+    )
+    if m["selected_stopped_by_cap"]:
+        return text + ", the selected one's included, so the selection is provisional."
+    return text + "; the selected candidate had stopped on its own (early stopping) before the cap."

@@ -82,11 +82,13 @@ def chapter02_plan(
     seeds: Sequence[int],
     config: MapConfig,
     grid: tuple[Sequence[int], Sequence[float], Sequence[float]] | None = None,
+    grid_config: MapConfig | None = None,
 ) -> list[PlannedTraining]:
     """The trainings of chapter 02 on ``n_rows`` materials: the W sweep (paper split of ``seed``),
     the seed study at ``W_map`` (``seeds`` × random and grouped splits of ``groups``, the chemical
     systems) and, when ``grid`` = (batch sizes, learning rates, L2 factors) is given, the grid
-    search at ``W_map`` on the sweep's split — with exactly the arguments of the chapter's calls."""
+    search at ``W_map`` on the sweep's split (trained with ``grid_config``, default ``config``) — with
+    exactly the arguments of the chapter's calls."""
     plan = [PlannedTraining(f"W sweep, seed {seed}", "sweep", tuple(float(w) for w in Ws), int(seed), config)]
     for kind, s, split in training.seed_splits(groups, seeds, config):
         plan.append(
@@ -101,7 +103,7 @@ def chapter02_plan(
                 "grid",
                 (float(W_map),),
                 int(seed),
-                config,
+                grid_config or config,
                 _labels(split),
                 tuple(int(b) for b in bs),
                 tuple(float(v) for v in lrs),
