@@ -245,11 +245,13 @@ def stopped_by_cap(grid: pd.DataFrame, grid_cfg: MapConfig) -> pd.Series:
 def grid_budget_metrics(grid: pd.DataFrame, grid_cfg: MapConfig, config: MapConfig) -> dict:
     """``metrics.json`` entries of the grid's budget: the epoch cap per candidate (``None``: the
     maps' own budget) and the candidates it stopped while still improving."""
-    capped = grid_cfg.max_epochs < config.max_epochs
+    if grid_cfg.max_epochs >= config.max_epochs:
+        return {"max_epochs_per_candidate": None, "n_stopped_by_cap": 0, "selected_stopped_by_cap": False}
+    stopped = stopped_by_cap(grid, grid_cfg)
     return {
-        "max_epochs_per_candidate": int(grid_cfg.max_epochs) if capped else None,
-        "n_stopped_by_cap": int(stopped_by_cap(grid, grid_cfg).sum()) if capped else 0,
-        "selected_stopped_by_cap": bool(stopped_by_cap(grid, grid_cfg).iloc[0]) if capped else False,
+        "max_epochs_per_candidate": int(grid_cfg.max_epochs),
+        "n_stopped_by_cap": int(stopped.sum()),
+        "selected_stopped_by_cap": bool(stopped.iloc[0]),
     }
 
 
