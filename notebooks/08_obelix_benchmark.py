@@ -48,6 +48,7 @@ atomsets_epochs = 100
 atomsets_lr = 0.001
 sse_megnet = True
 n_boot = 2000
+repeat_decimals = 4
 n_jobs = 0
 torch_threads = 1
 
@@ -58,7 +59,7 @@ from IPython.display import Markdown, display
 
 from matmap_utils import viz
 from matmap_utils.benchmark import models as bmodels
-from matmap_utils.benchmark import obelix
+from matmap_utils.benchmark import noise, obelix
 from matmap_utils.chapters import ch08_obelix_benchmark as ch08
 from matmap_utils.chapters import results
 from matmap_utils.chapters.results import Timer, write_metrics, write_table
@@ -205,10 +206,34 @@ plt.show()
 n_cens, share_rf = ch08.censored_share(task, preds["rf"])
 display(Markdown(ch08.verdict_text(scores)))
 display(Markdown(ch08.censored_text(n_cens, share_rf)))
-display(ch08.censored_display(ch08.censored_effect(task, preds)))
+effect = ch08.censored_effect(task, preds)
+display(ch08.censored_display(effect))
 
 # %%
 display(Markdown(ch08.gap_text(scores, summary, share_rf)))
+
+# %% [markdown]
+# ## The measurements' own scatter: how low can an MAE go?
+#
+# Some materials were measured more than once: entries of the same composition and space group,
+# reported by different publications.  Their spread is the irreproducibility of the measurement
+# itself (synthesis, density, grain boundaries, what was called "room temperature"), which no model
+# of the structure can predict.  The repeat groups are found and measured by
+# `matmap_utils.benchmark.noise` over the whole release (train and test; the '< 1E-10' entries, which
+# are not measurements, left out); the intervals resample whole groups (`repeat_decimals` sets how
+# equal two compositions must be).  Below: the widest groups, then every repeat group's entries as
+# deviations from their group mean.
+
+# %%
+floor = noise.noise_floor(task, n_boot=n_boot, seed=seed, decimals=repeat_decimals)
+n_shared = noise.shared_compositions(task, decimals=repeat_decimals)
+repeats = noise.repeat_groups(task, repeat_decimals)
+repeat_table = noise.group_table(repeats)
+display(Markdown(ch08.noise_text(floor, effect, n_shared, summary["n_test"], repeat_table)))
+display(ch08.noise_group_display(repeat_table))
+fig = ch08.noise_figure(repeats, floor["floor_mae"])
+results.savefig(fig, NB, "noise_floor")
+plt.show()
 
 # %%
 metrics = ch08.metrics_dict(
@@ -223,6 +248,8 @@ metrics = ch08.metrics_dict(
         "time_atomsets_s": t_atomsets,
         "time_sse_s": t_sse,
         "search_budget": int(search_budget or 0),
+        **{f"noise_{k}": v for k, v in floor.items()},
+        "noise_n_test_shared_composition": n_shared,
         **{f"{k}_grid_points_searched": s.n_points for k, s in {**selected, "sse_hgb": sse_sel}.items()},
     },
 )
@@ -234,4 +261,4 @@ _ = write_table(NB, "atomsets_cv", as_cv)
 # ## What we found
 
 # %%
-display(Markdown(ch08.found_text(scores, summary, share_rf, best_layer)))
+display(Markdown(ch08.found_text(scores, summary, share_rf, best_layer, floor, effect)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,3 +204,55 @@ def test_budget_text_says_which_search_ran():
     text = ch08.budget_text({"sse_hgb": full}, 72)
     assert "SSE boosting: the full grid of 72 points" in text and "sampled" not in text
     assert ch08.budget_text({"sse_hgb": full}, 0).startswith("Search budget 0")
+
+
+def _floor() -> dict:
+    f = {"n_groups": 51, "n_entries": 129, "n_dois": 67, "n_cross_split": 0, "decimals": 4}
+    for name, (v, lo, hi) in {
+        "rms_from_mean": (0.61, 0.46, 0.77),
+        "mad_from_median": (0.39, 0.30, 0.50),
+        "pooled_sd": (0.79, 0.60, 1.01),
+        "floor_mae": (0.63, 0.48, 0.80),
+    }.items():
+        f.update({name: v, f"{name}_lo": lo, f"{name}_hi": hi})
+    return f
+
+
+def test_noise_text_and_found_line_are_computed():
+    effect = pd.DataFrame(
+        {"censored": [9.0, 8.0, 7.0], "measured": [0.9, 1.26, 1.5]}, index=["median", "rf", "atomsets_v0"]
+    )
+    groups = pd.DataFrame(
+        {"composition": ["Li3PO4", "Li4P2S6"], "space_group": [62, 162], "n": [2, 2], "n_dois": [2, 2]}
+        | {"range": [4.62, 3.18], "sd": [3.27, 2.24]}
+    )
+    text = ch08.noise_text(_floor(), effect, 2, 121, groups)
+    assert "129 measured entries in 51 repeat groups" in text and "0.63 [0.48, 0.80]" in text
+    # the trivial median is not a model: the best measured MAE is the RF's 1.26 = 2.0 x 0.63
+    assert "random forest's, 1.26 log10 S/cm: 2.0 times that floor" in text
+    assert "Li3PO4 (space group 62, 2 entries), spans 4.6 decades" in text
+    assert "No repeat group has members" in text and "2 of the 121 test entries" in text
+    assert "3 repeat groups have" in ch08.noise_text({**_floor(), "n_cross_split": 3}, effect, 2, 121, groups)
+    shown = ch08.noise_group_display(groups, k=1).data
+    assert "Li3PO4" in shown and "Li4P2S6" not in shown and "range (log10 S/cm)" in shown
+    few = ch08.noise_text({**_floor(), "n_groups": 1}, effect, 0, 121, groups)
+    assert few.startswith("Fewer than two repeat groups")
+    summary = {"n_test": 121, "n_test_cif": 67, "n_test_censored": 8, "n_train_cif": 254}
+    found = ch08.found_text(_scores(), summary, 0.24, 1, _floor(), effect)
+    assert "**Noise floor.**" in found and "about 50% of that error" in found
+    assert "Noise floor" not in ch08.found_text(_scores(), summary, 0.24, 1)
+
+
+def test_noise_figure_draws_every_repeat_entry():
+    rep = pd.DataFrame(
+        {
+            "target": [-3.0, -5.0, -4.0, -4.0, -7.0],
+            "dev_mean": [1.0, -1.0, 1.0, 1.0, -2.0],
+            "repeat_group": [0, 0, 1, 1, 1],
+        }
+    )
+    fig = ch08.noise_figure(rep, 0.63)
+    ax = fig.axes[0]
+    assert len(ax.collections[-1].get_offsets()) == 5
+    assert len(ax.lines) == 2 + 1  # one range line per group and the zero line
+    plt.close(fig)

@@ -8,6 +8,8 @@
   hyperparameters chosen by cross-validation inside the training split only.
 * ``metrics`` — regression (MAE) and classification (sigma >= 1e-4 S/cm: AUC-PR, MCC) scores with
   bootstrap 95 % intervals from :mod:`matmap_utils.core.bootstrap`.
+* ``noise`` — the measurements' own scatter: OBELiX entries of the same composition and space group
+  (repeat groups) and the spread of their log10 sigma, the floor under any model's MAE.
 
 Imports only :mod:`matmap_utils.core` and :mod:`matmap_utils.data`; a chapter that combines these
 with a study's features (MEGNet, the SSE descriptor table) does so in ``matmap_utils.chapters``.

@@ -459,9 +459,18 @@ def censored_display(effect: pd.DataFrame):
     )
 
 
-def found_text(scores: pd.DataFrame, summary: Mapping[str, int], censored_share_rf: float, best_layer: int) -> str:
+def found_text(
+    scores: pd.DataFrame,
+    summary: Mapping[str, int],
+    censored_share_rf: float,
+    best_layer: int,
+    floor: Mapping | None = None,
+    effect: pd.DataFrame | None = None,
+) -> str:
     """The chapter's "What we found": the best model per subset, our best against the RF with the
-    paired interval, the censored entries' weight and what the test set's size allows."""
+    paired interval, the censored entries' weight, the measurements' own scatter (``floor``:
+    :func:`matmap_utils.benchmark.noise.noise_floor`, with ``effect``: :func:`censored_effect`) and
+    what the test set's size allows."""
     lines = []
     for subset, label in (("whole", "Whole test set"), ("cif", "CIF subset")):
         b, rf = best_of(scores, subset), _row(scores, subset, "rf")
@@ -490,9 +499,85 @@ def found_text(scores: pd.DataFrame, summary: Mapping[str, int], censored_share_
         f"{censored_share_rf / frac if frac else float('nan'):.1f} times their share: their target is a "
         "convention, not a measurement, and it weighs on every model's MAE."
     )
+    if floor is not None and effect is not None and floor["n_groups"] >= 2:
+        measured = effect["measured"].drop("median", errors="ignore").dropna()
+        best = measured.idxmin()
+        lines.append(
+            f"- **Noise floor.** Repeated measurements of the same material scatter by "
+            f"{floor['mad_from_median']:.2f} log10 S/cm (mean absolute deviation from their median; pooled SD "
+            f"{floor['pooled_sd']:.2f}); the best MAE on the measured test entries ({SHORT_NAMES.get(best, best)}, "
+            f"{measured[best]:.2f}) is {measured[best] / floor['floor_mae']:.1f} times the Gaussian floor "
+            f"{floor['floor_mae']:.2f}: a model that knew every true conductivity would still be at about "
+            f"{floor['floor_mae'] / measured[best]:.0%} of that error; the rest is the models' to reduce."
+        )
     lines.append(
         f"- **Structure models.** Cross-validation chose MEGNet layer V{best_layer}; structure-based models learn "
         f"from {summary['n_train_cif']} training CIFs only, and the OBELiX paper's published MAEs were not found, "
         "so no comparison with its numbers is made."
     )
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the noise floor
+
+
+def noise_text(floor: Mapping, effect: pd.DataFrame, n_shared: int, n_test: int, groups: pd.DataFrame) -> str:
+    """The repeat groups' scatter (:func:`matmap_utils.benchmark.noise.noise_floor`; ``groups``:
+    :func:`~matmap_utils.benchmark.noise.group_table`) next to the best model's MAE on the measured
+    test entries (``effect``: :func:`censored_effect`)."""
+    if floor["n_groups"] < 2:
+        return "Fewer than two repeat groups: no noise floor can be estimated from this release."
+
+    def iv(name: str) -> str:
+        return f"{floor[name]:.2f} [{floor[f'{name}_lo']:.2f}, {floor[f'{name}_hi']:.2f}]"
+
+    measured = effect["measured"].drop("median", errors="ignore").dropna()
+    best = measured.idxmin()
+    wide = groups.iloc[0]
+    cross = floor["n_cross_split"]
+    cross_txt = "No repeat group has" if cross == 0 else f"{cross} repeat group{'s have' if cross > 1 else ' has'}"
+    return (
+        f"**{floor['n_entries']} measured entries in {floor['n_groups']} repeat groups** (the same composition, "
+        f"atomic fractions rounded to {floor['decimals']} decimals, and the same space group; reported by "
+        f"{floor['n_dois']} publications) scatter around their group mean by {iv('rms_from_mean')} log10 S/cm "
+        f"(RMS, 95 % group-bootstrap interval) and around their group median by {iv('mad_from_median')} (mean "
+        f"absolute deviation).  The widest group, {wide['composition']} (space group {wide['space_group']}, "
+        f"{wide['n']} entries), spans {wide['range']:.1f} decades.  The pooled within-group SD is "
+        f"{iv('pooled_sd')}: were the measurement errors Gaussian with this SD, a model that knew every "
+        f"material's true conductivity would still show an MAE of {iv('floor_mae')} against single reported "
+        f"values.  On the measured test entries (the '< 1E-10' ones left out) the lowest MAE is the "
+        f"{SHORT_NAMES.get(best, best)}'s, {measured[best]:.2f} log10 S/cm: {measured[best] / floor['floor_mae']:.1f} "
+        f"times that floor.  {cross_txt} members in both train and test, and {n_shared} of the {n_test} test "
+        "entries share their composition (in any space group) with a training entry.  The widest groups:"
+    )
+
+
+def noise_group_display(groups: pd.DataFrame, k: int = 6):
+    """The ``k`` widest repeat groups of :func:`matmap_utils.benchmark.noise.group_table`."""
+    return format_table(
+        groups.head(k).reset_index(drop=True),
+        rename={
+            "space_group": "space group",
+            "n": "entries",
+            "n_dois": "publications",
+            "range": "range (log10 S/cm)",
+            "sd": "SD (log10 S/cm)",
+        },
+    )
+
+
+def noise_figure(rep: pd.DataFrame, floor_mae: float):
+    """Each repeat group's entries: deviation from the group mean against the group mean (log10 S/cm);
+    the band is ± the Gaussian noise-floor MAE."""
+    fig, (ax,) = panel_grid(1, panel_height=3.6)
+    mean = rep["target"] - rep["dev_mean"]
+    ax.axhspan(-floor_mae, floor_mae, color="0.9", label=f"± floor MAE ({floor_mae:.2f})")
+    ax.scatter(mean, rep["dev_mean"], s=14)
+    for _, d in rep.groupby("repeat_group"):
+        m = float((d["target"] - d["dev_mean"]).iloc[0])
+        ax.plot([m, m], [d["dev_mean"].min(), d["dev_mean"].max()], color="C0", lw=0.6, alpha=0.6)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set(xlabel="group mean log10 σ (S/cm)", ylabel="deviation from group mean (log10 S/cm)")
+    ax.legend(loc="upper left", frameon=False)
+    fig.tight_layout()
+    return fig
