@@ -219,8 +219,8 @@ display(Markdown(ch08.gap_text(scores, summary, share_rf)))
 # reported by different publications.  Their spread is the irreproducibility of the measurement
 # itself (synthesis, density, grain boundaries, what was called "room temperature"), which no model
 # of the structure can predict.  The repeat groups are found and measured by
-# `matmap_utils.benchmark.noise` over the whole release (train and test; the '< 1E-10' entries, which
-# are not measurements, left out); the intervals resample whole groups (`repeat_decimals` sets how
+# `matmap_utils.benchmark.noise` over the whole release (train and test; the entries reported only as
+# an upper bound, which are not measurements, left out); the intervals resample whole groups (`repeat_decimals` sets how
 # equal two compositions must be).  Below: the widest groups, then every repeat group's entries as
 # deviations from their group mean.
 

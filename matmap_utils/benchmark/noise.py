@@ -6,13 +6,13 @@ measurement's own irreproducibility (synthesis, density, grain boundaries, total
 model can predict a single reported value better than that scatter allows.  This module finds the
 repeat groups and measures their scatter, all in log10 S/cm:
 
-* ``rms_from_mean`` = sqrt(sum_i (y_i - mean_g(i))^2 / N) over the N entries of the G groups;
-* ``mad_from_median`` = sum_i |y_i - median_g(i)| / N;
-* ``pooled_sd`` = sqrt(sum_i (y_i - mean_g(i))^2 / (N - G)), the within-group standard deviation
+* ``rms_from_mean`` = ``sqrt(sum_i (y_i - mean_g(i))**2 / N)`` over the N entries of the G groups;
+* ``mad_from_median`` = ``sum_i abs(y_i - median_g(i)) / N``;
+* ``pooled_sd`` = ``sqrt(sum_i (y_i - mean_g(i))**2 / (N - G))``, the within-group standard deviation
   (one-way ANOVA's within-group mean square, unbiased for the measurement SD if all groups share it);
-* ``floor_mae`` = pooled_sd * sqrt(2/pi), the mean absolute error that a model which knew each
+* ``floor_mae`` = ``pooled_sd * sqrt(2 / pi)``, the mean absolute error that a model which knew each
   material's true conductivity would still show against single measurements, *if* the measurement
-  error is Gaussian with that SD (E|e| = sigma * sqrt(2/pi)).
+  error is Gaussian with that SD (``E abs(e) = sigma * sqrt(2 / pi)``).
 
 Entries reported only as an upper bound ("< 1E-10") are not measurements and are left out.  The
 intervals are percentile-bootstrap intervals over *groups* (:func:`matmap_utils.core.bootstrap.bootstrap_ci`):
