@@ -56,6 +56,8 @@ def test_noise_floor_known_answer():
     assert f["mad_from_median"] == pytest.approx(1.0)
     assert f["pooled_sd"] == pytest.approx(math.sqrt(8 / 3))
     assert f["floor_mae"] == pytest.approx(math.sqrt(8 / 3) * math.sqrt(2 / math.pi))
+    # the other entries' mean: a: -5 for -3 and -3 for -5; b: -5.5, -5.5, -4 for -4, -4, -7
+    assert f["loo_mae"] == pytest.approx((2 + 2 + 1.5 + 1.5 + 3) / 5)
     for name in noise.STATISTICS:
         assert f[f"{name}_lo"] <= f[name] + 1e-12 and f[name] - 1e-12 <= f[f"{name}_hi"]
 
@@ -75,6 +77,8 @@ def test_pooled_sd_equals_the_anova_within_group_mean_square():
     within = sum((len(v) - 1) * np.var(v, ddof=1) for v in y) / (sum(sizes) - len(sizes))
     assert f["pooled_sd"] == pytest.approx(math.sqrt(within))
     assert f["mad_from_median"] == pytest.approx(np.mean(np.concatenate([np.abs(v - np.median(v)) for v in y])))
+    loo = [abs(v[i] - np.delete(v, i).mean()) for v in y for i in range(len(v))]
+    assert f["loo_mae"] == pytest.approx(np.mean(loo))
 
 
 def test_noise_floor_is_seeded_and_invariant_to_row_order():

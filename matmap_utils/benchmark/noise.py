@@ -12,7 +12,11 @@ repeat groups and measures their scatter, all in log10 S/cm:
   (one-way ANOVA's within-group mean square, unbiased for the measurement SD if all groups share it);
 * ``floor_mae`` = ``pooled_sd * sqrt(2 / pi)``, the mean absolute error that a model which knew each
   material's true conductivity would still show against single measurements, *if* the measurement
-  error is Gaussian with that SD (``E abs(e) = sigma * sqrt(2 / pi)``).
+  error is Gaussian with that SD (``E abs(e) = sigma * sqrt(2 / pi)``);
+* ``loo_mae`` = ``sum_i abs(y_i - mean of the other entries of its group) / N``, the MAE of predicting
+  each reported value by the other publications' mean: the same question without the Gaussian
+  assumption, slightly above the floor because the others' mean is itself noisy
+  (``y_i - mean_others = (y_i - mean_g) * n_g / (n_g - 1)``).
 
 Entries reported only as an upper bound ("< 1E-10") are not measurements and are left out.  The
 intervals are percentile-bootstrap intervals over *groups* (:func:`matmap_utils.core.bootstrap.bootstrap_ci`):
@@ -36,7 +40,7 @@ COMPOSITION_COLUMN = "True Composition"
 SPACE_GROUP_COLUMN = "Space group #"
 
 #: the statistics :func:`noise_floor` reports, in log10 S/cm
-STATISTICS = ("rms_from_mean", "mad_from_median", "pooled_sd", "floor_mae")
+STATISTICS = ("rms_from_mean", "mad_from_median", "pooled_sd", "floor_mae", "loo_mae")
 
 
 def composition_key(formula: str, decimals: int = 4) -> tuple[tuple[str, float], ...]:
@@ -98,7 +102,17 @@ def _floor(dev, inv_size, absmed) -> float:
     return _pooled(dev, inv_size, absmed) * math.sqrt(2.0 / math.pi)
 
 
-_STAT_FUNCS = {"rms_from_mean": _rms, "mad_from_median": _mad, "pooled_sd": _pooled, "floor_mae": _floor}
+def _loo(dev, inv_size, absmed) -> float:
+    return float(np.mean(np.abs(dev) / (1.0 - inv_size)))  # n/(n-1) = 1/(1 - 1/n); groups have n >= 2
+
+
+_STAT_FUNCS = {
+    "rms_from_mean": _rms,
+    "mad_from_median": _mad,
+    "pooled_sd": _pooled,
+    "floor_mae": _floor,
+    "loo_mae": _loo,
+}
 
 
 def noise_floor(task: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, decimals: int = 4) -> dict:
