@@ -225,9 +225,9 @@ display(Markdown(ch08.gap_text(scores, summary, share_rf)))
 # deviations from their group mean.
 
 # %%
-floor = noise.noise_floor(task, n_boot=n_boot, seed=seed, decimals=repeat_decimals)
-n_shared = noise.shared_compositions(task, decimals=repeat_decimals)
 repeats = noise.repeat_groups(task, repeat_decimals)
+floor = noise.noise_floor(task, n_boot=n_boot, seed=seed, decimals=repeat_decimals, repeats=repeats)
+n_shared = noise.shared_compositions(task, decimals=repeat_decimals)
 repeat_table = noise.group_table(repeats)
 display(Markdown(ch08.noise_text(floor, effect, n_shared, summary["n_test"], repeat_table)))
 display(ch08.noise_group_display(repeat_table))

@@ -87,6 +87,7 @@ def test_noise_floor_is_seeded_and_invariant_to_row_order():
     b = noise.noise_floor(t.iloc[::-1], n_boot=300, seed=5)
     assert a["rms_from_mean"] == pytest.approx(b["rms_from_mean"])
     assert a == noise.noise_floor(t, n_boot=300, seed=5)
+    assert a == noise.noise_floor(t, n_boot=300, seed=5, repeats=noise.repeat_groups(t))
 
 
 def test_no_groups_gives_nan_and_bad_formula_names_the_entry():

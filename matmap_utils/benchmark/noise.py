@@ -57,6 +57,18 @@ def composition_key(formula: str, decimals: int = 4) -> tuple[tuple[str, float],
     return tuple(sorted((str(el), round(float(x), decimals)) for el, x in frac.items()))
 
 
+def composition_keys(frame: pd.DataFrame, decimals: int = 4) -> pd.Series:
+    """:func:`composition_key` of every entry's :data:`COMPOSITION_COLUMN` (index kept); a formula
+    that cannot be parsed raises ``ValueError`` naming the entry."""
+    keys = {}
+    for idx, formula in frame[COMPOSITION_COLUMN].items():
+        try:
+            keys[idx] = composition_key(formula, decimals)
+        except ValueError as exc:
+            raise ValueError(f"OBELiX entry {idx}: {exc}") from None
+    return pd.Series(keys, index=frame.index, dtype=object)
+
+
 def repeat_groups(task: pd.DataFrame, decimals: int = 4) -> pd.DataFrame:
     """Measured entries that share composition and space group with at least one other entry.
 
@@ -68,12 +80,7 @@ def repeat_groups(task: pd.DataFrame, decimals: int = 4) -> pd.DataFrame:
     naming the entry.
     """
     measured = task[~task["censored"].astype(bool)]
-    keys = []
-    for idx, formula in measured[COMPOSITION_COLUMN].items():
-        try:
-            keys.append((composition_key(formula, decimals), int(measured.at[idx, SPACE_GROUP_COLUMN])))
-        except ValueError as exc:
-            raise ValueError(f"OBELiX entry {idx}: {exc}") from None
+    keys = [(c, int(sg)) for c, sg in zip(composition_keys(measured, decimals), measured[SPACE_GROUP_COLUMN])]
     labels = pd.Series(pd.factorize(pd.Series(keys, index=measured.index))[0], index=measured.index)
     size = labels.map(labels.value_counts())
     out = measured[size >= 2].copy()
@@ -115,15 +122,25 @@ _STAT_FUNCS = {
 }
 
 
-def noise_floor(task: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, decimals: int = 4) -> dict:
+def noise_floor(
+    task: pd.DataFrame,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    decimals: int = 4,
+    repeats: pd.DataFrame | None = None,
+) -> dict:
     """The repeat groups' scatter (:data:`STATISTICS`, log10 S/cm) with group-bootstrap 95 % intervals.
+
+    ``repeats``: :func:`repeat_groups` of ``task`` at ``decimals`` when the caller already has it
+    (it is computed otherwise).
 
     Returns ``n_groups``, ``n_entries``, ``n_dois`` (publications among them), ``n_cross_split``
     (groups with members in both train and test; 0 for a split that keeps compositions apart) and,
     per statistic, ``<name>``, ``<name>_lo``, ``<name>_hi``.  With fewer than two groups every
     statistic is NaN.
     """
-    rep = repeat_groups(task, decimals)
+    rep = repeat_groups(task, decimals) if repeats is None else repeats
     out: dict = {
         "n_groups": int(rep["repeat_group"].nunique()),
         "n_entries": int(len(rep)),
@@ -147,10 +164,9 @@ def noise_floor(task: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0, decima
 
 def shared_compositions(task: pd.DataFrame, decimals: int = 4) -> int:
     """Test entries whose composition (any space group) also occurs in the training split."""
-    train = task[task["split"] == "train"]
-    test = task[task["split"] == "test"]
-    seen = {composition_key(f, decimals) for f in train[COMPOSITION_COLUMN]}
-    return int(sum(composition_key(f, decimals) in seen for f in test[COMPOSITION_COLUMN]))
+    keys = composition_keys(task, decimals)
+    seen = set(keys[task["split"] == "train"])
+    return int(keys[task["split"] == "test"].isin(seen).sum())
 
 
 def group_table(rep: pd.DataFrame) -> pd.DataFrame:

@@ -500,15 +500,14 @@ def found_text(
         "convention, not a measurement, and it weighs on every model's MAE."
     )
     if floor is not None and effect is not None and floor["n_groups"] >= 2:
-        measured = effect["measured"].drop("median", errors="ignore").dropna()
-        best = measured.idxmin()
+        best, best_mae = best_measured(effect)
         lines.append(
             f"- **Noise floor.** Repeated measurements of the same material scatter by "
             f"{floor['mad_from_median']:.2f} log10 S/cm (mean absolute deviation from their median; pooled SD "
             f"{floor['pooled_sd']:.2f}); the best MAE on the measured test entries ({SHORT_NAMES.get(best, best)}, "
-            f"{measured[best]:.2f}) is {measured[best] / floor['floor_mae']:.1f} times the Gaussian floor "
+            f"{best_mae:.2f}) is {best_mae / floor['floor_mae']:.1f} times the Gaussian floor "
             f"{floor['floor_mae']:.2f}: a model that knew every true conductivity would still be at about "
-            f"{floor['floor_mae'] / measured[best]:.0%} of that error; the rest is the models' to reduce."
+            f"{floor['floor_mae'] / best_mae:.0%} of that error; the rest is the models' to reduce."
         )
     lines.append(
         f"- **Structure models.** Cross-validation chose MEGNet layer V{best_layer}; structure-based models learn "
@@ -521,6 +520,14 @@ def found_text(
 # ----------------------------------------------------------------------------- the noise floor
 
 
+def best_measured(effect: pd.DataFrame) -> tuple[str, float]:
+    """(model, MAE) of the lowest MAE on the measured test entries in ``effect``
+    (:func:`censored_effect`), the trivial train median left out."""
+    measured = effect["measured"].drop("median", errors="ignore").dropna()
+    best = measured.idxmin()
+    return best, float(measured[best])
+
+
 def noise_text(floor: Mapping, effect: pd.DataFrame, n_shared: int, n_test: int, groups: pd.DataFrame) -> str:
     """The repeat groups' scatter (:func:`matmap_utils.benchmark.noise.noise_floor`; ``groups``:
     :func:`~matmap_utils.benchmark.noise.group_table`) next to the best model's MAE on the measured
@@ -531,8 +538,7 @@ def noise_text(floor: Mapping, effect: pd.DataFrame, n_shared: int, n_test: int,
     def iv(name: str) -> str:
         return f"{floor[name]:.2f} [{floor[f'{name}_lo']:.2f}, {floor[f'{name}_hi']:.2f}]"
 
-    measured = effect["measured"].drop("median", errors="ignore").dropna()
-    best = measured.idxmin()
+    best, best_mae = best_measured(effect)
     wide = groups.iloc[0]
     cross = floor["n_cross_split"]
     cross_txt = "No repeat group has" if cross == 0 else f"{cross} repeat group{'s have' if cross > 1 else ' has'}"
@@ -547,7 +553,7 @@ def noise_text(floor: Mapping, effect: pd.DataFrame, n_shared: int, n_test: int,
         f"material's true conductivity would still show an MAE of {iv('floor_mae')} against single reported "
         f"values; predicting each entry by the mean of the other publications' values in its group, with no "
         f"such assumption, gives an MAE of {iv('loo_mae')}.  On the measured test entries (the '< 1E-10' ones left out) the lowest MAE is the "
-        f"{SHORT_NAMES.get(best, best)}'s, {measured[best]:.2f} log10 S/cm: {measured[best] / floor['floor_mae']:.1f} "
+        f"{SHORT_NAMES.get(best, best)}'s, {best_mae:.2f} log10 S/cm: {best_mae / floor['floor_mae']:.1f} "
         f"times that floor.  {cross_txt} members in both train and test, and {n_shared} of the {n_test} test "
         "entries share their composition (in any space group) with a training entry.  The widest groups:"
     )
