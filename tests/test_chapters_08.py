@@ -258,3 +258,9 @@ def test_noise_figure_draws_every_repeat_entry():
     assert len(ax.collections[-1].get_offsets()) == 5
     assert len(ax.lines) == 2 + 1  # one range line per group and the zero line
     plt.close(fig)
+
+
+def test_noise_metrics_keys():
+    m = ch08.noise_metrics({"floor_mae": 0.63, "n_groups": 51}, np.int64(2))
+    assert m == {"noise_floor_mae": 0.63, "noise_n_groups": 51, "noise_n_test_shared_composition": 2}
+    assert type(m["noise_n_test_shared_composition"]) is int  # json-serializable

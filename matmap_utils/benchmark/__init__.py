@@ -8,6 +8,8 @@
   hyperparameters chosen by cross-validation inside the training split only.
 * ``metrics`` — regression (MAE) and classification (sigma >= 1e-4 S/cm: AUC-PR, MCC) scores with
   bootstrap 95 % intervals from :mod:`matmap_utils.core.bootstrap`.
+* ``paper_config`` — the OBELiX paper's own random forest and MLP (the hyperparameters its code
+  records as chosen on the training split), rerun over seeds: the spread one published run can land on.
 * ``noise`` — the measurements' own scatter: OBELiX entries of the same composition and space group
   (repeat groups) and the spread of their log10 sigma, the floor under any model's MAE.
 

@@ -6,7 +6,8 @@ descriptor table of :mod:`matmap_utils.transport` (with MEGNet's band gap, forma
 elastic moduli joined, as chapter 04 does).
 
 The AtomSets models (MEGNet sets of the entries, AtomSets regression, their cross-validation in
-parallel processes) live in :mod:`matmap_utils.chapters.ch08_atomsets` and are re-exported here.
+parallel processes) live in :mod:`matmap_utils.chapters.ch08_atomsets`, the reruns of the OBELiX
+paper's own configurations in :mod:`matmap_utils.chapters.ch08_paper_config`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ from matmap_utils.chapters.ch08_atomsets import (  # noqa: F401 - re-exported: t
     cv_atomsets,
     fit_atomsets,
     megnet_sets,
+)
+from matmap_utils.chapters.ch08_paper_config import (  # noqa: F401 - re-exported: the chapter's public names
+    PAPER_CONFIG_NAMES,
+    paper_config_display,
+    paper_config_found,
+    paper_config_metrics,
+    paper_config_runs,
+    paper_config_text,
 )
 from matmap_utils.screening.megnet.pool import pool_predictions
 from matmap_utils.screening.megnet.properties import pool_properties
@@ -466,9 +475,11 @@ def found_text(
     best_layer: int,
     floor: Mapping | None = None,
     effect: pd.DataFrame | None = None,
+    paper_runs: Mapping[str, pd.DataFrame] | None = None,
 ) -> str:
     """The chapter's "What we found": the best model per subset, our best against the RF with the
-    paired interval, the censored entries' weight, the measurements' own scatter (``floor``:
+    paired interval, the censored entries' weight, the OBELiX paper's configurations rerun over seeds
+    (``paper_runs``: :func:`paper_config_runs`), the measurements' own scatter (``floor``:
     :func:`matmap_utils.benchmark.noise.noise_floor`, with ``effect``: :func:`censored_effect`) and
     what the test set's size allows."""
     lines = []
@@ -499,6 +510,8 @@ def found_text(
         f"{censored_share_rf / frac if frac else float('nan'):.1f} times their share: their target is a "
         "convention, not a measurement, and it weighs on every model's MAE."
     )
+    if paper_runs:
+        lines.append(paper_config_found(paper_runs, scores))
     if floor is not None and effect is not None and floor["n_groups"] >= 2:
         best, best_mae = best_measured(effect)
         lines.append(
@@ -557,6 +570,12 @@ def noise_text(floor: Mapping, effect: pd.DataFrame, n_shared: int, n_test: int,
         f"times that floor.  {cross_txt} members in both train and test, and {n_shared} of the {n_test} test "
         "entries share their composition (in any space group) with a training entry.  The widest groups:"
     )
+
+
+def noise_metrics(floor: Mapping, n_shared: int) -> dict:
+    """``metrics.json`` keys of the scatter: every statistic of ``floor`` as ``noise_<name>``, and the
+    number of test entries whose composition a training entry shares."""
+    return {**{f"noise_{k}": v for k, v in floor.items()}, "noise_n_test_shared_composition": int(n_shared)}
 
 
 def noise_group_display(groups: pd.DataFrame, k: int = 6):
