@@ -3,8 +3,10 @@
 The paper's code (``NRC-Mila/OBELiX`` at commit 4eaac88, ``benchmark/RF.py`` and
 ``benchmark/MLP.py``) records after each grid search, as comments, the hyperparameters that its
 5-fold cross-validation on the training split chose for each setting.  :data:`PAPER_HYPERPARAMETERS`
-quotes the setting "Drop CIF = False": the model trained on every training entry, which the paper's
-``test`` function then scores on the whole test set and on its CIF subset.  Those choices were made
+quotes the setting "Drop CIF = False", which we read as the scripts' ``cif_only = False``: the
+model trained on every training entry, which the paper's ``test`` function then scores on the whole
+test set and on its CIF subset ("Drop CIF = True", trained on the entries with a CIF only, is not
+rerun here).  Those choices were made
 on ``train.csv`` by the paper's authors, so rerunning them here spends nothing of the test set.
 
 Inputs as in the paper (``benchmark/parse.py``): unit-cell element amounts of ``True Composition``,
