@@ -91,6 +91,8 @@ def test_seed_summary_known_answer():
     assert s.loc["whole", "sd"] == pytest.approx(0.5)
     assert s.loc["cif", ["mean", "min", "max"]].tolist() == pytest.approx([1.0, 0.0, 2.0])
     assert (s.loc["cif", "n"], s.loc["whole", "n"], s.loc["whole", "n_seeds"]) == (2, 4, 3)
+    partial = paper_config.seed_summary(preds, y, {"ab": pd.Series([True], index=["a"])})  # b, c, d: not in it
+    assert partial.loc["ab", "n"] == 1 and partial.loc["ab", "max"] == pytest.approx(2.0)
     one = paper_config.seed_summary(preds[[0]], y, subsets)
     assert np.isnan(one.loc["whole", "sd"]) and one.loc["whole", "mean"] == pytest.approx(0.5)
 

@@ -104,13 +104,13 @@ def rerun(
 
 
 def seed_summary(preds: pd.DataFrame, y_true: pd.Series, subsets: Mapping[str, pd.Series]) -> pd.DataFrame:
-    """Per subset (a boolean mask over ``preds.index``): the test MAE of every seed's predictions,
+    """Per subset (a boolean mask over ``preds.index``; entries it lacks are outside): the test MAE of every seed's predictions,
     summarized as mean, sample SD (ddof 1; NaN for one seed), min, median and max, with the number
     of seeds and of entries."""
     y = y_true.reindex(preds.index).to_numpy(dtype=float)
     rows = []
     for name, mask in subsets.items():
-        m = np.asarray(mask.reindex(preds.index), dtype=bool)
+        m = mask.reindex(preds.index, fill_value=False).to_numpy(dtype=bool)  # an entry missing from a mask is out
         maes = np.abs(preds.to_numpy(dtype=float)[m] - y[m, None]).mean(axis=0)
         rows.append(
             {
