@@ -147,5 +147,6 @@ def test_paper_random_forest_on_the_official_split():
     assert (runs.loc["whole", "n"], runs.loc["cif", "n"], runs.loc["whole", "n_seeds"]) == (121, 67, 2)
     assert 0.7 < runs.loc["whole", "mean"] < 1.9
     assert runs.loc["cif", "mean"] > runs.loc["whole", "mean"]  # the CIF subset is the harder one
-    train, _ = obelix.split(task)
-    assert "n_Ag" not in bfeat.obelix_features(train, bfeat.element_columns(train["True Composition"]))
+    X, elements = bfeat.split_inputs(task)  # the element columns of the training split: Ag is test-only
+    assert "Ag" not in elements and "n_Ag" not in X["obelix"] and "x_Ag" not in X["fractions"]
+    assert len(X["obelix"]) == len(task) and "Li" in elements

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from matmap_utils.core.cache import atomic_write_npz, atomic_write_text, hash_key, hash_structure, load_npz
-from matmap_utils.core.parallel import failures_frame, parallel_map
+from matmap_utils.core.parallel import failures_frame, parallel_map, values_or_raise
 
 
 def _square_or_fail(x):
@@ -85,3 +85,11 @@ def test_terminal_progress_never_writes_into_a_non_terminal(monkeypatch, capsys)
     assert list(progress.progress_bar(range(3), desc="x")) == [0, 1, 2]
     assert progress.progress_bar(range(3)).disable
     assert capsys.readouterr().err == ""
+
+
+def test_values_or_raise_names_the_first_failure():
+    good = parallel_map(_square_or_fail, [1, 2, 4], keys=["a", "b", "c"], n_jobs=1, progress=False)
+    assert values_or_raise(good, "fit") == [1, 4, 16]
+    mixed = parallel_map(_square_or_fail, [1, 3, 3], keys=["a", "b", "c"], n_jobs=1, progress=False)
+    with pytest.raises(RuntimeError, match=r"^fit b failed \(2 of 3\): "):
+        values_or_raise(mixed, "fit")

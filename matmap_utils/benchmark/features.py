@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pymatgen.core import Composition
 
-from matmap_utils.benchmark.obelix import LATTICE
+from matmap_utils.benchmark.obelix import LATTICE, split
 
 
 def element_amounts(formula: str) -> dict[str, float]:
@@ -88,3 +88,11 @@ def feature_matrix(name: str, frame: pd.DataFrame, elements: Sequence[str]) -> p
     if name not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {name!r}; choose one of {sorted(FEATURE_SETS)}")
     return FEATURE_SETS[name](frame, elements)
+
+
+def split_inputs(task: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Every feature set of :data:`FEATURE_SETS` for every entry of the OBELiX ``task``, with the
+    element columns fitted on its training split only; returns ``({name: frame}, elements)``."""
+    train, _ = split(task)
+    elements = element_columns(train["True Composition"])
+    return {name: feature_matrix(name, task, elements) for name in FEATURE_SETS}, elements

@@ -34,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from matmap_utils.benchmark.obelix import LATTICE
-from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.parallel import parallel_map, values_or_raise
 
 #: the hyperparameters the OBELiX code records as chosen for the whole training split
 #: ("Drop CIF = False" in ``benchmark/RF.py`` and ``benchmark/MLP.py``); the MLP's fixed settings
@@ -92,15 +92,10 @@ def rerun(
     so the table does not depend on ``n_jobs``.  A failed fit raises ``RuntimeError`` naming its seed."""
     if not len(seeds):
         raise ValueError("rerun needs at least one seed")
-    y = np.asarray(y_train, dtype=float)
-    jobs = [(kind, int(s), X_train, y, X_test) for s in seeds]
-    outs = parallel_map(_fit_predict, jobs, keys=[int(s) for s in seeds], n_jobs=n_jobs, progress=False)
-    bad = [o for o in outs if not o.ok]
-    if bad:
-        raise RuntimeError(
-            f"OBELiX {kind} with seed {bad[0].key} failed ({len(bad)} of {len(outs)} fits): {bad[0].error}"
-        )
-    return pd.DataFrame({o.key: o.value for o in outs}, index=X_test.index)
+    y, seeds = np.asarray(y_train, dtype=float), [int(s) for s in seeds]
+    jobs = [(kind, s, X_train, y, X_test) for s in seeds]
+    outs = parallel_map(_fit_predict, jobs, keys=seeds, n_jobs=n_jobs, progress=False)
+    return pd.DataFrame(dict(zip(seeds, values_or_raise(outs, f"OBELiX {kind} with seed"))), index=X_test.index)
 
 
 def seed_summary(preds: pd.DataFrame, y_true: pd.Series, subsets: Mapping[str, pd.Series]) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from matmap_utils.benchmark import features as bfeat
 from matmap_utils.benchmark import metrics as bmetrics
 from matmap_utils.benchmark import models as bmodels
 from matmap_utils.benchmark.obelix import split
-from matmap_utils.core.parallel import parallel_map
+from matmap_utils.core.parallel import parallel_map, values_or_raise
 from matmap_utils.core.runtime import torch_threads
 from matmap_utils.screening.atomsets.features import featurize, v0_embedding
 from matmap_utils.screening.atomsets.model import AtomSetsConfig, AtomSetsEnsemble, pack_sets
@@ -195,11 +195,9 @@ def _fit_predict(task: tuple[Mapping, SetData, pd.Series, SetData]) -> np.ndarra
 def _run_fits(tasks: Sequence[tuple], labels: Sequence, n_jobs: int | None) -> list[np.ndarray]:
     """:func:`_fit_predict` of every task in ``n_jobs`` processes, in order; a failed fit raises
     ``RuntimeError`` naming its label (model, layer, fold)."""
-    outs = parallel_map(_fit_predict, tasks, keys=labels, n_jobs=n_jobs, progress=False)
-    bad = [o for o in outs if not o.ok]
-    if bad:
-        raise RuntimeError(f"AtomSets fit {bad[0].key} failed ({len(bad)} of {len(outs)} fits): {bad[0].error}")
-    return [o.value for o in outs]
+    return values_or_raise(
+        parallel_map(_fit_predict, tasks, keys=labels, n_jobs=n_jobs, progress=False), "AtomSets fit"
+    )
 
 
 def _cv_tasks(sets: Mapping[int, SetData], y: pd.Series, folds: Sequence, params: Mapping):

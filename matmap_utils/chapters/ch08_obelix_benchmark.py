@@ -67,14 +67,6 @@ PUBLISHED_SOURCE = "Therrien et al., Digital Discovery 2026 (arXiv 2502.14234), 
 # ----------------------------------------------------------------------------- composition baselines
 
 
-def baseline_inputs(task: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Both composition feature sets (:mod:`matmap_utils.benchmark.features`) of every entry, with
-    the element columns fitted on the training split only."""
-    train, _ = split(task)
-    elements = bfeat.element_columns(train["True Composition"])
-    return {name: bfeat.feature_matrix(name, task, elements) for name in bfeat.FEATURE_SETS}, elements
-
-
 def fit_baselines(
     task: pd.DataFrame,
     kinds: Sequence[str],
@@ -87,7 +79,7 @@ def fit_baselines(
 ) -> dict[str, bmodels.Selection]:
     """CV-select and refit each baseline ``kind`` on the training rows (both feature sets tried);
     ``budget`` grid points drawn with ``seed`` per search (None/0: the full grid)."""
-    X_all, _ = baseline_inputs(task)
+    X_all, _ = bfeat.split_inputs(task)
     train, _ = split(task)
     out = {}
     for kind in kinds:
@@ -102,7 +94,7 @@ def fit_baselines(
 
 def predict_baselines(task: pd.DataFrame, sel: Mapping[str, bmodels.Selection]) -> dict[str, pd.Series]:
     """Test-set predictions of every selected baseline (index = entry)."""
-    X_all, _ = baseline_inputs(task)
+    X_all, _ = bfeat.split_inputs(task)
     _, test = split(task)
     preds = {}
     for kind, s in sel.items():

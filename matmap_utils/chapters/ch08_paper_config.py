@@ -28,9 +28,8 @@ def paper_config_runs(
     """Per ``kind``: the test-MAE summary over ``seeds`` (:func:`~matmap_utils.benchmark.paper_config.seed_summary`,
     rows "whole" and "cif") of the OBELiX paper's configuration trained on the training split."""
     train, test = split(task)
-    elements = bfeat.element_columns(train["True Composition"])
-    X_train = bfeat.obelix_features(train, elements)
-    X_test = bfeat.obelix_features(test, elements)
+    X = bfeat.split_inputs(task)[0]["obelix"]
+    X_train, X_test = X.loc[train.index], X.loc[test.index]
     subsets = {"whole": pd.Series(True, index=test.index), "cif": test["cif_subset"].astype(bool)}
     out = {}
     for kind in kinds:

@@ -2,8 +2,9 @@
 
 :func:`parallel_map` runs ``func(item)`` over many items (structures, trajectories) on all cores,
 with an optional per-item time limit, and returns one :class:`Outcome` per item *in input order*:
-either a value or an error message. Callers turn failures into rows with a reason; nothing is
-silently dropped and nothing crashes the batch.
+either a value or an error message. Callers turn failures into rows with a reason
+(:func:`failures_frame`); nothing is silently dropped and nothing crashes the batch.  Where every
+item is needed (the fits of one model), :func:`values_or_raise` names the first failure instead.
 
 Where the chunks of items run is the business of :mod:`matmap_utils.core.backends`: the local
 process pool by default, a Ray cluster when ``MATMAP_RAY_ADDRESS`` is set (or inside
@@ -150,6 +151,15 @@ def parallel_map(
 def _chunk_task(arg: tuple[Callable, list[tuple[Any, Any]], float | None]) -> list[Outcome]:
     func, chunk, timeout = arg
     return _run_chunk(func, chunk, timeout)
+
+
+def values_or_raise(outcomes: Sequence[Outcome], what: str) -> list:
+    """The values of ``outcomes`` in order, for batches where every item is needed (model fits):
+    the first failure raises ``RuntimeError`` "<what> <key> failed (<k> of <n>): <error>"."""
+    bad = [o for o in outcomes if not o.ok]
+    if bad:
+        raise RuntimeError(f"{what} {bad[0].key} failed ({len(bad)} of {len(outcomes)}): {bad[0].error}")
+    return [o.value for o in outcomes]
 
 
 def failures_frame(outcomes: Sequence[Outcome], key_name: str = "id"):
