@@ -225,7 +225,8 @@ def paper_vs_book_md() -> str:
         "Every number of the three papers that this book recomputes, next to ours. Our values come "
         "from the chapters' `metrics.json` of this build"
         + (f" (profile{'s' if len(profiles) > 1 else ''}: {', '.join(profiles)})" if profiles else "")
-        + "; the intervals are bootstrap 95 % confidence intervals. *Within CI*: the paper's value "
+        + "; the intervals are bootstrap 95 % confidence intervals unless the quantity names another "
+        "(the spread of single runs over seeds, for instance). *Within CI*: the paper's value "
         "lies inside our interval. A comparison is only a test of the paper where the protocol is "
         "the same; the last columns say where it is not, and why.",
         "",
