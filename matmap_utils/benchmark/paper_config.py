@@ -36,6 +36,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from matmap_utils.benchmark.metrics import mae
 from matmap_utils.benchmark.obelix import LATTICE
 from matmap_utils.core.parallel import parallel_map, values_or_raise
 
@@ -155,7 +156,7 @@ def _cv_job(job: tuple[str, int, pd.DataFrame, np.ndarray, int]) -> np.ndarray:
     maes = []
     for tr, va in paper_folds(len(X), shuffle_seed):
         model = paper_estimator(kind, seed).fit(X.iloc[tr], y[tr])
-        maes.append(float(np.abs(model.predict(X.iloc[va]) - y[va]).mean()))
+        maes.append(mae(y[va], model.predict(X.iloc[va])))
     return np.array(maes)
 
 

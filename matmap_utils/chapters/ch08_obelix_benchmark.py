@@ -184,10 +184,16 @@ def _ci(row, name: str, digits: int = 2) -> str:
     return f"{v:.{digits}f}{ci}"
 
 
+def published_mae(model: str, subset: str) -> float | None:
+    """The published test MAE of ``model``'s family on ``subset`` ("whole" or "cif"; :data:`PUBLISHED_MAE`),
+    None where the paper gives none."""
+    vals = PUBLISHED_MAE.get(model)
+    return None if vals is None else vals[0 if subset == "whole" else 1]
+
+
 def _published(model: str, subset: str) -> str:
     """The published number of ``model``'s family on ``subset``; "–" where the paper gives none."""
-    vals = PUBLISHED_MAE.get(model)
-    v = None if vals is None else vals[0 if subset == "whole" else 1]
+    v = published_mae(model, subset)
     return "–" if v is None else f"{v:.2f}"
 
 
@@ -239,8 +245,7 @@ OURS = ("atomsets_v0", "atomsets_struct", "sse_hgb")
 def best_published(subset: str) -> tuple[str, float] | None:
     """(model family, MAE) of the lowest published OBELiX test MAE on ``subset`` ("whole" or "cif"),
     None when no number is quoted."""
-    pub = {k: v[0 if subset == "whole" else 1] for k, v in PUBLISHED_MAE.items()}
-    pub = {k: v for k, v in pub.items() if v is not None}
+    pub = {k: v for k in PUBLISHED_MAE if (v := published_mae(k, subset)) is not None}
     if not pub:
         return None
     kind = min(pub, key=pub.get)
@@ -351,8 +356,7 @@ def metrics_dict(scores: pd.DataFrame, cv_mae: Mapping[str, float], extra: Mappi
             for suffix in ("", "_lo", "_hi"):
                 v = r.get(f"{m}{suffix}")
                 out[f"{key}_{m}{suffix}"] = None if v is None or pd.isna(v) else float(v)
-        pub = PUBLISHED_MAE.get(r["model"])
-        out[f"{key}_published_mae"] = None if pub is None else pub[0 if r["subset"] == "whole" else 1]
+        out[f"{key}_published_mae"] = published_mae(r["model"], r["subset"])
     for model, v in cv_mae.items():
         out[f"{model}_cv_mae"] = float(v)
     out["published_source"] = PUBLISHED_SOURCE
